@@ -1,0 +1,81 @@
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { InvalidInputError } from './errors.js';
+
+/**
+ * A monotonic deadline for one operation. `left()` and `elapsed()` read the clock; `signal` aborts at
+ * the deadline with a `TimeoutError`, so every request made under it can be bounded by what is left.
+ *
+ * The deadline timer is only armed when `signal` is first read, and `dispose()` disarms it, so an
+ * operation that finishes early leaves no timer behind.
+ */
+export class Timeout implements Disposable {
+  /** What is being timed, used in error messages (`waitForPhase pod default/web`). */
+  readonly operation: string;
+  /** The length of the timeout in milliseconds, as given. */
+  readonly ms: number;
+  /** Wall-clock start, for error reports. */
+  readonly startedAt: Date;
+  readonly #clock: Clock;
+  readonly #start: number;
+  readonly #deadline: number;
+  #controller: AbortController | undefined;
+  #timer: TimerHandle | undefined;
+
+  constructor(operation: string, ms: number, options: { clock?: Clock } = {}) {
+    if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+      throw new InvalidInputError('timeout', ms, 'must be a number of milliseconds, zero or more');
+    }
+    this.operation = operation;
+    this.ms = ms;
+    this.#clock = options.clock ?? systemClock;
+    this.#start = this.#clock.now();
+    this.#deadline = this.#start + ms;
+    this.startedAt = this.#clock.date();
+  }
+
+  /** Milliseconds left before the deadline; never negative. */
+  left(): number {
+    return Math.max(0, this.#deadline - this.#clock.now());
+  }
+
+  /** Milliseconds since the timeout started. */
+  elapsed(): number {
+    return this.#clock.now() - this.#start;
+  }
+
+  /** True once the deadline has passed. */
+  get expired(): boolean {
+    return this.left() === 0;
+  }
+
+  /** Aborts at the deadline, with a `TimeoutError` DOMException as its reason. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const fire = () => controller.abort(new DOMException(`${this.operation} timed out`, 'TimeoutError'));
+      const left = this.left();
+      if (left === 0) fire();
+      else if (Number.isFinite(left)) this.#timer = this.#clock.setTimeout(fire, left);
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * A shorter timeout inside this one, for a single step (a request, a final read): it ends after `ms`
+   * or at this timeout's deadline, whichever comes first.
+   */
+  partial(ms: number, operation = this.operation): Timeout {
+    return new Timeout(operation, Math.min(ms, this.left()), { clock: this.#clock });
+  }
+
+  /** Disarms the deadline timer. The signal stays as it is; call when the operation is over. */
+  dispose(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
