@@ -54,7 +54,10 @@ export interface DeleteOptions extends RequestOptions {
 export interface BookmarkObject {
   readonly kind?: string;
   readonly apiVersion?: string;
-  readonly metadata: { readonly resourceVersion: string; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly resourceVersion: string;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
 }
 
 /** One event of a watch stream, as the API server sends it. */

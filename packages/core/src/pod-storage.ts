@@ -1,0 +1,538 @@
+import { AsyncQueue } from './async-queue.js';
+import type { BackoffOptions } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
+import {
+  InvalidInputError,
+  isAbortError,
+  KubernetesError,
+  PodStorageError,
+  PodTimeoutError,
+} from './errors.js';
+import type { KubernetesEvent, Pod } from './kubernetes.js';
+import { type Logger, silentLogger } from './logger.js';
+import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
+import type { FieldSelector } from './selectors.js';
+import { Timeout } from './timeout.js';
+import type { PodTransport } from './transport.js';
+import { validateNamespace, validatePodName } from './validation.js';
+import { type StoreChange, type WatchCounters, WatchEngine, type WatchSubscriber } from './watch-engine.js';
+
+/** Options of {@link createPodStorage}. Every field has a sensible default. */
+export interface PodStorageOptions {
+  /** Time source for timeouts, backoff and stall detection. Tests pass the fake cluster's clock. */
+  readonly clock?: Clock;
+  /** A pino-compatible logger. Default: silent. */
+  readonly logger?: Logger;
+  /** Random numbers in [0, 1) for jitter. Tests pass a seeded one. */
+  readonly random?: () => number;
+  /** A watch that receives nothing (no event, no byte) for this long is stalled and resumed. Default 90 s. */
+  readonly inactivityTimeoutMs?: number;
+  /** The bound on each list, get and delete request. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** The budget of the last read a wait makes after its timeout expired. Default 5 s. */
+  readonly finalReadTimeoutMs?: number;
+  /** The server is asked to end each watch after a random number of seconds in this range. Default 300–600. */
+  readonly watchTimeoutSeconds?: { readonly min: number; readonly max: number };
+  /** Retry waits after errors. Default 500 ms doubling to 30 s, reset after 60 s of health. */
+  readonly backoff?: BackoffOptions;
+  /**
+   * When this many pod waits run at once in one namespace, the newest ones share a single watch of the
+   * whole namespace instead of opening one field-selected watch each. Default 3.
+   */
+  readonly sharedWatchThreshold?: number;
+  /** Items per page when listing. Default 500. */
+  readonly pageSize?: number;
+}
+
+/** Options of {@link PodStorage.waitForPhase}. */
+export interface WaitForPhaseOptions {
+  /** Wait while the pod's phase is one of these. Must not be empty. */
+  readonly untilNot: readonly PodPhase[];
+  /** Cancels the wait: it rejects with the signal's reason and closes its watch. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of operations that only take cancellation. */
+export interface CancelOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link PodStorage.eventsForPod}. */
+export interface EventsForPodOptions extends CancelOptions {
+  /** Only events about this incarnation of the pod. Default: the uid of the pod when the iteration starts. */
+  readonly uid?: string;
+}
+
+/** A timeout in milliseconds, or a {@link Timeout} shared with other steps of the caller. */
+export type TimeoutLike = number | Timeout;
+
+/** The four pod lifecycle operations, over any {@link PodTransport}. */
+export interface PodStorage {
+  /**
+   * Waits until the pod's phase is not one of `untilNot`, and returns that phase; `null` if the pod does
+   * not exist or is deleted while waiting. Rejects with {@link PodTimeoutError} when the timeout expires.
+   */
+  waitForPhase(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: WaitForPhaseOptions,
+  ): Promise<PodPhase | null>;
+  /**
+   * Waits until the pod has finished (left Pending, Running and Unknown), then deletes it, only if it is
+   * still the same pod (uid precondition). Does not wait for the deletion to complete. Returns the final
+   * phase, or `null` if the pod was already gone.
+   */
+  deleteAfterCompletion(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options?: CancelOptions,
+  ): Promise<PodPhase | null>;
+  /**
+   * The messages of the Kubernetes events about the pod: existing ones first, then new ones as they
+   * happen. Ends quietly when the timeout expires; stop early with `break` or the signal.
+   */
+  eventsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options?: EventsForPodOptions,
+  ): AsyncIterableIterator<string>;
+  /** Every modification of a pod in the namespace, until the consumer stops. */
+  watchPodChanges(namespace: string, options?: CancelOptions): AsyncIterableIterator<PodChange>;
+}
+
+/** A {@link PodStorage} that owns watches: close it (or `await using` it) when done. */
+export interface ManagedPodStorage extends PodStorage, AsyncDisposable {
+  /** A snapshot of the watch engine's counters. */
+  counters(): WatchCounters;
+  /** Stops every watch and rejects pending operations. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a wait learned: the phase it returns and the pod it saw (for the uid precondition). */
+interface WaitOutcome {
+  readonly phase: PodPhase;
+  readonly pod: Pod;
+}
+
+type WaitItem =
+  | { readonly kind: 'sync'; readonly pod: Pod | undefined }
+  | { readonly kind: 'change'; readonly change: StoreChange<Pod> };
+
+/**
+ * Creates a {@link PodStorage} over `transport`. The result owns a watch engine shared by all its
+ * operations; close it when done.
+ */
+export function createPodStorage(
+  transport: PodTransport,
+  options: PodStorageOptions = {},
+): ManagedPodStorage {
+  return new EnginePodStorage(transport, options);
+}
+
+class EnginePodStorage implements ManagedPodStorage {
+  readonly #transport: PodTransport;
+  readonly #engine: WatchEngine;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #requestTimeoutMs: number;
+  readonly #finalReadTimeoutMs: number;
+  readonly #sharedWatchThreshold: number;
+  readonly #closed = new AbortController();
+  // Pod waits currently running per namespace, to decide when to share one namespace-wide watch.
+  readonly #podWaits = new Map<string, number>();
+
+  constructor(transport: PodTransport, options: PodStorageOptions) {
+    this.#transport = transport;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 30_000);
+    this.#finalReadTimeoutMs = positive('finalReadTimeoutMs', options.finalReadTimeoutMs ?? 5_000);
+    this.#sharedWatchThreshold = positive('sharedWatchThreshold', options.sharedWatchThreshold ?? 3);
+    const watchTimeoutSeconds = options.watchTimeoutSeconds ?? { min: 300, max: 600 };
+    if (!(watchTimeoutSeconds.min > 0 && watchTimeoutSeconds.max >= watchTimeoutSeconds.min)) {
+      throw new InvalidInputError('watchTimeoutSeconds', watchTimeoutSeconds, 'needs 0 < min <= max');
+    }
+    this.#engine = new WatchEngine(transport, {
+      clock: this.#clock,
+      logger: this.#logger,
+      random: options.random ?? Math.random,
+      pageSize: positive('pageSize', options.pageSize ?? 500),
+      requestTimeoutMs: this.#requestTimeoutMs,
+      inactivityTimeoutMs: positive('inactivityTimeoutMs', options.inactivityTimeoutMs ?? 90_000),
+      watchTimeoutSeconds,
+      backoff: options.backoff ?? {},
+    });
+  }
+
+  async waitForPhase(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: WaitForPhaseOptions,
+  ): Promise<PodPhase | null> {
+    const untilNot = validateUntilNot(options?.untilNot);
+    const outcome = await this.#wait(name, namespace, timeout, untilNot, 'waitForPhase', options.signal);
+    return outcome?.phase ?? null;
+  }
+
+  async deleteAfterCompletion(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: CancelOptions = {},
+  ): Promise<PodPhase | null> {
+    return this.#withTimeout(timeout, `deleteAfterCompletion pod ${namespace}/${name}`, async (deadline) => {
+      const outcome = await this.#wait(
+        name,
+        namespace,
+        deadline,
+        UNFINISHED_PHASES,
+        'deleteAfterCompletion',
+        options.signal,
+      );
+      if (outcome === null) {
+        this.#logger.warn({ namespace, pod: name }, 'pod was already gone: nothing to delete');
+        return null;
+      }
+      const uid = outcome.pod.metadata?.uid;
+      const signal = this.#signal(deadline, options.signal);
+      try {
+        await this.#transport.delete('pods', namespace, name, {
+          preconditions: uid === undefined ? undefined : { uid },
+          signal,
+        });
+        this.#logger.info({ namespace, pod: name, phase: outcome.phase }, 'deleted finished pod');
+      } catch (error) {
+        // Both mean the pod we waited for is gone (a new one may carry its name): our job is done.
+        if (KubernetesError.isInstance(error) && (error.code === 404 || error.code === 409)) {
+          this.#logger.info(
+            { namespace, pod: name, code: error.code },
+            'finished pod was already gone or replaced',
+          );
+        } else {
+          throw this.#translateAbort(error, deadline, options.signal, outcome.phase);
+        }
+      }
+      return outcome.phase;
+    });
+  }
+
+  eventsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: EventsForPodOptions = {},
+  ): AsyncIterableIterator<string> {
+    validatePodName(name);
+    validateNamespace(namespace);
+    const deadline = toTimeout(timeout, `eventsForPod pod ${namespace}/${name}`, this.#clock);
+    return this.#events(name, namespace, deadline, timeout !== deadline, options);
+  }
+
+  watchPodChanges(namespace: string, options: CancelOptions = {}): AsyncIterableIterator<PodChange> {
+    validateNamespace(namespace);
+    return this.#podChanges(namespace, options.signal);
+  }
+
+  counters(): WatchCounters {
+    return this.#engine.counters();
+  }
+
+  async close(): Promise<void> {
+    const reason = new PodStorageError('PodStorage was closed');
+    if (!this.#closed.signal.aborted) this.#closed.abort(reason);
+    await this.#engine.close(reason);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The wait behind waitForPhase and deleteAfterCompletion; also returns the pod it decided on. */
+  async #wait(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    untilNot: readonly PodPhase[],
+    operation: string,
+    userSignal: AbortSignal | undefined,
+  ): Promise<WaitOutcome | null> {
+    validatePodName(name);
+    validateNamespace(namespace);
+    return this.#withTimeout(timeout, `${operation} pod ${namespace}/${name}`, async (deadline) => {
+      const signal = this.#signal(deadline, userSignal);
+      const queue = new AsyncQueue<WaitItem>();
+      const unsubscribe = this.#subscribePodWait(namespace, name, {
+        onSync: (pods) => queue.push({ kind: 'sync', pod: pods.get(name) }),
+        onChange: (change) => {
+          if (change.object.metadata?.name === name) queue.push({ kind: 'change', change });
+        },
+        onError: (error) => queue.fail(error),
+      });
+      let uid: string | undefined;
+      let lastPhase: PodPhase | undefined;
+      try {
+        for (;;) {
+          const item = await queue.take(signal);
+          if (item === undefined) throw new PodStorageError(`${operation}: the watch ended unexpectedly`);
+          let pod: Pod;
+          if (item.kind === 'sync') {
+            if (item.pod === undefined) return null;
+            pod = item.pod;
+            uid = pod.metadata?.uid;
+          } else {
+            pod = item.change.object;
+            // Another pod that carries the same name: ours was reported deleted before it.
+            if (pod.metadata?.uid !== uid) continue;
+            if (item.change.type === 'DELETED') return null;
+          }
+          lastPhase = phaseOf(pod);
+          if (!untilNot.includes(lastPhase)) return { phase: lastPhase, pod };
+        }
+      } catch (error) {
+        if (!deadline.expired || userSignal?.aborted || this.#closed.signal.aborted || !isAbortError(error)) {
+          throw this.#translateAbort(error, deadline, userSignal, lastPhase);
+        }
+        return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase);
+      } finally {
+        unsubscribe();
+      }
+    });
+  }
+
+  /**
+   * The last read of a wait whose timeout expired: the pod may have finished or gone while the watch
+   * was stalled or reconnecting. Decides from it, or throws the timeout.
+   */
+  async #finalRead(
+    name: string,
+    namespace: string,
+    uid: string | undefined,
+    untilNot: readonly PodPhase[],
+    deadline: Timeout,
+    lastPhase: PodPhase | undefined,
+  ): Promise<WaitOutcome | null> {
+    const read = new Timeout(`final read of pod ${namespace}/${name}`, this.#finalReadTimeoutMs, {
+      clock: this.#clock,
+    });
+    let cause: unknown;
+    try {
+      const pod = await this.#transport.get('pods', namespace, name, {
+        signal: AbortSignal.any([read.signal, this.#closed.signal]),
+      });
+      if (uid !== undefined && pod.metadata?.uid !== uid) return null;
+      const phase = phaseOf(pod);
+      if (!untilNot.includes(phase)) return { phase, pod };
+      lastPhase = phase;
+    } catch (error) {
+      if (KubernetesError.isInstance(error) && error.code === 404) return null;
+      cause = error;
+    } finally {
+      read.dispose();
+    }
+    throw timeoutError(deadline, this.#clock, lastPhase, cause);
+  }
+
+  async *#events(
+    name: string,
+    namespace: string,
+    deadline: Timeout,
+    ownsDeadline: boolean,
+    options: EventsForPodOptions,
+  ): AsyncGenerator<string, void, undefined> {
+    const signal = this.#signal(deadline, options.signal);
+    const queue = new AsyncQueue<KubernetesEvent>();
+    // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
+    const yielded = new Map<string, number>();
+    let unsubscribe: (() => void) | undefined;
+    try {
+      const uid = options.uid ?? (await this.#podUid(name, namespace, deadline, signal));
+      const about = (event: KubernetesEvent) =>
+        event.involvedObject?.kind === 'Pod' &&
+        event.involvedObject.name === name &&
+        (uid === undefined || event.involvedObject.uid === undefined || event.involvedObject.uid === uid);
+      const selector: FieldSelector = { 'involvedObject.kind': 'Pod', 'involvedObject.name': name };
+      unsubscribe = this.#engine.subscribe('events', namespace, selector, {
+        onSync: (events) => {
+          for (const event of [...events.values()].filter(about).sort(byOccurrence)) queue.push(event);
+        },
+        onChange: (change) => {
+          if (change.type !== 'DELETED' && about(change.object)) queue.push(change.object);
+        },
+        onError: (error) => queue.fail(error),
+      });
+      for (;;) {
+        const event = await queue.take(signal);
+        if (event === undefined) return;
+        const message = event.message?.trim();
+        if (!message) continue;
+        const key = event.metadata?.uid ?? `${event.metadata?.namespace}/${event.metadata?.name}`;
+        const count = event.count ?? event.series?.count ?? 1;
+        const seen = yielded.get(key);
+        if (seen !== undefined && count <= seen) continue;
+        yielded.set(key, count);
+        yield event.message as string;
+      }
+    } catch (error) {
+      // The timeout ends the iteration quietly; anything else (the caller's signal, an error) is raised.
+      if (deadline.expired && isAbortError(error) && !options.signal?.aborted && !this.#closed.signal.aborted)
+        return;
+      throw this.#translateAbort(error, deadline, options.signal, undefined);
+    } finally {
+      unsubscribe?.();
+      if (ownsDeadline) deadline.dispose();
+    }
+  }
+
+  /** The uid of the pod now, to tell its events from those of an earlier or later pod of that name. */
+  async #podUid(
+    name: string,
+    namespace: string,
+    deadline: Timeout,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const request = deadline.partial(this.#requestTimeoutMs);
+    try {
+      const pod = await this.#transport.get('pods', namespace, name, {
+        signal: AbortSignal.any([signal, request.signal]),
+      });
+      return pod.metadata?.uid;
+    } catch (error) {
+      if (KubernetesError.isInstance(error) && error.code === 404) return undefined;
+      throw error;
+    } finally {
+      request.dispose();
+    }
+  }
+
+  async *#podChanges(
+    namespace: string,
+    userSignal: AbortSignal | undefined,
+  ): AsyncGenerator<PodChange, void, undefined> {
+    const signal = userSignal ? AbortSignal.any([userSignal, this.#closed.signal]) : this.#closed.signal;
+    const queue = new AsyncQueue<Pod>();
+    const unsubscribe = this.#engine.subscribe('pods', namespace, undefined, {
+      onSync: () => {},
+      onChange: (change) => {
+        if (change.type === 'MODIFIED') queue.push(change.object);
+      },
+      onError: (error) => queue.fail(error),
+    });
+    try {
+      for (;;) {
+        const pod = await queue.take(signal);
+        if (pod === undefined) return;
+        yield { pod, phase: phaseOf(pod) };
+      }
+    } catch (error) {
+      if (isAbortError(error) && userSignal?.aborted) throw userSignal.reason;
+      throw error;
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /**
+   * A pod wait joins the namespace-wide watch when one runs or when enough waits run in the namespace;
+   * otherwise it watches just its pod, so a single wait in a busy namespace does not stream all of it.
+   */
+  #subscribePodWait(namespace: string, name: string, subscriber: WatchSubscriber<Pod>): () => void {
+    const waits = (this.#podWaits.get(namespace) ?? 0) + 1;
+    this.#podWaits.set(namespace, waits);
+    const shared =
+      waits >= this.#sharedWatchThreshold || this.#engine.isWatching('pods', namespace, undefined);
+    const selector: FieldSelector | undefined = shared ? undefined : { 'metadata.name': name };
+    const unsubscribe = this.#engine.subscribe('pods', namespace, selector, subscriber);
+    return () => {
+      unsubscribe();
+      const left = (this.#podWaits.get(namespace) ?? 1) - 1;
+      if (left === 0) this.#podWaits.delete(namespace);
+      else this.#podWaits.set(namespace, left);
+    };
+  }
+
+  /** Runs `body` under a Timeout made from `timeout`, disposing it afterwards if it was made here. */
+  async #withTimeout<T>(
+    timeout: TimeoutLike,
+    operation: string,
+    body: (deadline: Timeout) => Promise<T>,
+  ): Promise<T> {
+    const deadline = toTimeout(timeout, operation, this.#clock);
+    try {
+      return await body(deadline);
+    } finally {
+      if (deadline !== timeout) deadline.dispose();
+    }
+  }
+
+  /** One signal for an operation: its deadline, the caller's signal, and this storage being closed. */
+  #signal(deadline: Timeout, userSignal: AbortSignal | undefined): AbortSignal {
+    const signals = [deadline.signal, this.#closed.signal];
+    if (userSignal) signals.push(userSignal);
+    return AbortSignal.any(signals);
+  }
+
+  /** Turns an abort into what the caller expects: their own reason, the closed error, or the timeout. */
+  #translateAbort(
+    error: unknown,
+    deadline: Timeout,
+    userSignal: AbortSignal | undefined,
+    lastPhase: PodPhase | undefined,
+  ): unknown {
+    if (userSignal?.aborted) return userSignal.reason;
+    if (this.#closed.signal.aborted) return this.#closed.signal.reason;
+    if (deadline.expired && isAbortError(error)) return timeoutError(deadline, this.#clock, lastPhase, error);
+    return error;
+  }
+}
+
+function timeoutError(
+  deadline: Timeout,
+  clock: Clock,
+  lastPhase: PodPhase | undefined,
+  cause: unknown,
+): PodTimeoutError {
+  return new PodTimeoutError(
+    deadline.operation,
+    { elapsedMs: deadline.elapsed(), startedAt: deadline.startedAt, failedAt: clock.date() },
+    { lastPhase, cause },
+  );
+}
+
+function toTimeout(timeout: TimeoutLike, operation: string, clock: Clock): Timeout {
+  if (timeout instanceof Timeout) return timeout;
+  if (typeof timeout !== 'number') {
+    throw new InvalidInputError('timeout', timeout, 'must be a number of milliseconds or a Timeout');
+  }
+  return new Timeout(operation, timeout, { clock });
+}
+
+function validateUntilNot(untilNot: unknown): readonly PodPhase[] {
+  if (!Array.isArray(untilNot) || untilNot.length === 0) {
+    throw new InvalidInputError('untilNot', untilNot, 'must be a non-empty array of pod phases');
+  }
+  for (const phase of untilNot) {
+    if (!isPodPhase(phase)) {
+      throw new InvalidInputError('untilNot', untilNot, `${JSON.stringify(phase)} is not a pod phase`);
+    }
+  }
+  return untilNot;
+}
+
+function positive(option: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new InvalidInputError(option, value, 'must be a positive number');
+  }
+  return value;
+}
+
+/** Orders events as they happened: by first occurrence, then by resourceVersion as a tiebreak. */
+function byOccurrence(a: KubernetesEvent, b: KubernetesEvent): number {
+  const time = (event: KubernetesEvent) =>
+    Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? '') || 0;
+  const version = (event: KubernetesEvent) => Number(event.metadata?.resourceVersion) || 0;
+  return time(a) - time(b) || version(a) - version(b);
+}
