@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue, stoppableIterator } from './async-queue.js';
 
 describe('AsyncQueue', () => {
   it('hands over items in order, waiting when empty', async () => {
@@ -30,5 +30,30 @@ describe('AsyncQueue', () => {
     const waiting = queue.take(controller.signal);
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
+  });
+});
+
+describe('stoppableIterator', () => {
+  it('return() ends a generator that is waiting inside next(), and runs its cleanup', async () => {
+    const queue = new AsyncQueue<number>();
+    let cleanedUp = false;
+    const iterator = stoppableIterator(async function* (stopped) {
+      try {
+        for (;;) {
+          const item = await queue.take(stopped);
+          if (item === undefined) return;
+          yield item;
+        }
+      } catch (error) {
+        if (!stopped.aborted) throw error;
+      } finally {
+        cleanedUp = true;
+      }
+    });
+    const pending = iterator.next();
+    const returned = iterator.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(await returned).toEqual({ done: true, value: undefined });
+    expect(cleanedUp).toBe(true);
   });
 });

@@ -54,3 +54,26 @@ export class AsyncQueue<T> {
     this.#wake?.();
   }
 }
+
+/**
+ * Wraps an async generator so that `return()` stops it at once, even while a `next()` is pending: an
+ * async generator queues `return()` behind the running step, which could wait for the next event
+ * forever. `produce` gets a signal that aborts on `return()`; it should end quietly when it does.
+ */
+export function stoppableIterator<T>(
+  produce: (stopped: AbortSignal) => AsyncGenerator<T, void, undefined>,
+): AsyncIterableIterator<T> {
+  const stop = new AbortController();
+  const generator = produce(stop.signal);
+  return {
+    next: () => generator.next(),
+    return: async () => {
+      stop.abort(new DOMException('the consumer stopped iterating', 'AbortError'));
+      return generator.return(undefined);
+    },
+    throw: (error?: unknown) => generator.throw(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

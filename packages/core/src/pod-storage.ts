@@ -1,4 +1,4 @@
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue, stoppableIterator } from './async-queue.js';
 import type { BackoffOptions } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import {
@@ -229,12 +229,14 @@ class EnginePodStorage implements ManagedPodStorage {
     validatePodName(name);
     validateNamespace(namespace);
     const deadline = toTimeout(timeout, `eventsForPod pod ${namespace}/${name}`, this.#clock);
-    return this.#events(name, namespace, deadline, timeout !== deadline, options);
+    return stoppableIterator((stopped) =>
+      this.#events(name, namespace, deadline, timeout !== deadline, options, stopped),
+    );
   }
 
   watchPodChanges(namespace: string, options: CancelOptions = {}): AsyncIterableIterator<PodChange> {
     validateNamespace(namespace);
-    return this.#podChanges(namespace, options.signal);
+    return stoppableIterator((stopped) => this.#podChanges(namespace, options.signal, stopped));
   }
 
   counters(): WatchCounters {
@@ -342,8 +344,9 @@ class EnginePodStorage implements ManagedPodStorage {
     deadline: Timeout,
     ownsDeadline: boolean,
     options: EventsForPodOptions,
+    stopped: AbortSignal,
   ): AsyncGenerator<string, void, undefined> {
-    const signal = this.#signal(deadline, options.signal);
+    const signal = AbortSignal.any([this.#signal(deadline, options.signal), stopped]);
     const queue = new AsyncQueue<KubernetesEvent>();
     // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
     const yielded = new Map<string, number>();
@@ -411,8 +414,11 @@ class EnginePodStorage implements ManagedPodStorage {
   async *#podChanges(
     namespace: string,
     userSignal: AbortSignal | undefined,
+    stopped: AbortSignal,
   ): AsyncGenerator<PodChange, void, undefined> {
-    const signal = userSignal ? AbortSignal.any([userSignal, this.#closed.signal]) : this.#closed.signal;
+    const signals = [this.#closed.signal, stopped];
+    if (userSignal) signals.push(userSignal);
+    const signal = AbortSignal.any(signals);
     const queue = new AsyncQueue<Pod>();
     const unsubscribe = this.#engine.subscribe('pods', namespace, undefined, {
       onSync: () => {},
@@ -428,7 +434,8 @@ class EnginePodStorage implements ManagedPodStorage {
         yield { pod, phase: phaseOf(pod) };
       }
     } catch (error) {
-      if (isAbortError(error) && userSignal?.aborted) throw userSignal.reason;
+      if (stopped.aborted) return;
+      if (userSignal?.aborted) throw userSignal.reason;
       throw error;
     } finally {
       unsubscribe();
