@@ -1,0 +1,30 @@
+export { DEFAULT_FAKE_CLOCK_START, FakeClock } from './fake-clock.js';
+export {
+  type DeleteQuery,
+  FakeCluster,
+  type FakeClusterOptions,
+  type FakeClusterStats,
+  type ListQuery,
+  type ListResult,
+  type Namespace,
+  type WatchObject,
+  type WatchQuery,
+} from './fake-cluster.js';
+export type {
+  FaultFilter,
+  FaultInjector,
+  InjectedStatus,
+  RequestFaultFilter,
+  RequestVerb,
+} from './fault-injector.js';
+export { createInProcessTransport } from './in-process-transport.js';
+export { LIFECYCLE_ANNOTATION, type LifecycleScript } from './lifecycle.js';
+export {
+  type FieldRequirement,
+  type LabelOperator,
+  type LabelRequirement,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from './selectors.js';

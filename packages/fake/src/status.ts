@@ -1,0 +1,108 @@
+import { KubernetesError, reasonForCode, type Status } from '@podstorage/core';
+
+/** One cause of an Invalid (422) or BadRequest Status, as in `details.causes`. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+/** Builds a failure Status the way the API server does and wraps it in core's KubernetesError. */
+export function statusError(
+  code: number,
+  message: string,
+  details: {
+    name?: string;
+    kind?: string;
+    group?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  } = {},
+  reason = reasonForCode(code),
+): KubernetesError {
+  return KubernetesError.fromStatus(failureStatus(code, message, details, reason));
+}
+
+/** A `kind: Status` failure object, with `details` only when there is something to put in it. */
+export function failureStatus(
+  code: number,
+  message: string,
+  details: {
+    name?: string;
+    kind?: string;
+    group?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  } = {},
+  reason = reasonForCode(code),
+): Status {
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
+  const cleaned = Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));
+  if (Object.keys(cleaned).length > 0) status.details = cleaned;
+  return status;
+}
+
+/** `pods "web" not found` (404 NotFound). */
+export function notFound(resource: string, name: string): KubernetesError {
+  return statusError(404, `${resource} "${name}" not found`, { name, kind: resource });
+}
+
+/** `pods "web" already exists` (409 AlreadyExists). */
+export function alreadyExists(resource: string, name: string): KubernetesError {
+  return statusError(409, `${resource} "${name}" already exists`, { name, kind: resource }, 'AlreadyExists');
+}
+
+/** 409 Conflict, for failed preconditions and stale resourceVersions. */
+export function conflict(resource: string, name: string, message: string): KubernetesError {
+  return statusError(409, message, { name, kind: resource }, 'Conflict');
+}
+
+/** The optimistic-concurrency conflict the API server answers a stale update with. */
+export function staleUpdate(resource: string, name: string): KubernetesError {
+  return conflict(
+    resource,
+    name,
+    `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  );
+}
+
+/** 422 Invalid: `Pod "x" is invalid: field: problem`, with one cause per problem. */
+export function invalid(kind: string, name: string, causes: StatusCause[]): KubernetesError {
+  const summary = causes.map((cause) => `${cause.field}: ${cause.message}`).join(', ');
+  return statusError(422, `${kind} "${name}" is invalid: ${summary}`, {
+    name,
+    kind: kind.toLowerCase(),
+    causes,
+  });
+}
+
+/** 400 BadRequest with the server's message. */
+export function badRequest(message: string): KubernetesError {
+  return statusError(400, message);
+}
+
+/** 410 Expired with the given message (too old resourceVersion or continue token). */
+export function expiredStatus(message: string): Status {
+  return failureStatus(410, message, {}, 'Expired');
+}
+
+/** 504 for a resourceVersion newer than anything the server has seen. */
+export function tooLargeResourceVersion(requested: number, current: number): Status {
+  return failureStatus(
+    504,
+    `Too large resource version: ${requested}, current: ${current}`,
+    {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    },
+    'Timeout',
+  );
+}
