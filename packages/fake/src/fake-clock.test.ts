@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from './fake-clock.js';
+
+describe('FakeClock', () => {
+  it('starts at the given wall time and moves only when advanced', async () => {
+    const clock = new FakeClock({ start: new Date('2030-05-01T00:00:00Z') });
+    expect(clock.now()).toBe(0);
+    await clock.advance(1_500);
+    expect(clock.now()).toBe(1_500);
+    expect(clock.date().toISOString()).toBe('2030-05-01T00:00:01.500Z');
+  });
+
+  it('fires due timers in time order, ties in scheduling order, each at its own time', async () => {
+    const clock = new FakeClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`c@${clock.now()}`), 300);
+    clock.setTimeout(() => fired.push(`a@${clock.now()}`), 100);
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 100);
+    clock.setTimeout(() => fired.push('late'), 1_000);
+    await clock.advance(300);
+    expect(fired).toEqual(['a@100', 'b@100', 'c@300']);
+    expect(clock.pendingTimers()).toBe(1);
+    expect(clock.nextTimerAt()).toBe(1_000);
+  });
+
+  it('fires timers that fired callbacks schedule inside the window', async () => {
+    const clock = new FakeClock();
+    const fired: number[] = [];
+    const tick = () => {
+      fired.push(clock.now());
+      if (fired.length < 5) clock.setTimeout(tick, 10);
+    };
+    clock.setTimeout(tick, 10);
+    await clock.advance(35);
+    expect(fired).toEqual([10, 20, 30]);
+    await clock.advance(100);
+    expect(fired).toEqual([10, 20, 30, 40, 50]);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('lets promise chains started by a timer settle before the next timer fires', async () => {
+    const clock = new FakeClock();
+    const order: string[] = [];
+    clock.setTimeout(() => {
+      void Promise.resolve()
+        .then(() => Promise.resolve())
+        .then(() => order.push('chain of first'));
+    }, 10);
+    clock.setTimeout(() => order.push('second'), 10);
+    await clock.advance(10);
+    expect(order).toEqual(['chain of first', 'second']);
+  });
+
+  it('clearTimeout cancels, and ignores foreign or fired handles', async () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    const handle = clock.setTimeout(() => fired++, 10);
+    clock.clearTimeout(handle);
+    clock.clearTimeout({});
+    await clock.advance(20);
+    expect(fired).toBe(0);
+    expect(clock.pendingTimers()).toBe(0);
+    expect(clock.nextTimerAt()).toBeUndefined();
+  });
+
+  it('queues concurrent advances one after the other', async () => {
+    const clock = new FakeClock();
+    const seen: number[] = [];
+    clock.setTimeout(() => seen.push(clock.now()), 150);
+    await Promise.all([clock.advance(100), clock.advance(100)]);
+    expect(seen).toEqual([150]);
+    expect(clock.now()).toBe(200);
+  });
+
+  it('rejects a negative advance', async () => {
+    await expect(new FakeClock().advance(-1)).rejects.toThrow(RangeError);
+  });
+
+  it('advanceToNextTimer jumps to the next due timer', async () => {
+    const clock = new FakeClock();
+    clock.setTimeout(() => {}, 5_000);
+    expect(await clock.advanceToNextTimer()).toBe(true);
+    expect(clock.now()).toBe(5_000);
+    expect(await clock.advanceToNextTimer()).toBe(false);
+  });
+});
