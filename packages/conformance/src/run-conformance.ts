@@ -1,0 +1,43 @@
+import { SuiteBuilder } from './suite.js';
+import { deleteAfterCompletionScenarios } from './suites/delete-after-completion.js';
+import { engineScenarios } from './suites/engine.js';
+import { eventsForPodScenarios } from './suites/events-for-pod.js';
+import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
+import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
+import type {
+  ConformanceCapabilities,
+  ConformanceFactory,
+  ConformanceOptions,
+  ConformanceRunner,
+} from './types.js';
+import { DEFAULT_PATIENCE } from './waiting.js';
+
+/** Every capability on: what a backend gets unless it says otherwise. */
+export const ALL_CAPABILITIES: ConformanceCapabilities = { stallBeforeHeaders: true, latency: true };
+
+/**
+ * Registers the PodStorage conformance suite with a test runner. Each test makes a fresh fake cluster
+ * (with its manual clock), asks `factory` for a backend connected to it, builds the storage with
+ * `createPodStorage(backend.transport, { clock: cluster.clock, … })`, injects faults, and checks what
+ * the design promises: pods are never lost, watches never go silent, nothing is left open.
+ *
+ * @example
+ * import { describe, expect, it } from 'vitest';
+ * runConformance({ describe, it, expect }, (cluster) => ({ transport: cluster.transport() }));
+ */
+export function runConformance(
+  runner: ConformanceRunner,
+  factory: ConformanceFactory,
+  options: ConformanceOptions = {},
+): void {
+  const capabilities: ConformanceCapabilities = { ...ALL_CAPABILITIES, ...options.capabilities };
+  const patience = { ...DEFAULT_PATIENCE, ...options.patience };
+  const suite = new SuiteBuilder(runner, factory, capabilities, patience, options.testTimeoutMs ?? 60_000);
+  runner.describe(options.name ?? 'PodStorage conformance', () => {
+    suite.group('waitForPhase', () => waitForPhaseScenarios(suite));
+    suite.group('deleteAfterCompletion', () => deleteAfterCompletionScenarios(suite));
+    suite.group('eventsForPod', () => eventsForPodScenarios(suite));
+    suite.group('watchPodChanges', () => watchPodChangesScenarios(suite));
+    suite.group('watch engine', () => engineScenarios(suite));
+  });
+}

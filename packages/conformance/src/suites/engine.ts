@@ -1,0 +1,179 @@
+import { PodTimeoutError } from '@podstorage/core';
+import { assert } from '../check.js';
+import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
+import type { SuiteBuilder } from '../suite.js';
+import { QUICK } from './common.js';
+
+const LONG_TIMEOUT = 3_600_000;
+
+async function closeChecks(h: Harness, close: () => PromiseLike<void>): Promise<void> {
+  h.createPod('a');
+  h.createPod('b');
+  h.cluster.recordPodEvent({ namespace: NAMESPACE, name: 'a' }, { reason: 'Conformance', message: 'hello' });
+  const timersBefore = h.clock.pendingTimers();
+  const waitA = h.track(h.storage.waitForPhase('a', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+  const deleteB = h.track(h.storage.deleteAfterCompletion('b', NAMESPACE, LONG_TIMEOUT));
+  const events = h.collect(h.storage.eventsForPod('a', NAMESPACE, LONG_TIMEOUT));
+  const changes = h.collect(h.storage.watchPodChanges(NAMESPACE));
+  await h.until(() => events.items.length >= 1, 'the event');
+  await h.until(
+    () => h.transport.openStreams('pods') >= 1 && h.transport.openStreams('events') >= 1,
+    'pod and event watches',
+  );
+  await h.settle();
+  const closing = h.track(Promise.resolve(close()));
+  await h.resolves(closing, 'closing the storage');
+  await h.until(() => waitA.settled && deleteB.settled, 'pending waits to settle');
+  h.equal(waitA.status, 'rejected', 'a pending waitForPhase is rejected on close');
+  h.equal(deleteB.status, 'rejected', 'a pending deleteAfterCompletion is rejected on close');
+  await h.until(() => events.finished && changes.finished, 'iterators to stop');
+  await h.nothingOpen('after close');
+  h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left on the clock');
+  const openHandles = h.backend.openHandles;
+  if (openHandles) h.equal(openHandles.call(h.backend), 0, 'the backend holds no handle');
+  h.equal(h.transport.callsOf('delete').length, 0, 'nothing was deleted');
+}
+
+/** The watch engine: shared watches, field selection, clean shutdown, bounded requests. */
+export function engineScenarios(suite: SuiteBuilder): void {
+  suite.test('25 concurrent waits in one namespace share a few watches', async (h) => {
+    const names = Array.from({ length: 25 }, (_, index) => `pod-${index}`);
+    for (const name of names) h.createPod(name);
+    const waits = names.map((name) =>
+      h.track(h.storage.waitForPhase(name, NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] })),
+    );
+    await h.watching('pods');
+    await h.settle(100);
+    for (const name of names) h.cluster.setPodPhase(NAMESPACE, name, 'Running');
+    await h.until(() => waits.every((wait) => wait.settled), 'all 25 waits', QUICK);
+    h.equal(
+      waits.map((wait) => wait.value),
+      names.map(() => 'Running'),
+      'every wait sees its pod run',
+    );
+    const opened = h.cluster.stats().watchesOpened;
+    assert(opened <= 3, `at most 3 watches for 25 waits (sharedWatchThreshold 3), the cluster saw ${opened}`);
+    assert(h.transport.callsOf('watch', 'pods').length <= 3, 'the storage asked for at most 3 watches');
+    await h.nothingOpen('after all waits ended');
+  });
+
+  suite.test('a single wait in a busy namespace watches only its pod (field selector)', async (h) => {
+    for (let index = 0; index < 20; index += 1) h.createPod(`busy-${index}`);
+    h.createPod('mine');
+    const wait = h.track(h.storage.waitForPhase('mine', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+    await h.watching('pods');
+    const watches = h.transport.callsOf('watch', 'pods');
+    assert(watches.length >= 1, 'a watch was opened');
+    for (const watch of watches) {
+      h.equal(
+        watch.options.fieldSelector,
+        { 'metadata.name': 'mine' },
+        'the watch selects metadata.name=mine',
+      );
+    }
+    for (let index = 0; index < 20; index += 1) h.cluster.setPodPhase(NAMESPACE, `busy-${index}`, 'Running');
+    await h.settle();
+    const open = watches.find((watch) => watch.streamOpen);
+    assert(open, 'the watch is still open');
+    h.equal(
+      open.received.filter((event) => event.type !== 'BOOKMARK').length,
+      0,
+      'changes of other pods do not reach the field-selected watch',
+    );
+    h.cluster.setPodPhase(NAMESPACE, 'mine', 'Running');
+    h.equal(await h.resolves(wait, 'the wait'), 'Running', 'the wait works');
+  });
+
+  suite.test('close() rejects pending waits and leaves no watch, timer or handle behind', async (h) => {
+    await closeChecks(h, () => h.storage.close());
+  });
+
+  suite.test('Symbol.asyncDispose does the same as close()', async (h) => {
+    await closeChecks(h, () => h.storage[Symbol.asyncDispose]());
+  });
+
+  suite.test('a finished or timed-out operation leaves no watch and no timer behind', async (h) => {
+    h.createPod('web');
+    const timersBefore = h.clock.pendingTimers();
+    const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+    await h.watching('pods');
+    h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+    await h.resolves(wait, 'the wait');
+    await h.nothingOpen('after the wait resolved');
+    h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after a resolved wait');
+
+    const slow = h.track(h.storage.waitForPhase('web', NAMESPACE, 10_000, { untilNot: ['Running'] }));
+    await h.watching('pods');
+    const error = await h.rejects(slow, 'a wait that times out', QUICK);
+    assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
+    await h.nothingOpen('after the wait timed out');
+    h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after a timed-out wait');
+
+    const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, 10_000));
+    await h.until(() => events.finished, 'the events iteration to time out', QUICK);
+    await h.nothingOpen('after the events iteration ended');
+    h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after eventsForPod ended');
+  });
+
+  suite.test(
+    'a slow server cannot hold a wait past its timeout',
+    async (h) => {
+      h.createPod('web');
+      h.cluster.faults.latency(10 * 60_000, { resource: 'pods', verbs: ['get', 'list', 'watch'] });
+      const error = await h.rejects(
+        h.storage.waitForPhase('web', NAMESPACE, 10_000, { untilNot: ['Pending'] }),
+        'a wait against a server that never answers in time',
+        QUICK,
+      );
+      assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
+      assert(
+        error.elapsedMs <= 10_000 + TIMINGS.finalReadTimeoutMs + 1_000,
+        `gave up within the timeout plus the final read budget, elapsed ${error.elapsedMs} ms`,
+      );
+      await h.nothingOpen('after the timeout (slow requests were cancelled)');
+    },
+    { requires: ['latency'] },
+  );
+
+  suite.test(
+    'abandons a request that hangs after requestTimeoutMs and retries it',
+    async (h) => {
+      h.createPod('web');
+      h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+      h.cluster.faults.latency(10 * 60_000, { resource: 'pods', verbs: ['get', 'list'] });
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.until(() => h.transport.readsOf('pods').length >= 1, 'the first read');
+      await h.advance(TIMINGS.requestTimeoutMs - 1_000, 1_000);
+      h.equal(
+        h.transport.readsOf('pods')[0]?.outcome,
+        'pending',
+        'the read is still waiting before requestTimeoutMs',
+      );
+      await h.until(() => h.transport.readsOf('pods').length >= 2, 'a retried read', QUICK);
+      h.equal(h.transport.readsOf('pods')[0]?.outcome, 'rejected', 'the hanging read was abandoned');
+      h.cluster.faults.latency(0, { resource: 'pods', verbs: ['get', 'list'] });
+      h.cluster.faults.clear();
+      h.equal(
+        await h.resolves(wait, 'the wait once the server is fast again', QUICK),
+        'Running',
+        'then succeeds',
+      );
+    },
+    { requires: ['latency'] },
+  );
+
+  suite.test('counters() reflect what happened', async (h) => {
+    h.createPod('web');
+    const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+    await h.watching('pods');
+    const during = h.storage.counters();
+    assert(during.watchesOpened >= 1, 'watchesOpened counts the watch');
+    assert(during.watchesActive >= 1, 'watchesActive counts the open watch');
+    h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+    await h.resolves(wait, 'the wait');
+    await h.nothingOpen('after the wait');
+    const after = h.storage.counters();
+    h.equal(after.watchesActive, 0, 'no watch active after the wait');
+    assert(after.events >= 1, 'events counts the watch event');
+  });
+}
