@@ -680,6 +680,8 @@ export class FakeCluster {
       signal: options.signal,
       onClose: (closed) => this.#watchers.delete(closed),
     });
+    // A cut budget for upcoming watches counts from the first event, initial state included.
+    this.#faults.onWatchOpened(watcher);
     const kind = OBJECT_KINDS[resource];
     const bookmark = (annotations?: Record<string, string>): WatchEvent<StoredObject> => {
       const object: BookmarkObject = {
@@ -735,7 +737,6 @@ export class FakeCluster {
     const timeoutSeconds = options.timeoutSeconds ?? this.#watchTimeoutSeconds;
     const closer = this.clock.setTimeout(() => watcher.end(), Math.max(0, timeoutSeconds) * 1_000);
     watcher.onRelease(() => this.clock.clearTimeout(closer));
-    this.#faults.onWatchOpened(watcher);
     return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
   }
 
