@@ -84,3 +84,29 @@ describe('FakeClock', () => {
     expect(await clock.advanceToNextTimer()).toBe(false);
   });
 });
+
+describe('FakeClock.followRealTime', () => {
+  it('moves with the wall clock, scaled by speed, until stopped', async () => {
+    const clock = new FakeClock();
+    let fired = false;
+    clock.setTimeout(() => {
+      fired = true;
+    }, 50);
+    const realStart = performance.now();
+    const stop = clock.followRealTime({ speed: 10, tickMs: 1 });
+    // Waits on a condition (the timer firing), not on a fixed sleep.
+    while (!fired) await new Promise((resolve) => setImmediate(resolve));
+    await stop();
+    const realElapsed = performance.now() - realStart;
+    expect(clock.now()).toBeGreaterThanOrEqual(50);
+    // At 10x, 50 ms of clock time needs at least about 5 ms of real time.
+    expect(realElapsed).toBeGreaterThanOrEqual(4);
+    const stoppedAt = clock.now();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.now()).toBe(stoppedAt);
+  });
+
+  it('rejects a speed that is not positive, naming it', () => {
+    expect(() => new FakeClock().followRealTime({ speed: 0 })).toThrow(/speed and tickMs must be > 0, got 0/);
+  });
+});

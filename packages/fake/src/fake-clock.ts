@@ -97,6 +97,38 @@ export class FakeClock implements Clock {
     return true;
   }
 
+  /**
+   * Lets this clock follow the wall clock, `speed` times faster, for programs (a demo, a server for
+   * manual testing) rather than tests: every `tickMs` of real time it advances `tickMs * speed`.
+   * Returns a function that stops following and resolves once an advance in flight has finished; until
+   * it is called a real interval keeps the process alive.
+   */
+  followRealTime(options: { speed?: number; tickMs?: number } = {}): () => Promise<void> {
+    const speed = options.speed ?? 1;
+    const tickMs = options.tickMs ?? 20;
+    if (!(speed > 0) || !(tickMs > 0)) {
+      throw new RangeError(
+        `FakeClock.followRealTime: speed and tickMs must be > 0, got ${speed} and ${tickMs}`,
+      );
+    }
+    let last = performance.now();
+    let inFlight: Promise<void> | undefined;
+    const interval = setInterval(() => {
+      // A slow tick must not pile advances up: the next tick catches up with the real time that passed.
+      if (inFlight) return;
+      const now = performance.now();
+      const step = (now - last) * speed;
+      last = now;
+      inFlight = this.advance(step).finally(() => {
+        inFlight = undefined;
+      });
+    }, tickMs);
+    return async () => {
+      clearInterval(interval);
+      await inFlight;
+    };
+  }
+
   async #run(ms: number): Promise<void> {
     const target = this.#now + ms;
     await macrotask();
