@@ -18,6 +18,8 @@ export interface RequestOptions {
 /** Options for a list call. */
 export interface ListOptions extends RequestOptions {
   readonly fieldSelector?: FieldSelector;
+  /** A label selector in Kubernetes syntax (`app=web,tier in (a,b)`); transports URL-encode it. */
+  readonly labelSelector?: string;
   /** Page size; the server returns `metadata.continue` when more remain. */
   readonly limit?: number;
   /** The `continue` token of the previous page. */
@@ -30,9 +32,17 @@ export interface ListOptions extends RequestOptions {
 /** Options for a watch call. */
 export interface WatchOptions extends RequestOptions {
   readonly fieldSelector?: FieldSelector;
+  /** A label selector in Kubernetes syntax; transports URL-encode it. */
+  readonly labelSelector?: string;
   /** Start after this version; absent: the server first sends the current state as ADDED events. */
   readonly resourceVersion?: string;
   readonly allowWatchBookmarks?: boolean;
+  /**
+   * A streaming list: the current state as ADDED events, ended by a BOOKMARK annotated
+   * `k8s.io/initial-events-end: "true"`, then changes. Servers need `resourceVersionMatch: NotOlderThan`.
+   */
+  readonly sendInitialEvents?: boolean;
+  readonly resourceVersionMatch?: 'NotOlderThan' | 'Exact';
   /** Ask the server to end the watch after this many seconds. */
   readonly timeoutSeconds?: number;
   /**

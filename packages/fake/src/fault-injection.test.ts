@@ -20,6 +20,32 @@ async function openWatch(
 }
 
 describe('in-process transport', () => {
+  it('passes label selectors and streaming-list options through to the cluster', async () => {
+    const { cluster, transport } = setup();
+    cluster.createPod({ ...pod('api'), metadata: { name: 'api', labels: { tier: 'backend' } } });
+    const signal = new AbortController().signal;
+    const list = await transport.list('pods', 'default', { signal, labelSelector: 'tier in (backend)' });
+    expect(list.items.map((item) => item.metadata?.name)).toEqual(['api']);
+    const controller = new AbortController();
+    const stream = collect(
+      (await transport.watch('pods', 'default', {
+        signal: controller.signal,
+        labelSelector: 'tier=backend',
+        sendInitialEvents: true,
+        resourceVersionMatch: 'NotOlderThan',
+        allowWatchBookmarks: true,
+      })) as AsyncIterable<WatchEvent<Pod>>,
+    );
+    await settle();
+    controller.abort();
+    await stream.finished;
+    expect(stream.events.map((event) => event.type)).toEqual(['ADDED', 'BOOKMARK']);
+    const bookmark = stream.events[1];
+    expect(bookmark?.type === 'BOOKMARK' && bookmark.object.metadata.annotations).toEqual({
+      'k8s.io/initial-events-end': 'true',
+    });
+  });
+
   it('gets, lists, watches and deletes, calling onActivity for each event', async () => {
     const { cluster, transport } = setup();
     const signal = new AbortController().signal;

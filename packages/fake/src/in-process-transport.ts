@@ -49,6 +49,7 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       await cluster.beginRequest('list', resource, namespaceOf(namespace), options.signal);
       const query = {
         fieldSelector: options.fieldSelector,
+        labelSelector: options.labelSelector,
         limit: options.limit,
         continue: options.continue,
         resourceVersion: options.resourceVersion,
@@ -70,7 +71,10 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       await cluster.beginRequest('watch', resource, namespaceOf(namespace), options.signal);
       const stream = cluster.watch(resource, namespaceOf(namespace), {
         fieldSelector: options.fieldSelector,
+        labelSelector: options.labelSelector,
         resourceVersion: options.resourceVersion,
+        resourceVersionMatch: options.resourceVersionMatch,
+        sendInitialEvents: options.sendInitialEvents,
         allowWatchBookmarks: options.allowWatchBookmarks,
         timeoutSeconds: options.timeoutSeconds,
         signal: options.signal,
