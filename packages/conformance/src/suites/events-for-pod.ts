@@ -18,18 +18,19 @@ function record(
 
 let foreignCounter = 0;
 
-/** An event about something that is not the pod under test, made by hand. */
+/** An event made by hand (the kubelet's recorder would name it `<object>.<random hex>`). */
 function foreignEvent(
   h: Harness,
   involved: { kind: string; name: string; uid?: string },
   message: string,
+  name?: string,
 ): KubernetesEvent {
   foreignCounter += 1;
   const now = h.clock.date().toISOString();
   return h.cluster.createEvent({
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { name: `${involved.name}.conformance-${foreignCounter}`, namespace: NAMESPACE },
+    metadata: { name: name ?? `${involved.name}.conformance-${foreignCounter}`, namespace: NAMESPACE },
     involvedObject: { apiVersion: 'v1', namespace: NAMESPACE, ...involved },
     reason: 'Foreign',
     message,
@@ -44,9 +45,19 @@ function foreignEvent(
 /** eventsForPod: existing then new messages of this pod's events, each once, until the timeout or the caller stops. */
 export function eventsForPodScenarios(suite: SuiteBuilder): void {
   suite.test('yields existing events first, in the order they happened, then new ones', async (h) => {
-    h.createPod('web');
-    for (const step of [1, 2, 3]) {
-      record(h, 'web', `step ${step}`, `Step${step}`);
+    const pod = h.createPod('web');
+    // Named so that the server's list order (by name) is the reverse of the order they happened in.
+    for (const [step, suffix] of [
+      [1, 'zz'],
+      [2, 'mm'],
+      [3, 'aa'],
+    ] as const) {
+      foreignEvent(
+        h,
+        { kind: 'Pod', name: 'web', uid: pod.metadata?.uid ?? '' },
+        `step ${step}`,
+        `web.${suffix}`,
+      );
       await h.advance(1_000);
     }
     const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT));
