@@ -267,13 +267,25 @@ class EnginePodStorage implements ManagedPodStorage {
     return this.#withTimeout(timeout, `${operation} pod ${namespace}/${name}`, async (deadline) => {
       const signal = this.#signal(deadline, userSignal);
       const queue = new AsyncQueue<WaitItem>();
-      const unsubscribe = this.#subscribePodWait(namespace, name, {
-        onSync: (pods) => queue.push({ kind: 'sync', pod: pods.get(name) }),
+      // A wait the first read decides (pod absent or already past untilNot) leaves the watch inside
+      // onSync, synchronously, so that the engine sees no consumer left and never opens the stream.
+      let decidedOnSync = false;
+      let unsubscribe: (() => void) | undefined;
+      unsubscribe = this.#subscribePodWait(namespace, name, {
+        onSync: (pods) => {
+          const pod = pods.get(name);
+          queue.push({ kind: 'sync', pod });
+          if (pod === undefined || !untilNot.includes(phaseOf(pod))) {
+            decidedOnSync = true;
+            unsubscribe?.();
+          }
+        },
         onChange: (change) => {
           if (change.object.metadata?.name === name) queue.push({ kind: 'change', change });
         },
         onError: (error) => queue.fail(error),
       });
+      if (decidedOnSync) unsubscribe();
       let uid: string | undefined;
       let lastPhase: PodPhase | undefined;
       try {
@@ -453,7 +465,10 @@ class EnginePodStorage implements ManagedPodStorage {
       waits >= this.#sharedWatchThreshold || this.#engine.isWatching('pods', namespace, undefined);
     const selector: FieldSelector | undefined = shared ? undefined : { 'metadata.name': name };
     const unsubscribe = this.#engine.subscribe('pods', namespace, selector, subscriber);
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
       unsubscribe();
       const left = (this.#podWaits.get(namespace) ?? 1) - 1;
       if (left === 0) this.#podWaits.delete(namespace);

@@ -150,6 +150,8 @@ class SharedWatch<R extends ResourceName> {
         if (needList) {
           await this.#list(signal);
           needList = false;
+          // The consumers may have had all they needed from the list.
+          if (signal.aborted) break;
         }
         const started = clock.now();
         const { outcome, events } = await this.#watchOnce(signal);
