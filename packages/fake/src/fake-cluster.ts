@@ -335,6 +335,17 @@ export class FakeCluster {
     return this.#store.values('namespaces').map((namespace) => copy(namespace) as Namespace);
   }
 
+  /** The namespace, or `undefined`. */
+  getNamespace(name: string): Namespace | undefined {
+    const namespace = this.#store.get('namespaces', name);
+    return namespace === undefined ? undefined : (copy(namespace) as Namespace);
+  }
+
+  /** Lists namespaces as the API server does (a `NamespaceList`), with label selectors and paging. */
+  queryNamespaces(query: ListQuery = {}): ListResult<Namespace> {
+    return this.#list('namespaces', undefined, query) as ListResult<Namespace>;
+  }
+
   // ---------------------------------------------------------------- pods
 
   /**
@@ -632,6 +643,50 @@ export class FakeCluster {
   /** Lists events of a namespace (or all), with selectors, paging and resourceVersion semantics. */
   listEvents(namespace: string | undefined, query: ListQuery = {}): ListResult<KubernetesEvent> {
     return this.#list('events', namespace, query) as ListResult<KubernetesEvent>;
+  }
+
+  /**
+   * Replaces an event, with optimistic concurrency on `metadata.resourceVersion` (409 Conflict when
+   * stale). uid and creationTimestamp are kept; an update that changes nothing writes nothing.
+   */
+  updateEvent(event: KubernetesEvent): KubernetesEvent {
+    const namespace = event.metadata?.namespace || 'default';
+    const name = event.metadata?.name;
+    if (!name) {
+      throw invalid('Event', '', [
+        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' },
+      ]);
+    }
+    const key = objectKey(namespace, name);
+    const existing = this.#store.get('events', key) as KubernetesEvent | undefined;
+    if (existing === undefined) throw notFound('events', name);
+    const version = event.metadata?.resourceVersion;
+    if (version !== undefined && version !== '' && version !== existing.metadata?.resourceVersion) {
+      throw staleUpdate('events', name);
+    }
+    if (event.metadata?.uid && event.metadata.uid !== existing.metadata?.uid) {
+      throw conflict(
+        'events',
+        name,
+        `Precondition failed: UID in precondition: ${event.metadata.uid}, UID in object meta: ${existing.metadata?.uid}`,
+      );
+    }
+    const input = copy(event);
+    const next: KubernetesEvent = {
+      ...input,
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        ...input.metadata,
+        name,
+        namespace,
+        uid: existing.metadata?.uid,
+        creationTimestamp: existing.metadata?.creationTimestamp,
+        resourceVersion: existing.metadata?.resourceVersion,
+      },
+    };
+    if (JSON.stringify(next) === JSON.stringify(existing)) return copy(existing);
+    return copy(this.#store.commit('events', 'MODIFIED', key, next)) as KubernetesEvent;
   }
 
   /** Deletes an event at once (404 if absent, 409 if a precondition fails); returns its last state. */

@@ -28,3 +28,4 @@ export {
   parseFieldSelector,
   parseLabelSelector,
 } from './selectors.js';
+export { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './server/serve.js';

@@ -1,0 +1,194 @@
+import type { DeleteQuery, ListQuery, WatchQuery } from '../fake-cluster.js';
+import { failureStatus } from '../status.js';
+import { StatusFailure } from './status-failure.js';
+
+/** A resource the server serves under `/api/v1`. */
+export type ServedResource = 'pods' | 'events' | 'namespaces';
+
+/** A request path under `/api/v1`, taken apart. */
+export interface ResourcePath {
+  readonly resource: ServedResource;
+  /** The namespace in the path; `undefined` for all namespaces and for namespaces themselves. */
+  readonly namespace: string | undefined;
+  /** The object name; `undefined` for a collection. */
+  readonly name: string | undefined;
+  readonly subresource: 'status' | undefined;
+  /** The legacy `/api/v1/watch/...` form, which always watches. */
+  readonly watchPrefix: boolean;
+}
+
+const NAMESPACED = new Set<string>(['pods', 'events']);
+
+function badPath(): StatusFailure {
+  return new StatusFailure(
+    failureStatus(404, 'the server could not find the requested resource', {}, 'NotFound'),
+    'unknown path',
+  );
+}
+
+/**
+ * Splits a path into decoded segments. A segment that does not decode (a stray `%`) or that decodes to
+ * something containing `/` cannot name anything, so the path is unknown (404).
+ */
+export function pathSegments(pathname: string): string[] {
+  const segments = pathname.split('/').filter((segment) => segment !== '');
+  return segments.map((segment) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw badPath();
+    }
+    if (decoded.includes('/') || decoded === '' || decoded === '.' || decoded === '..') throw badPath();
+    return decoded;
+  });
+}
+
+/** Takes apart a path under `/api/v1`; `undefined` for anything this server does not serve. */
+export function parseResourcePath(segments: readonly string[]): ResourcePath | undefined {
+  if (segments[0] !== 'api' || segments[1] !== 'v1') return undefined;
+  let rest = segments.slice(2);
+  const watchPrefix = rest[0] === 'watch';
+  if (watchPrefix) rest = rest.slice(1);
+  const [first, second, third, fourth, fifth, ...extra] = rest;
+  if (first === undefined) return undefined;
+  if (NAMESPACED.has(first)) {
+    return second === undefined
+      ? {
+          resource: first as ServedResource,
+          namespace: undefined,
+          name: undefined,
+          subresource: undefined,
+          watchPrefix,
+        }
+      : undefined;
+  }
+  if (first !== 'namespaces') return undefined;
+  if (second === undefined) {
+    return {
+      resource: 'namespaces',
+      namespace: undefined,
+      name: undefined,
+      subresource: undefined,
+      watchPrefix,
+    };
+  }
+  if (third === undefined) {
+    return {
+      resource: 'namespaces',
+      namespace: undefined,
+      name: second,
+      subresource: undefined,
+      watchPrefix,
+    };
+  }
+  if (!NAMESPACED.has(third) || extra.length > 0) return undefined;
+  const resource = third as ServedResource;
+  if (fifth !== undefined && (fifth !== 'status' || resource !== 'pods' || watchPrefix)) return undefined;
+  return {
+    resource,
+    namespace: second,
+    name: fourth,
+    subresource: fifth === 'status' ? 'status' : undefined,
+    watchPrefix,
+  };
+}
+
+function badQuery(message: string): StatusFailure {
+  return new StatusFailure(failureStatus(400, message, {}, 'BadRequest'), message);
+}
+
+function booleanParameter(query: URLSearchParams, name: string): boolean | undefined {
+  const value = query.get(name);
+  if (value === null) return undefined;
+  if (value === '' || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw badQuery(`${name}: Invalid value: "${value}": must be a boolean`);
+}
+
+function integerParameter(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  if (!/^-?\d+$/.test(value)) throw badQuery(`${name}: Invalid value: "${value}": must be an integer`);
+  return Number(value);
+}
+
+function stringParameter(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  return value === null ? undefined : value;
+}
+
+function resourceVersionMatch(query: URLSearchParams): 'NotOlderThan' | 'Exact' | undefined {
+  const value = query.get('resourceVersionMatch');
+  if (value === null || value === '') return undefined;
+  // Passed through as given: the cluster answers an unsupported value with the apiserver's 422.
+  return value as 'NotOlderThan' | 'Exact';
+}
+
+/** Whether the request asks for a watch (`?watch=true`, or the legacy `/watch/` path). */
+export function isWatch(query: URLSearchParams, path: ResourcePath): boolean {
+  return path.watchPrefix || booleanParameter(query, 'watch') === true;
+}
+
+/** The list options in a query string. */
+export function listQueryOf(query: URLSearchParams): ListQuery {
+  const limit = integerParameter(query, 'limit');
+  if (limit !== undefined && limit < 0) throw badQuery(`limit: Invalid value: ${limit}: must be >= 0`);
+  return {
+    fieldSelector: stringParameter(query, 'fieldSelector'),
+    labelSelector: stringParameter(query, 'labelSelector'),
+    limit,
+    continue: stringParameter(query, 'continue') || undefined,
+    resourceVersion: stringParameter(query, 'resourceVersion'),
+    resourceVersionMatch: resourceVersionMatch(query),
+  };
+}
+
+/** The watch options in a query string. */
+export function watchQueryOf(query: URLSearchParams): WatchQuery {
+  const timeoutSeconds = integerParameter(query, 'timeoutSeconds');
+  if (timeoutSeconds !== undefined && timeoutSeconds < 0)
+    throw badQuery(`timeoutSeconds: Invalid value: ${timeoutSeconds}: must be >= 0`);
+  return {
+    fieldSelector: stringParameter(query, 'fieldSelector'),
+    labelSelector: stringParameter(query, 'labelSelector'),
+    resourceVersion: stringParameter(query, 'resourceVersion'),
+    resourceVersionMatch: resourceVersionMatch(query),
+    allowWatchBookmarks: booleanParameter(query, 'allowWatchBookmarks'),
+    // The apiserver treats 0 as "no timeout asked": its own default applies.
+    timeoutSeconds: timeoutSeconds === 0 ? undefined : timeoutSeconds,
+    sendInitialEvents: booleanParameter(query, 'sendInitialEvents'),
+  };
+}
+
+/**
+ * Delete options from the query string and the optional DeleteOptions body; the body wins where both
+ * set a field, as in the apiserver.
+ */
+export function deleteQueryOf(
+  query: URLSearchParams,
+  body: Record<string, unknown> | undefined,
+): DeleteQuery {
+  let gracePeriodSeconds = integerParameter(query, 'gracePeriodSeconds');
+  let propagationPolicy = stringParameter(query, 'propagationPolicy');
+  let preconditions: DeleteQuery['preconditions'];
+  if (body !== undefined) {
+    if (body.kind !== undefined && body.kind !== 'DeleteOptions')
+      throw badQuery(`the body of a delete must be DeleteOptions, not ${String(body.kind)}`);
+    if (typeof body.gracePeriodSeconds === 'number') gracePeriodSeconds = body.gracePeriodSeconds;
+    else if (body.gracePeriodSeconds !== undefined && body.gracePeriodSeconds !== null)
+      throw badQuery('gracePeriodSeconds must be an integer');
+    if (typeof body.propagationPolicy === 'string') propagationPolicy = body.propagationPolicy;
+    const given = body.preconditions;
+    if (typeof given === 'object' && given !== null) {
+      const { uid, resourceVersion } = given as { uid?: unknown; resourceVersion?: unknown };
+      preconditions = {
+        ...(typeof uid === 'string' ? { uid } : {}),
+        ...(typeof resourceVersion === 'string' ? { resourceVersion } : {}),
+      };
+    }
+  }
+  if (gracePeriodSeconds !== undefined && !Number.isInteger(gracePeriodSeconds))
+    throw badQuery('gracePeriodSeconds must be an integer');
+  return { gracePeriodSeconds, propagationPolicy, preconditions };
+}

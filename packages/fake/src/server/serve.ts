@@ -1,0 +1,323 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type Logger, silentLogger } from '@podstorage/core';
+import { WebSocketServer } from 'ws';
+import type { FakeCluster } from '../fake-cluster.js';
+import { checkBearerToken } from './auth.js';
+import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
+import { apiGroupList, coreApiVersions, coreV1Resources, versionInfo } from './discovery.js';
+import { bodyExpected, checkContentType, faultVerb, handleOperation, operationOf } from './handlers.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { openApiDocument } from './openapi.js';
+import {
+  methodNotAllowed,
+  pathNotFound,
+  sendJson,
+  sendStatus,
+  sendStatusOnSocket,
+  statusOf,
+} from './responses.js';
+import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
+import { StatusFailure } from './status-failure.js';
+import { generateTlsMaterial, type TlsMaterial } from './tls.js';
+import { serveWatchOverHttp } from './watch-http.js';
+import { openWatch } from './watch-stream.js';
+import { chooseWatchSubprotocol, serveWatchOverWebSocket } from './watch-websocket.js';
+
+/** Options of {@link serveFakeCluster}. */
+export interface ServeFakeClusterOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /**
+   * Serve HTTPS. `true`: with a freshly generated CA and a server certificate for `localhost`, the
+   * loopback addresses and `host`; the CA goes into the kubeconfig. Or bring your own PEM key and cert
+   * (and the CA clients should trust).
+   */
+  readonly tls?: boolean | { readonly key: string; readonly cert: string; readonly ca?: string };
+  /** Require `Authorization: Bearer <token>` on every request (401 Unauthorized otherwise). */
+  readonly token?: string;
+  /** Largest request body accepted, in bytes (413 past it). Default 3 MiB, as the apiserver. */
+  readonly maxBodyBytes?: number;
+  /** Receives one debug line per request (pino-compatible). Default: silent. */
+  readonly logger?: Logger;
+}
+
+/** A running fake API server. */
+export interface FakeClusterServer {
+  /** `http://127.0.0.1:PORT` or `https://...`. */
+  readonly url: string;
+  /** A kubeconfig (YAML) for kubectl and client libraries: server, CA or insecure flag, token, namespace `default`. */
+  readonly kubeconfig: string;
+  /** The CA certificate (PEM) clients should trust, with `tls`. */
+  readonly ca: string | undefined;
+  /** Open TCP connections (watch streams, keep-alive connections, WebSockets), for leak checks. */
+  openConnections(): number;
+  /** Ends every open watch, destroys every connection and stops listening. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+interface Context {
+  readonly cluster: FakeCluster;
+  readonly token: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly serverAddress: () => string;
+  readonly watches: Set<AbortController>;
+}
+
+function requestLine(request: IncomingMessage): { method: string; url: URL } {
+  // The host part is irrelevant: only path and query are read.
+  return { method: request.method ?? 'GET', url: new URL(request.url ?? '/', 'http://fake') };
+}
+
+function discoveryBody(context: Context, segments: readonly string[]): object | undefined {
+  const path = `/${segments.join('/')}`;
+  switch (path) {
+    case '/version':
+      return versionInfo();
+    case '/api':
+      return coreApiVersions(context.serverAddress());
+    case '/api/v1':
+      return coreV1Resources();
+    case '/apis':
+      return apiGroupList();
+    default:
+      return openApiDocument(path);
+  }
+}
+
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+async function handleRequest(
+  context: Context,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const { method, url } = requestLine(request);
+  const unauthorized = checkBearerToken(request, context.token);
+  if (unauthorized) return sendStatus(response, unauthorized);
+  if (HEALTH_PATHS.has(url.pathname)) {
+    response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    response.end('ok');
+    return;
+  }
+  const segments = pathSegments(url.pathname);
+  const discovery = discoveryBody(context, segments);
+  if (discovery !== undefined) {
+    if (method !== 'GET') return sendStatus(response, methodNotAllowed(request));
+    return sendJson(response, 200, discovery);
+  }
+  const path = parseResourcePath(segments);
+  if (path === undefined) return sendStatus(response, pathNotFound());
+
+  const controller = new AbortController();
+  response.on('close', () => controller.abort());
+  if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
+    if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
+    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    context.watches.add(controller);
+    try {
+      await serveWatchOverHttp(response, stream, controller.signal);
+    } finally {
+      context.watches.delete(controller);
+    }
+    return;
+  }
+  const operation = operationOf(method, path);
+  if (operation === undefined) return sendStatus(response, methodNotAllowed(request));
+  let body: Buffer | undefined;
+  let patchType: ReturnType<typeof checkContentType>;
+  if (bodyExpected(operation)) {
+    patchType = checkContentType(request, operation);
+    body = await readBody(request, context.maxBodyBytes);
+  }
+  if (path.resource !== 'namespaces') {
+    await context.cluster.beginRequest(
+      faultVerb(operation),
+      path.resource,
+      path.namespace,
+      controller.signal,
+    );
+  }
+  const result = handleOperation(context.cluster, operation, path, url.searchParams, body, patchType);
+  sendJson(response, result.code, result.body);
+}
+
+function fail(response: ServerResponse, error: unknown, logger: Logger): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  if (error instanceof StatusFailure) {
+    if (error.closeConnection) response.setHeader('Connection', 'close');
+    sendStatus(response, error.status);
+    return;
+  }
+  const status = statusOf(error);
+  if ((status.code ?? 500) >= 500 && !(error as { status?: unknown })?.status) {
+    logger.error({ err: error }, 'fake cluster: unexpected error while serving a request');
+  }
+  sendStatus(response, status);
+}
+
+async function handleUpgrade(
+  context: Context,
+  webSockets: WebSocketServer,
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  const { method, url } = requestLine(request);
+  const controller = new AbortController();
+  socket.on('close', () => controller.abort());
+  socket.on('error', () => controller.abort());
+  let path: ResourcePath | undefined;
+  try {
+    const unauthorized = checkBearerToken(request, context.token);
+    if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
+    if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+      return sendStatusOnSocket(socket, pathNotFound());
+    path = parseResourcePath(pathSegments(url.pathname));
+    if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
+    if (
+      method !== 'GET' ||
+      path.name !== undefined ||
+      path.resource === 'namespaces' ||
+      !isWatch(url.searchParams, path)
+    ) {
+      return sendStatusOnSocket(socket, methodNotAllowed(request));
+    }
+    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    if (controller.signal.aborted || socket.destroyed) return;
+    context.watches.add(controller);
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      webSocket.on('close', () => controller.abort());
+      webSocket.on('error', () => controller.abort());
+      serveWatchOverWebSocket(webSocket, stream, controller.signal).finally(() => {
+        context.watches.delete(controller);
+      });
+    });
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    sendStatusOnSocket(socket, error instanceof StatusFailure ? error.status : statusOf(error));
+  } finally {
+    context.logger.debug(
+      { method, path: url.pathname, query: url.search, upgrade: 'websocket' },
+      'fake cluster: websocket request',
+    );
+  }
+}
+
+/**
+ * Serves a {@link FakeCluster} as a Kubernetes API server for pods, events and namespaces, over HTTP or
+ * HTTPS, with watches over chunked HTTP and over WebSocket. Faults injected through `cluster.faults`
+ * reach the wire: request failures as Status responses (with `Retry-After`), latency, stalls before
+ * headers, and resets, stalls, ends and cuts of open watch streams.
+ *
+ * Resolves once listening, with the URL, a kubeconfig for kubectl and client libraries, and `close()`.
+ */
+export async function serveFakeCluster(
+  cluster: FakeCluster,
+  options: ServeFakeClusterOptions = {},
+): Promise<FakeClusterServer> {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? silentLogger;
+  let tls: TlsMaterial | { key: string; cert: string; ca?: string } | undefined;
+  if (options.tls === true) tls = await generateTlsMaterial(host);
+  else if (typeof options.tls === 'object') tls = options.tls;
+
+  const sockets = new Set<Socket>();
+  const watches = new Set<AbortController>();
+  let address = '';
+  const context: Context = {
+    cluster,
+    token: options.token,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    logger,
+    serverAddress: () => address,
+    watches,
+  };
+  const listener = (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    response.on('finish', () => {
+      logger.debug(
+        {
+          method: request.method,
+          path: request.url,
+          status: response.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'fake cluster: request',
+      );
+    });
+    handleRequest(context, request, response).catch((error: unknown) => fail(response, error, logger));
+  };
+  const server: Server =
+    tls === undefined
+      ? createHttpServer(listener)
+      : createHttpsServer({ key: tls.key, cert: tls.cert }, listener);
+  const webSockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => chooseWatchSubprotocol(offered),
+    maxPayload: context.maxBodyBytes,
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    void handleUpgrade(context, webSockets, request, socket, head);
+  });
+  // A client that sends garbage gets the 400 Node writes, and the server keeps serving.
+  server.on('clientError', (_error, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const hostInUrl = bound.family === 'IPv6' || host.includes(':') ? `[${host}]` : host;
+  address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${hostInUrl}:${bound.port}`;
+  const ca = tls === undefined ? undefined : (tls.ca ?? tls.cert);
+  const kubeconfig = buildKubeconfig({
+    url,
+    ...(ca === undefined ? {} : { ca }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    kubeconfig,
+    ca,
+    openConnections: () => sockets.size,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const watch of watches) watch.abort();
+        for (const client of webSockets.clients) client.terminate();
+        for (const socket of sockets) socket.destroy();
+        await stopped;
+        await new Promise<void>((resolve) => webSockets.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
