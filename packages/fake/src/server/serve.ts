@@ -313,7 +313,14 @@ export async function serveFakeCluster(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const watch of watches) watch.abort();
         for (const client of webSockets.clients) client.terminate();
+        const closed = [...sockets].map(
+          (socket) =>
+            new Promise<void>((resolve) =>
+              socket.closed ? resolve() : socket.once('close', () => resolve()),
+            ),
+        );
         for (const socket of sockets) socket.destroy();
+        await Promise.all(closed);
         await stopped;
         await new Promise<void>((resolve) => webSockets.close(() => resolve()));
       })();

@@ -1,0 +1,236 @@
+// Helpers for this package's server tests (not published).
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { FakeCluster, type FakeClusterOptions } from '../fake-cluster.js';
+import { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './serve.js';
+
+/** A cluster (manual mode unless told) served on a free loopback port. */
+export async function startServer(
+  clusterOptions: FakeClusterOptions = {},
+  serverOptions: ServeFakeClusterOptions = {},
+): Promise<{ cluster: FakeCluster; server: FakeClusterServer }> {
+  const cluster = new FakeCluster({ mode: 'manual', ...clusterOptions });
+  const server = await serveFakeCluster(cluster, serverOptions);
+  return { cluster, server };
+}
+
+/**
+ * Waits until `condition` holds, yielding one real macrotask at a time (no timers, no sleeping). Fails
+ * after `limit` turns so a broken test ends quickly with a message instead of hanging.
+ */
+export async function waitFor(condition: () => boolean, what: string, limit = 20_000): Promise<void> {
+  for (let turn = 0; turn < limit; turn++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A raw HTTP response, read whole. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly text: string;
+  json(): Record<string, unknown> & {
+    kind?: string;
+    code?: number;
+    reason?: string;
+    message?: string;
+    status?: unknown;
+    details?: Record<string, unknown>;
+    metadata?: Record<string, unknown>;
+    items?: Record<string, unknown>[];
+  };
+}
+
+/** One request over node:http(s), with the body sent as given (string or Buffer: even malformed). */
+export function send(
+  url: string,
+  method: string,
+  path: string,
+  options: { body?: string | Buffer; headers?: Record<string, string>; ca?: string } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, url);
+    const make = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers: Record<string, string | number> = { ...options.headers };
+    if (options.body !== undefined) {
+      headers['Content-Length'] = Buffer.byteLength(options.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const request = make(
+      target,
+      { method, headers, agent: false, ...(options.ca === undefined ? {} : { ca: options.ca }) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text,
+            json: () => JSON.parse(text),
+          });
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+/** A JSON request; the body is serialised. */
+export function sendJson(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<RawResponse> {
+  return send(url, method, path, {
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    headers: { 'Content-Type': contentType },
+  });
+}
+
+/** A chunked watch read line by line over node:http, recording how it ended. */
+export interface HttpWatch {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  /** Parsed events, in order. */
+  readonly events: {
+    type: string;
+    object: Record<string, unknown> & { metadata?: Record<string, unknown> };
+  }[];
+  /** Raw chunks as they arrived. */
+  readonly chunks: string[];
+  /** `clean` after the closing chunk, `abrupt` if the socket died mid-stream, `open` until then. */
+  end: 'open' | 'clean' | 'abrupt';
+  /** Summaries `TYPE:name` (`BOOKMARK:rv`, `ERROR:code`). */
+  summary(): string[];
+  close(): void;
+}
+
+/** Opens a watch (resolves once the response headers arrive). */
+export function openHttpWatch(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<HttpWatch> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(new URL(path, url), { headers, agent: false }, (response) => {
+      let buffer = '';
+      const watch: HttpWatch = {
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        events: [],
+        chunks: [],
+        end: 'open',
+        summary() {
+          return watch.events.map((event) => {
+            if (event.type === 'BOOKMARK') return `BOOKMARK:${event.object.metadata?.resourceVersion}`;
+            if (event.type === 'ERROR') return `ERROR:${event.object.code}`;
+            return `${event.type}:${event.object.metadata?.name}`;
+          });
+        },
+        close() {
+          request.destroy();
+        },
+      };
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        watch.chunks.push(chunk);
+        buffer += chunk;
+        for (let index = buffer.indexOf('\n'); index !== -1; index = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, index);
+          buffer = buffer.slice(index + 1);
+          if (line.trim() !== '') watch.events.push(JSON.parse(line));
+        }
+      });
+      response.on('error', () => {});
+      response.on('close', () => {
+        watch.end = response.complete ? 'clean' : 'abrupt';
+      });
+      resolve(watch);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** A minimal pod manifest. */
+export function podManifest(name: string, extra: { labels?: Record<string, string> } = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}) },
+    spec: { containers: [{ name: 'main', image: 'busybox' }] },
+  };
+}
+
+/** A watch over WebSocket, recording messages and how it closed. */
+export interface WebSocketWatch {
+  readonly events: {
+    type: string;
+    object: Record<string, unknown> & { metadata?: Record<string, unknown> };
+  }[];
+  readonly protocol: string;
+  /** The close code once closed (1000 clean, 1006 abrupt: no close frame). */
+  closeCode: number | undefined;
+  summary(): string[];
+  readonly socket: import('ws').WebSocket;
+  close(): void;
+}
+
+/** Opens a watch over WebSocket (resolves once upgraded; rejects with the HTTP status if refused). */
+export async function openWebSocketWatch(
+  url: string,
+  path: string,
+  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+): Promise<WebSocketWatch> {
+  const { WebSocket } = await import('ws');
+  const target = new URL(path, url);
+  target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(target, options.protocols ?? [], { headers: options.headers ?? {} });
+  const watch: WebSocketWatch = {
+    events: [],
+    get protocol() {
+      return socket.protocol;
+    },
+    closeCode: undefined,
+    socket,
+    summary() {
+      return watch.events.map((event) => {
+        if (event.type === 'BOOKMARK') return `BOOKMARK:${event.object.metadata?.resourceVersion}`;
+        if (event.type === 'ERROR') return `ERROR:${event.object.code}`;
+        return `${event.type}:${event.object.metadata?.name}`;
+      });
+    },
+    close() {
+      socket.terminate();
+    },
+  };
+  socket.on('message', (data: Buffer, binary: boolean) => {
+    const text =
+      socket.protocol === 'base64.binary.k8s.io'
+        ? Buffer.from(data.toString(), 'base64').toString()
+        : data.toString();
+    if (binary && socket.protocol !== 'binary.k8s.io') throw new Error('unexpected binary message');
+    watch.events.push(JSON.parse(text));
+  });
+  socket.on('close', (code: number) => {
+    watch.closeCode = code;
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', (_request, response) => {
+      reject(new Error(`websocket refused with HTTP ${response.statusCode}`));
+      response.resume();
+      socket.terminate();
+    });
+    socket.once('error', reject);
+  });
+  return watch;
+}
