@@ -75,8 +75,16 @@ interface Context {
 }
 
 function requestLine(request: IncomingMessage): { method: string; url: URL } {
-  // The host part is irrelevant: only path and query are read.
-  return { method: request.method ?? 'GET', url: new URL(request.url ?? '/', 'http://fake') };
+  // The host part is irrelevant: only path and query are read. Prefixing (rather than resolving against
+  // a base) keeps a path like `//x` a path instead of a host.
+  const target = request.url ?? '/';
+  let url: URL;
+  try {
+    url = new URL(`http://fake${target.startsWith('/') ? target : `/${target}`}`);
+  } catch {
+    url = new URL('http://fake/invalid-request-target');
+  }
+  return { method: request.method ?? 'GET', url };
 }
 
 function discoveryBody(context: Context, segments: readonly string[]): object | undefined {

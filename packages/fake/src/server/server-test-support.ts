@@ -51,7 +51,7 @@ export function send(
   options: { body?: string | Buffer; headers?: Record<string, string>; ca?: string } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const target = new URL(path, url);
+    const target = new URL(`${url}${path}`);
     const make = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string | number> = { ...options.headers };
     if (options.body !== undefined) {
@@ -191,7 +191,7 @@ export async function openWebSocketWatch(
   options: { protocols?: string[]; headers?: Record<string, string> } = {},
 ): Promise<WebSocketWatch> {
   const { WebSocket } = await import('ws');
-  const target = new URL(path, url);
+  const target = new URL(`${url}${path}`);
   target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
   const socket = new WebSocket(target, options.protocols ?? [], { headers: options.headers ?? {} });
   const watch: WebSocketWatch = {
