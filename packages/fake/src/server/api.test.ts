@@ -305,7 +305,7 @@ describe('pods', () => {
     cluster.setPodPhase('default', 'web', 'Running', {});
     cluster.updatePod({
       ...cluster.getPod('default', 'web'),
-      spec: { ...pod.spec, nodeName: 'fake-node-1' },
+      spec: { containers: pod.spec?.containers ?? [], nodeName: 'fake-node-1' },
     });
     const conflict = await sendJson(server.url, 'DELETE', '/api/v1/namespaces/default/pods/web', {
       kind: 'DeleteOptions',

@@ -150,10 +150,9 @@ describe('bad input gets the right Status and changes nothing', () => {
       spec: { containers: 'nope' },
     });
     expectStatus(shape, 422, 'Invalid');
-    expect((shape.json().details?.causes as { field: string }[]).map((cause) => cause.field)).toEqual([
-      'metadata.labels',
-      'spec.containers',
-    ]);
+    expect(((shape.json().details?.causes ?? []) as { field: string }[]).map((cause) => cause.field)).toEqual(
+      ['metadata.labels', 'spec.containers'],
+    );
     expect(storeState()).toBe(before);
   });
 

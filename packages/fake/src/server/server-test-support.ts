@@ -163,9 +163,14 @@ export function openHttpWatch(
 /** A minimal pod manifest. */
 export function podManifest(name: string, extra: { labels?: Record<string, string> } = {}) {
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}) },
+    apiVersion: 'v1' as const,
+    kind: 'Pod' as const,
+    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}) } as {
+      name: string;
+      namespace?: string;
+      labels?: Record<string, string>;
+      finalizers?: string[];
+    },
     spec: { containers: [{ name: 'main', image: 'busybox' }] },
   };
 }

@@ -49,7 +49,11 @@ describe('TLS', () => {
 describe('bearer token', () => {
   it('answers requests without the token, or with a wrong one, with a 401 Status', async () => {
     server = await serveFakeCluster(new FakeCluster(), { token: 's3cret' });
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic czNjcmV0' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { Authorization: 'Bearer wrong' },
+      { Authorization: 'Basic czNjcmV0' },
+    ]) {
       const response = await send(server.url, 'GET', '/api/v1/namespaces/default/pods', { headers });
       expect(response.status).toBe(401);
       expect(response.json()).toEqual({
