@@ -321,11 +321,10 @@ export async function serveFakeCluster(
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const watch of watches) watch.abort();
         for (const client of webSockets.clients) client.terminate();
+        // A socket still in the set has not emitted 'close' yet (it leaves the set on 'close'), even if it
+        // is already destroyed: wait for that event so openConnections() is 0 once close() resolves.
         const closed = [...sockets].map(
-          (socket) =>
-            new Promise<void>((resolve) =>
-              socket.closed ? resolve() : socket.once('close', () => resolve()),
-            ),
+          (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
         );
         for (const socket of sockets) socket.destroy();
         await Promise.all(closed);
