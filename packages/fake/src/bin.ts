@@ -107,7 +107,11 @@ async function main(): Promise<void> {
 }
 
 function parse() {
+  // `pnpm fake-cluster -- --flag` hands the separator on to the script: skip it.
+  const args = process.argv.slice(2);
+  if (args[0] === '--') args.shift();
   return parseArgs({
+    args,
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
