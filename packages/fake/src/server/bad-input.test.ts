@@ -182,6 +182,17 @@ describe('bad input gets the right Status and changes nothing', () => {
     expect(storeState()).toBe(before);
   });
 
+  it('dryRun is refused with 400 rather than applied', async () => {
+    ({ cluster, server } = await startServer());
+    const before = storeState();
+    expectStatus(
+      await sendJson(server.url, 'POST', '/api/v1/namespaces/default/pods?dryRun=All', podManifest('dry')),
+      400,
+      'BadRequest',
+    );
+    expect(storeState()).toBe(before);
+  });
+
   it('a body for the wrong kind or namespace is 400 BadRequest', async () => {
     ({ cluster, server } = await startServer({ namespaces: ['default', 'other'] }));
     const before = storeState();

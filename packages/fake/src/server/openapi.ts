@@ -17,7 +17,6 @@ function objectPath(kind: string): object {
   const parameters = [
     { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } },
     { name: 'fieldManager', in: 'query', schema: { type: 'string', uniqueItems: true } },
-    { name: 'dryRun', in: 'query', schema: { type: 'string', uniqueItems: true } },
   ];
   const response = { responses: { '200': { description: 'OK' } } };
   return {

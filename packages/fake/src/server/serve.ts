@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '@podstorage/core';
 import { WebSocketServer } from 'ws';
 import type { FakeCluster } from '../fake-cluster.js';
+import { failureStatus } from '../status.js';
 import { checkBearerToken } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { apiGroupList, coreApiVersions, coreV1Resources, versionInfo } from './discovery.js';
@@ -147,6 +148,13 @@ async function handleRequest(
   if (bodyExpected(operation)) {
     patchType = checkContentType(request, operation);
     body = await readBody(request, context.maxBodyBytes);
+  }
+  if (operation !== 'get' && operation !== 'list' && url.searchParams.get('dryRun')) {
+    // Not implemented: refusing is safer than changing the store for a request meant to change nothing.
+    throw new StatusFailure(
+      failureStatus(400, 'dryRun is not supported by the podstorage fake cluster', {}, 'BadRequest'),
+      'dryRun',
+    );
   }
   if (path.resource !== 'namespaces') {
     await context.cluster.beginRequest(
