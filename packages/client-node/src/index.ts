@@ -1,0 +1,2 @@
+// Filled in by the client-node transport work.
+export {};
