@@ -113,6 +113,17 @@ export interface PodTransport {
     options: DeleteOptions,
   ): Promise<void>;
   /**
+   * Creates an object (a pod to run, an event to record) and returns it as the server stored it.
+   * Optional: the four PodStorage operations never create anything, but programs that start pods
+   * (the pod runner, a spawner) need it, and every bundled transport has it.
+   */
+  create?<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    object: ResourceTypes[R],
+    options: RequestOptions,
+  ): Promise<ResourceTypes[R]>;
+  /**
    * Called once by the engine after a 401, before retrying: reload a rotated token, re-run an exec
    * plugin. Transports without refreshable credentials leave it out, and 401 is then final.
    */

@@ -1,7 +1,9 @@
 import type {
   DeleteOptions,
+  KubernetesEvent,
   ListOptions,
   ObjectList,
+  Pod,
   PodTransport,
   RequestOptions,
   ResourceName,
@@ -10,7 +12,7 @@ import type {
   WatchOptions,
 } from '@podstorage/core';
 import type { FakeCluster } from './fake-cluster.js';
-import { notFound } from './status.js';
+import { badRequest, notFound } from './status.js';
 
 function checkResource(resource: string): asserts resource is ResourceName {
   if (resource !== 'pods' && resource !== 'events') {
@@ -97,6 +99,28 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
           };
         },
       };
+    },
+
+    async create<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      object: ResourceTypes[R],
+      options: RequestOptions,
+    ): Promise<ResourceTypes[R]> {
+      checkResource(resource);
+      await cluster.beginRequest('create', resource, namespace, options.signal);
+      // As the API server: the namespace of the request wins, and a different one in the object is an error.
+      if (object.metadata?.namespace && object.metadata.namespace !== namespace) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      const metadata = { ...object.metadata, namespace };
+      const created =
+        resource === 'pods'
+          ? cluster.createPod({ ...(object as Pod), metadata })
+          : cluster.createEvent({ ...(object as KubernetesEvent), metadata });
+      return created as ResourceTypes[R];
     },
 
     async delete<R extends ResourceName>(
