@@ -31,6 +31,7 @@ export {
   type TimeoutLike,
   type WaitForPhaseOptions,
 } from './pod-storage.js';
+export { compareResourceVersions } from './resource-versions.js';
 export { type FieldSelector, formatFieldSelector } from './selectors.js';
 export { Timeout } from './timeout.js';
 export type {

@@ -11,6 +11,7 @@ import {
 import type { KubernetesEvent, Pod } from './kubernetes.js';
 import { type Logger, silentLogger } from './logger.js';
 import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
+import { compareResourceVersions } from './resource-versions.js';
 import type { FieldSelector } from './selectors.js';
 import { Timeout } from './timeout.js';
 import type { PodTransport } from './transport.js';
@@ -118,7 +119,7 @@ interface WaitOutcome {
 }
 
 type WaitItem =
-  | { readonly kind: 'sync'; readonly pod: Pod | undefined }
+  | { readonly kind: 'sync'; readonly pod: Pod | undefined; readonly fresh: boolean }
   | { readonly kind: 'change'; readonly change: StoreChange<Pod> };
 
 /**
@@ -272,10 +273,10 @@ class EnginePodStorage implements ManagedPodStorage {
       let decidedOnSync = false;
       let unsubscribe: (() => void) | undefined;
       unsubscribe = this.#subscribePodWait(namespace, name, {
-        onSync: (pods) => {
+        onSync: (pods, { fresh }) => {
           const pod = pods.get(name);
-          queue.push({ kind: 'sync', pod });
-          if (pod === undefined || !untilNot.includes(phaseOf(pod))) {
+          queue.push({ kind: 'sync', pod, fresh });
+          if (fresh && (pod === undefined || !untilNot.includes(phaseOf(pod)))) {
             decidedOnSync = true;
             unsubscribe?.();
           }
@@ -287,6 +288,7 @@ class EnginePodStorage implements ManagedPodStorage {
       });
       if (decidedOnSync) unsubscribe();
       let uid: string | undefined;
+      let readVersion: string | undefined;
       let lastPhase: PodPhase | undefined;
       try {
         for (;;) {
@@ -294,13 +296,18 @@ class EnginePodStorage implements ManagedPodStorage {
           if (item === undefined) throw new PodStorageError(`${operation}: the watch ended unexpectedly`);
           let pod: Pod;
           if (item.kind === 'sync') {
-            if (item.pod === undefined) return null;
-            pod = item.pod;
+            // A view listed before this wait began may miss a pod created just now: read it instead,
+            // and from then on ignore the watch's versions of it that are not newer than that read.
+            const read = item.fresh ? item.pod : await this.#readPod(name, namespace, deadline, signal);
+            if (read === undefined) return null;
+            pod = read;
             uid = pod.metadata?.uid;
+            if (!item.fresh) readVersion = pod.metadata?.resourceVersion;
           } else {
             pod = item.change.object;
             // Another pod that carries the same name: ours was reported deleted before it.
             if (pod.metadata?.uid !== uid) continue;
+            if ((compareResourceVersions(pod.metadata?.resourceVersion, readVersion) ?? 1) <= 0) continue;
             if (item.change.type === 'DELETED') return null;
           }
           lastPhase = phaseOf(pod);
@@ -364,7 +371,8 @@ class EnginePodStorage implements ManagedPodStorage {
     const yielded = new Map<string, number>();
     let unsubscribe: (() => void) | undefined;
     try {
-      const uid = options.uid ?? (await this.#podUid(name, namespace, deadline, signal));
+      // The uid tells this pod's events from those of an earlier or later pod of the same name.
+      const uid = options.uid ?? (await this.#readPod(name, namespace, deadline, signal))?.metadata?.uid;
       const about = (event: KubernetesEvent) =>
         event.involvedObject?.kind === 'Pod' &&
         event.involvedObject.name === name &&
@@ -402,19 +410,18 @@ class EnginePodStorage implements ManagedPodStorage {
     }
   }
 
-  /** The uid of the pod now, to tell its events from those of an earlier or later pod of that name. */
-  async #podUid(
+  /** Reads the pod now, within the request timeout; `undefined` when it does not exist. */
+  async #readPod(
     name: string,
     namespace: string,
     deadline: Timeout,
     signal: AbortSignal,
-  ): Promise<string | undefined> {
+  ): Promise<Pod | undefined> {
     const request = deadline.partial(this.#requestTimeoutMs);
     try {
-      const pod = await this.#transport.get('pods', namespace, name, {
+      return await this.#transport.get('pods', namespace, name, {
         signal: AbortSignal.any([signal, request.signal]),
       });
-      return pod.metadata?.uid;
     } catch (error) {
       if (KubernetesError.isInstance(error) && error.code === 404) return undefined;
       throw error;

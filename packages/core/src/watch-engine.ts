@@ -37,9 +37,13 @@ export interface StoreChange<T> {
  * A consumer of a shared watch. `onSync` is called once, synchronously, with the objects known at the
  * moment the consumer joins (or when the first list completes), and every change after that follows
  * through `onChange`: together they are a consistent view, never a mix of older and newer states.
+ *
+ * `fresh` says whether that view was listed after the consumer joined. When it was not (the consumer
+ * joined a watch that was already running), the view may lag behind what the consumer knows, such as
+ * a pod it has just created: read the object itself before deciding from its absence.
  */
 export interface WatchSubscriber<T> {
-  onSync(objects: ReadonlyMap<string, T>): void;
+  onSync(objects: ReadonlyMap<string, T>, view: { readonly fresh: boolean }): void;
   onChange(change: StoreChange<T>): void;
   /** The watch failed for good (a non-retryable error, or the storage was closed). */
   onError(error: unknown): void;
@@ -99,6 +103,10 @@ class SharedWatch<R extends ResourceName> {
   #synced = false;
   #freshFromList = false;
   #running: Promise<void> | undefined;
+  // Lists started so far, and how many had started when each consumer joined: a list started after
+  // a consumer joined is fresh for it.
+  #listsStarted = 0;
+  readonly #joinedAfterLists = new Map<WatchSubscriber<ResourceTypes[R]>, number>();
 
   constructor(engine: WatchEngine, resource: R, namespace: string, fieldSelector: FieldSelector | undefined) {
     this.#engine = engine;
@@ -118,9 +126,11 @@ class SharedWatch<R extends ResourceName> {
 
   subscribe(subscriber: WatchSubscriber<ResourceTypes[R]>): () => void {
     this.#subscribers.add(subscriber);
-    if (this.#synced) subscriber.onSync(this.#objects);
+    if (this.#synced) subscriber.onSync(this.#objects, { fresh: false });
+    else this.#joinedAfterLists.set(subscriber, this.#listsStarted);
     this.#running ??= this.#run();
     return () => {
+      this.#joinedAfterLists.delete(subscriber);
       if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.stop();
     };
   }
@@ -210,6 +220,8 @@ class SharedWatch<R extends ResourceName> {
   /** Lists every page, then reports what differs from what was known (nothing on the first list). */
   async #list(signal: AbortSignal): Promise<void> {
     const listed = new Map<string, ResourceTypes[R]>();
+    this.#listsStarted += 1;
+    const listNumber = this.#listsStarted;
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
@@ -242,7 +254,13 @@ class SharedWatch<R extends ResourceName> {
     this.#freshFromList = true;
     if (!this.#synced) {
       this.#synced = true;
-      for (const subscriber of [...this.#subscribers]) subscriber.onSync(this.#objects);
+      const joinedAfterLists = new Map(this.#joinedAfterLists);
+      this.#joinedAfterLists.clear();
+      for (const subscriber of [...this.#subscribers]) {
+        subscriber.onSync(this.#objects, {
+          fresh: listNumber > (joinedAfterLists.get(subscriber) ?? listNumber),
+        });
+      }
       return;
     }
     this.#counters.relists += 1;
