@@ -2,7 +2,7 @@ import { PodTimeoutError } from '@podstorage/core';
 import { assert } from '../check.js';
 import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
-import { QUICK } from './common.js';
+import { QUICK, SLOW } from './common.js';
 
 const LONG_TIMEOUT = 3_600_000;
 
@@ -176,4 +176,52 @@ export function engineScenarios(suite: SuiteBuilder): void {
     h.equal(after.watchesActive, 0, 'no watch active after the wait');
     assert(after.events >= 1, 'events counts the watch event');
   });
+
+  suite.test(
+    'a wait that joins a lagging shared watch still sees a pod created just before it',
+    async (h) => {
+      // watchPodChanges runs the namespace-wide watch; once it lags (stalled), its view misses new pods.
+      const changes = h.collect(h.storage.watchPodChanges(NAMESPACE));
+      await h.watching('pods');
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      h.createPod('late');
+      const wait = h.track(
+        h.storage.waitForPhase('late', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
+      );
+      await h.settle();
+      assert(
+        !wait.settled,
+        `the wait must not decide from the lagging view (it settled with ${String(wait.value)})`,
+      );
+      h.cluster.setPodPhase(NAMESPACE, 'late', 'Running');
+      h.equal(
+        await h.resolves(wait, 'the wait once the watch resumes', SLOW),
+        'Running',
+        'it saw the pod run',
+      );
+      await changes.iterator.return?.();
+    },
+  );
+
+  suite.test(
+    'a wait that joins a lagging shared watch never decides from versions older than its read',
+    async (h) => {
+      h.createPod('job');
+      const changes = h.collect(h.storage.watchPodChanges(NAMESPACE));
+      await h.watching('pods');
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+      // The lagging view still says Pending, which is outside untilNot: deciding from it would be wrong.
+      const wait = h.track(h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }));
+      await h.advance(TIMINGS.inactivityTimeoutMs + 10_000, 1_000);
+      assert(!wait.settled, `the pod is still Running, yet the wait settled with ${String(wait.value)}`);
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+      h.equal(
+        await h.resolves(wait, 'the wait after the pod finished', SLOW),
+        'Succeeded',
+        'decided from fresh state',
+      );
+      await changes.iterator.return?.();
+    },
+  );
 }
