@@ -1,0 +1,109 @@
+import type { Logger } from '@podstorage/core';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKENDS, type BackendName } from './backend.js';
+import { startSpawner } from './server.js';
+
+interface Flags {
+  backend: BackendName;
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  port: number;
+  host: string;
+  image?: string;
+  speed: number;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  }
+  return port;
+}
+
+function parseSpeed(value: string): number {
+  const speed = Number(value);
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new InvalidArgumentError('a speed is a number above 0.');
+  return speed;
+}
+
+// One line per log entry on stderr, fields as key=value: readable in a terminal, greppable in a file.
+const consoleLogger: Logger = {
+  debug: () => {},
+  info: (fields, message) => console.error(line(message, fields)),
+  warn: (fields, message) => console.error(line(`warning: ${message ?? ''}`, fields)),
+  error: (fields, message) => console.error(line(`error: ${message ?? ''}`, fields)),
+};
+
+function line(message: string | undefined, fields: object): string {
+  const pairs = Object.entries(fields).map(
+    ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  );
+  return [`spawner: ${message ?? ''}`, ...pairs].join(' ');
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('podstorage-spawner')
+    .description('A web page that starts a pod and streams its progress, events and phase.')
+    .addOption(new Option('--backend <name>', 'how to reach the cluster').choices(BACKENDS).default('fake'))
+    .option('--kubeconfig <file>', 'kubeconfig for the undici and client-node backends')
+    .option('--context <name>', 'kubeconfig context (default: its current context)')
+    .option('--namespace <name>', 'namespace to start pods in and to list', 'default')
+    .option('--port <port>', 'port to listen on (0: a free one)', parsePort, 8000)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--image <image>', 'image of the pods it starts (default busybox:1.36)')
+    .option(
+      '--speed <factor>',
+      'fake backend: how much faster than real time the cluster runs',
+      parseSpeed,
+      1,
+    )
+    .showHelpAfterError();
+  // pnpm passes a literal `--` through to the script; it separates nothing here.
+  const args = argv.slice(2).filter((arg, index) => !(index === 0 && arg === '--'));
+  program.parse(args, { from: 'user' });
+  const flags = program.opts<Flags>();
+
+  const spawner = await startSpawner({
+    backend: flags.backend,
+    namespace: flags.namespace,
+    port: flags.port,
+    host: flags.host,
+    speed: flags.speed,
+    logger: consoleLogger,
+    ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+    ...(flags.context === undefined ? {} : { context: flags.context }),
+    ...(flags.image === undefined ? {} : { image: flags.image }),
+  });
+  console.log(
+    `podstorage spawner: open ${spawner.url} (backend ${spawner.backend}, namespace ${spawner.namespace})`,
+  );
+  console.log('Ctrl-C stops it.');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`spawner: ${signal} again, exiting at once`);
+      process.exit(130);
+    }
+    stopping = true;
+    console.error(`spawner: ${signal}: closing streams and stopping`);
+    spawner.close().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        console.error(`spawner: error while stopping: ${error instanceof Error ? error.message : error}`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main(process.argv).catch((error: unknown) => {
+  console.error(`podstorage-spawner: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+});
