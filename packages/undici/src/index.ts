@@ -1,2 +1,24 @@
-// Filled in by the undici transport work.
-export {};
+export type {
+  ClusterConfig,
+  ExecSettings,
+  LoadClusterConfigOptions,
+  TlsSettings,
+} from './cluster-config.js';
+export { loadClusterConfig } from './cluster-config.js';
+export { CredentialError, KubeconfigError, type KubeconfigLocation } from './errors.js';
+export type {
+  ConfigEnvironment,
+  Kubeconfig,
+  KubeconfigCluster,
+  KubeconfigContext,
+  KubeconfigExec,
+  KubeconfigUser,
+} from './kubeconfig.js';
+export { LineDecoder, LineTooLongError } from './line-decoder.js';
+export { Secret } from './secret.js';
+export {
+  createUndiciTransport,
+  UndiciTransport,
+  type UndiciTransportOptions,
+  type UndiciTransportStats,
+} from './undici-transport.js';

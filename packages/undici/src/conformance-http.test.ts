@@ -1,0 +1,3 @@
+import { runWireConformance } from './test-support.js';
+
+runWireConformance('conformance over HTTP, chunked watches', { watch: 'http' });

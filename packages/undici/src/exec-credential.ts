@@ -1,0 +1,220 @@
+import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
+import { type Logger, silentLogger } from '@podstorage/core';
+import type { ExecSettings } from './cluster-config.js';
+import { CredentialError } from './errors.js';
+import { Secret } from './secret.js';
+
+/** What an exec plugin returned. */
+export interface ExecCredential {
+  readonly token: Secret | undefined;
+  readonly clientCertificate: { readonly cert: string; readonly key: Secret } | undefined;
+  /** When the credential expires (wall clock); `undefined`: it does not. */
+  readonly expiresAt: Date | undefined;
+}
+
+/** Options of {@link ExecCredentialPlugin}. */
+export interface ExecCredentialPluginOptions {
+  /** Kill the plugin after this long. Default 60 000 ms. */
+  readonly timeoutMs?: number;
+  /** The environment the plugin inherits (the kubeconfig's `env` is added). Default: this process's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly logger?: Logger;
+  /** Wall-clock time, for expiry. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Runs a kubeconfig exec credential plugin (`client.authentication.k8s.io/v1` or `v1beta1`) as kubectl
+ * does: the command with its args, without a shell, with the kubeconfig's env and `KUBERNETES_EXEC_INFO`,
+ * stdin closed (never interactive), bounded by a timeout. Credentials are cached until their
+ * `expirationTimestamp`; concurrent callers share one run. Errors never include what the plugin printed.
+ */
+export class ExecCredentialPlugin {
+  readonly #settings: ExecSettings;
+  readonly #timeoutMs: number;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #cached: ExecCredential | undefined;
+  #running: Promise<ExecCredential> | undefined;
+  /** How many times the plugin was run (for tests and metrics). */
+  runs = 0;
+
+  constructor(settings: ExecSettings, options: ExecCredentialPluginOptions = {}) {
+    this.#settings = settings;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#env = options.env ?? process.env;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The cached credential if still valid, else a fresh one from the plugin. */
+  credential(signal?: AbortSignal): Promise<ExecCredential> {
+    const cached = this.#cached;
+    if (
+      cached !== undefined &&
+      (cached.expiresAt === undefined || cached.expiresAt.getTime() > this.#now())
+    ) {
+      return Promise.resolve(cached);
+    }
+    return this.refresh(signal);
+  }
+
+  /** Runs the plugin now (joining a run already under way) and caches what it returns. */
+  refresh(signal?: AbortSignal): Promise<ExecCredential> {
+    this.#cached = undefined;
+    this.#running ??= this.#run(signal).finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  #describe(): string {
+    return `exec plugin "${basename(this.#settings.command)}" of user "${this.#settings.user}"`;
+  }
+
+  async #run(signal: AbortSignal | undefined): Promise<ExecCredential> {
+    const settings = this.#settings;
+    const execInfo = {
+      kind: 'ExecCredential',
+      apiVersion: settings.apiVersion,
+      spec: { interactive: false, ...(settings.cluster ? { cluster: settings.cluster } : {}) },
+    };
+    const env = { ...this.#env, ...settings.env, KUBERNETES_EXEC_INFO: JSON.stringify(execInfo) };
+    this.runs += 1;
+    const started = performance.now();
+    this.#logger.debug(
+      { command: basename(settings.command), user: settings.user },
+      'running exec credential plugin',
+    );
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = execFile(
+        settings.command,
+        [...settings.args],
+        {
+          env,
+          timeout: this.#timeoutMs,
+          killSignal: 'SIGKILL',
+          maxBuffer: 16 * 1024 * 1024,
+          windowsHide: true,
+          encoding: 'utf8',
+          ...(signal ? { signal } : {}),
+        },
+        (error, output) => {
+          if (error === null) {
+            resolve(output);
+            return;
+          }
+          reject(this.#failure(error, signal));
+        },
+      );
+      child.stdin?.end();
+    });
+    this.#logger.debug(
+      {
+        command: basename(settings.command),
+        user: settings.user,
+        ms: Math.round(performance.now() - started),
+      },
+      'exec credential plugin finished',
+    );
+    const credential = this.#parse(stdout);
+    this.#cached = credential;
+    return credential;
+  }
+
+  #failure(
+    error: Error & { code?: unknown; killed?: boolean; signal?: unknown },
+    signal: AbortSignal | undefined,
+  ) {
+    if (signal?.aborted) return signal.reason;
+    const user = this.#settings.user;
+    if (error.code === 'ENOENT') {
+      const hint = this.#settings.installHint ? `\n${this.#settings.installHint}` : '';
+      return new CredentialError(`${this.#describe()}: command not found: ${this.#settings.command}${hint}`, {
+        user,
+      });
+    }
+    if (error.code === 'EACCES') {
+      return new CredentialError(
+        `${this.#describe()}: command is not executable: ${this.#settings.command}`,
+        { user },
+      );
+    }
+    if (error.killed) {
+      return new CredentialError(
+        `${this.#describe()} did not finish within ${this.#timeoutMs} ms and was killed`,
+        {
+          user,
+          retryable: true,
+        },
+      );
+    }
+    if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+      return new CredentialError(`${this.#describe()} printed too much output`, { user });
+    }
+    const how =
+      typeof error.code === 'number'
+        ? `exited with code ${error.code}`
+        : `failed (${String(error.signal ?? error.code)})`;
+    // stderr is not included: plugins may print credentials or other secrets there.
+    return new CredentialError(`${this.#describe()} ${how}; run it by hand to see its output`, { user });
+  }
+
+  #parse(stdout: string): ExecCredential {
+    const user = this.#settings.user;
+    const fail = (problem: string) => new CredentialError(`${this.#describe()} ${problem}`, { user });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(stdout);
+    } catch {
+      // JSON.parse's message quotes the input: never pass it on.
+      throw fail('printed output that is not JSON (an ExecCredential was expected)');
+    }
+    if (!isRecord(parsed)) throw fail('printed JSON that is not an ExecCredential object');
+    if (parsed.kind !== 'ExecCredential') throw fail('printed an object whose kind is not ExecCredential');
+    if (parsed.apiVersion !== this.#settings.apiVersion) {
+      const got =
+        typeof parsed.apiVersion === 'string' ? parsed.apiVersion.slice(0, 80) : String(parsed.apiVersion);
+      throw fail(
+        `answered with apiVersion ${JSON.stringify(got)}, but the kubeconfig asks for ${this.#settings.apiVersion}`,
+      );
+    }
+    const status = parsed.status;
+    if (!isRecord(status)) throw fail('printed an ExecCredential without status');
+    const token =
+      typeof status.token === 'string' && status.token !== '' ? new Secret(status.token) : undefined;
+    const cert = status.clientCertificateData;
+    const key = status.clientKeyData;
+    let clientCertificate: ExecCredential['clientCertificate'];
+    if (cert !== undefined || key !== undefined) {
+      if (
+        typeof cert !== 'string' ||
+        typeof key !== 'string' ||
+        !cert.includes('-----BEGIN') ||
+        !key.includes('-----BEGIN')
+      ) {
+        throw fail('returned a client certificate without both PEM clientCertificateData and clientKeyData');
+      }
+      clientCertificate = { cert, key: new Secret(key) };
+    }
+    if (token === undefined && clientCertificate === undefined) {
+      throw fail('returned neither status.token nor status.clientCertificateData/clientKeyData');
+    }
+    let expiresAt: Date | undefined;
+    if (status.expirationTimestamp !== undefined && status.expirationTimestamp !== null) {
+      expiresAt = new Date(String(status.expirationTimestamp));
+      if (typeof status.expirationTimestamp !== 'string' || Number.isNaN(expiresAt.getTime())) {
+        throw fail('returned an expirationTimestamp that is not an RFC 3339 time');
+      }
+      if (expiresAt.getTime() <= this.#now()) {
+        throw fail(`returned credentials that already expired (at ${expiresAt.toISOString()})`);
+      }
+    }
+    return { token, clientCertificate, expiresAt };
+  }
+}

@@ -1,0 +1,543 @@
+import {
+  type Clock,
+  type DeleteOptions,
+  formatFieldSelector,
+  type ListOptions,
+  type Logger,
+  type ObjectList,
+  PodStorageError,
+  type PodTransport,
+  type RequestOptions,
+  type ResourceName,
+  type ResourceTypes,
+  silentLogger,
+  systemClock,
+  type WatchEvent,
+  type WatchOptions,
+} from '@podstorage/core';
+import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from 'undici';
+import { type ClusterConfig, type LoadClusterConfigOptions, loadClusterConfig } from './cluster-config.js';
+import { type CredentialSource, credentialSource, type RequestCredentials } from './credentials.js';
+import { KubeconfigError } from './errors.js';
+import { httpWatchChannel } from './http-watch.js';
+import type { Kubeconfig } from './kubeconfig.js';
+import { processEnvironment } from './kubeconfig.js';
+import { proxyFor } from './proxy.js';
+import { errorFromResponse } from './responses.js';
+import { openWebSocketWatch } from './websocket-watch.js';
+
+/** Options of {@link createUndiciTransport}. */
+export interface UndiciTransportOptions {
+  /**
+   * The kubeconfig: a file path, kubeconfig YAML text (any string with a newline), or a parsed kubeconfig
+   * object. Default: the files of `KUBECONFIG` merged as kubectl merges them, else `~/.kube/config`,
+   * else (inside a pod) the service account.
+   */
+  readonly kubeconfig?: string | Kubeconfig;
+  /** The context to use instead of the kubeconfig's `current-context`. */
+  readonly context?: string;
+  /**
+   * Use the pod's service account. `true`: from `/var/run/secrets/kubernetes.io/serviceaccount`; or name
+   * another directory. Default: only when there is no kubeconfig and `KUBERNETES_SERVICE_HOST` is set.
+   */
+  readonly inCluster?: boolean | { readonly serviceAccountDirectory?: string };
+  /** How watches travel: `http` (chunked responses, the default) or `websocket`. */
+  readonly watch?: 'http' | 'websocket';
+  /** Receives one debug line per request and warnings; never credentials. Default: silent. */
+  readonly logger?: Logger;
+  /** WebSocket watches: ping this often; a ping without pong by the next one fails the stream. Default 30 000 ms. */
+  readonly pingIntervalMs?: number;
+  /** Exec credential plugins are killed after this long. Default 60 000 ms. */
+  readonly execTimeoutMs?: number;
+  /** The largest single watch event accepted, in bytes. Default 64 MiB. */
+  readonly maxEventBytes?: number;
+  /** Idle keep-alive connections are closed after this long. Default 30 000 ms. */
+  readonly keepAliveTimeoutMs?: number;
+  /** The clock for the WebSocket ping timer. Default: the system clock. */
+  readonly clock?: Clock;
+  /**
+   * Environment variables to read (`KUBECONFIG`, proxies, `KUBERNETES_SERVICE_*`, the exec plugin's
+   * inherited environment) and home directory. Default: this process's.
+   */
+  readonly environment?: LoadClusterConfigOptions['environment'];
+}
+
+/** What a transport holds open right now (for leak checks and metrics). */
+export interface UndiciTransportStats {
+  /** Requests sent and not yet answered in full, watch streams included. */
+  readonly requests: number;
+  /** Watch streams open (HTTP or WebSocket). */
+  readonly watches: number;
+  /** WebSocket connections not yet fully closed. */
+  readonly webSockets: number;
+  /** Pooled connections carrying a request right now (idle keep-alive connections excluded). */
+  readonly busyConnections: number;
+  /** Pooled connections open, idle ones included. */
+  readonly connections: number;
+}
+
+const USER_AGENT = 'podstorage-undici/0.1';
+
+const encode = encodeURIComponent;
+
+function queryString(parameters: Record<string, string | number | boolean | undefined>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(parameters)) {
+    if (value === undefined || value === '') continue;
+    parts.push(`${encode(key)}=${encode(String(value))}`);
+  }
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+function kindOf(resource: ResourceName): string {
+  return resource === 'pods' ? 'Pod' : 'Event';
+}
+
+interface SendOptions {
+  readonly method: 'GET' | 'DELETE';
+  readonly path: string;
+  readonly signal: AbortSignal;
+  readonly operation: string;
+  readonly namespace: string;
+  readonly name?: string;
+  readonly kind: string;
+  readonly body?: string;
+  readonly stream?: boolean;
+}
+
+/**
+ * A {@link PodTransport} that talks to the Kubernetes API directly: requests over one keep-alive undici
+ * connection pool, watches over chunked HTTP or WebSocket (`ws`), with kubeconfig, in-cluster and exec
+ * plugin authentication. Build it with {@link createUndiciTransport}; `close()` it when done.
+ */
+export class UndiciTransport implements PodTransport, AsyncDisposable {
+  /** The default namespace of the context (or of the pod, in a cluster). */
+  readonly namespace: string;
+  /** The API server URL. */
+  readonly server: string;
+  /** The kubeconfig context in use; `undefined` in a cluster. */
+  readonly context: string | undefined;
+  /** How watches travel. */
+  readonly watchMode: 'http' | 'websocket';
+  /**
+   * Reloads credentials after a 401: re-reads the token file, re-runs the exec plugin. Present only when
+   * the credentials can change (token file, in-cluster, exec plugin); with a static token a 401 is final.
+   */
+  readonly refreshCredentials?: (options: RequestOptions) => Promise<void>;
+
+  readonly #config: ClusterConfig;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #credentials: CredentialSource;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #proxy: string | undefined;
+  readonly #pingIntervalMs: number;
+  readonly #maxEventBytes: number;
+  readonly #keepAliveTimeoutMs: number;
+  #dispatcher: { key: string; dispatcher: Dispatcher } | undefined;
+  readonly #retired = new Set<Dispatcher>();
+  #requests = 0;
+  #watches = 0;
+  #webSockets = 0;
+  #closed = false;
+
+  /** Prefer {@link createUndiciTransport}; this takes an already resolved configuration. */
+  constructor(config: ClusterConfig, options: UndiciTransportOptions = {}) {
+    this.#config = config;
+    this.namespace = config.namespace;
+    this.server = config.server.href.replace(/\/$/, '');
+    this.context = config.context;
+    this.watchMode = options.watch ?? 'http';
+    this.#origin = config.server.origin;
+    this.#basePath = config.server.pathname.replace(/\/+$/, '');
+    this.#logger = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#pingIntervalMs = options.pingIntervalMs ?? 30_000;
+    this.#maxEventBytes = options.maxEventBytes ?? 64 * 1024 * 1024;
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000;
+    const env = (options.environment ?? processEnvironment()).env;
+    this.#proxy = proxyFor(config.server, config.proxyUrl, env);
+    if (this.#proxy !== undefined && this.watchMode === 'websocket') {
+      throw new KubeconfigError(
+        "WebSocket watches cannot go through a proxy yet; use watch: 'http' (chunked watches work through proxies)",
+        {
+          file: config.source,
+          ...(config.context ? { context: config.context } : {}),
+          field: config.proxyUrl ? 'proxy-url' : 'HTTPS_PROXY/HTTP_PROXY',
+        },
+      );
+    }
+    this.#credentials = credentialSource(config.auth, {
+      env,
+      logger: this.#logger,
+      ...(options.execTimeoutMs === undefined ? {} : { execTimeoutMs: options.execTimeoutMs }),
+    });
+    if (this.#credentials.refreshable) {
+      this.refreshCredentials = async ({ signal }) => {
+        this.#logger.info({ server: this.server }, 'refreshing credentials');
+        await this.#credentials.refresh(signal);
+      };
+    }
+  }
+
+  async get<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    name: string,
+    options: RequestOptions,
+  ): Promise<ResourceTypes[R]> {
+    return this.#json<ResourceTypes[R]>({
+      method: 'GET',
+      path: `${this.#collection(resource, namespace)}/${encode(name)}`,
+      signal: options.signal,
+      operation: `get ${resource}`,
+      namespace,
+      name,
+      kind: kindOf(resource),
+    });
+  }
+
+  async list<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    options: ListOptions,
+  ): Promise<ObjectList<ResourceTypes[R]>> {
+    const query = queryString({
+      fieldSelector: formatFieldSelector(options.fieldSelector),
+      labelSelector: options.labelSelector,
+      limit: options.limit,
+      continue: options.continue,
+      resourceVersion: options.resourceVersion,
+      resourceVersionMatch: options.resourceVersionMatch,
+    });
+    const list = await this.#json<{
+      metadata?: ObjectList<ResourceTypes[R]>['metadata'];
+      items?: ResourceTypes[R][] | null;
+    }>({
+      method: 'GET',
+      path: `${this.#collection(resource, namespace)}${query}`,
+      signal: options.signal,
+      operation: `list ${resource}`,
+      namespace,
+      kind: kindOf(resource),
+    });
+    return { metadata: list.metadata ?? {}, items: list.items ?? [] };
+  }
+
+  async watch<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    options: WatchOptions,
+  ): Promise<AsyncIterable<WatchEvent<ResourceTypes[R]>>> {
+    const query = queryString({
+      watch: 'true',
+      fieldSelector: formatFieldSelector(options.fieldSelector),
+      labelSelector: options.labelSelector,
+      resourceVersion: options.resourceVersion,
+      resourceVersionMatch: options.resourceVersionMatch,
+      allowWatchBookmarks: options.allowWatchBookmarks ? 'true' : undefined,
+      sendInitialEvents:
+        options.sendInitialEvents === undefined ? undefined : String(options.sendInitialEvents),
+      timeoutSeconds: options.timeoutSeconds,
+    });
+    const path = `${this.#collection(resource, namespace)}${query}`;
+    const operation = `watch ${resource}`;
+    if (this.watchMode === 'websocket')
+      return this.#watchOverWebSocket<ResourceTypes[R]>(path, namespace, operation, options);
+    const { signal } = options;
+    const response = await this.#send({
+      method: 'GET',
+      path,
+      signal,
+      operation,
+      namespace,
+      kind: kindOf(resource),
+      stream: true,
+    });
+    this.#watches += 1;
+    return httpWatchChannel<ResourceTypes[R]>(response.body, {
+      signal,
+      operation,
+      onActivity: options.onActivity,
+      maxEventBytes: this.#maxEventBytes,
+      onClose: () => {
+        this.#watches -= 1;
+        this.#requests -= 1;
+      },
+    });
+  }
+
+  async delete<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    name: string,
+    options: DeleteOptions,
+  ): Promise<void> {
+    const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
+    if (options.preconditions) body.preconditions = options.preconditions;
+    if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
+    if (options.propagationPolicy !== undefined) body.propagationPolicy = options.propagationPolicy;
+    await this.#json<unknown>({
+      method: 'DELETE',
+      path: `${this.#collection(resource, namespace)}/${encode(name)}`,
+      signal: options.signal,
+      operation: `delete ${resource}`,
+      namespace,
+      name,
+      kind: kindOf(resource),
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** What the transport holds open right now. */
+  stats(): UndiciTransportStats {
+    let connections = 0;
+    let busy = 0;
+    for (const dispatcher of [this.#dispatcher?.dispatcher, ...this.#retired]) {
+      if (!(dispatcher instanceof Agent)) continue;
+      for (const stats of Object.values(dispatcher.stats)) {
+        if (!('free' in stats)) continue;
+        connections += stats.connected;
+        busy += stats.connected - stats.free;
+      }
+    }
+    return {
+      requests: this.#requests,
+      watches: this.#watches,
+      webSockets: this.#webSockets,
+      busyConnections: busy,
+      connections,
+    };
+  }
+
+  /**
+   * Closes every connection (open watches included) and releases the pool. Calls after it fail.
+   * Safe to call more than once.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const dispatchers = [this.#dispatcher?.dispatcher, ...this.#retired].filter((d) => d !== undefined);
+    this.#dispatcher = undefined;
+    this.#retired.clear();
+    await Promise.all(dispatchers.map((dispatcher) => dispatcher.destroy().catch(() => {})));
+  }
+
+  /** Same as {@link UndiciTransport.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #collection(resource: ResourceName, namespace: string): string {
+    return `${this.#basePath}/api/v1/namespaces/${encode(namespace)}/${encode(resource)}`;
+  }
+
+  #tlsFor(credentials: RequestCredentials) {
+    const tls = this.#config.tls;
+    const cert = credentials.clientCertificate?.cert ?? tls.cert;
+    const key = credentials.clientCertificate?.key.reveal() ?? tls.key?.reveal();
+    return {
+      rejectUnauthorized: !tls.insecureSkipTlsVerify,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
+      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+    };
+  }
+
+  #dispatcherFor(credentials: RequestCredentials): Dispatcher {
+    if (this.#closed) throw new PodStorageError('the undici transport is closed');
+    // Exec plugins may hand out a new client certificate: connections made with the old one are retired.
+    const key = credentials.clientCertificate?.cert ?? '';
+    if (this.#dispatcher !== undefined && this.#dispatcher.key === key) return this.#dispatcher.dispatcher;
+    const previous = this.#dispatcher?.dispatcher;
+    const tls = this.#tlsFor(credentials);
+    const pool = { keepAliveTimeout: this.#keepAliveTimeoutMs, connect: tls };
+    let dispatcher: Dispatcher;
+    const proxy = this.#proxy;
+    if (proxy === undefined) dispatcher = new Agent(pool);
+    else if (proxy.startsWith('socks5:'))
+      dispatcher = new Socks5ProxyAgent(proxy, {
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        requestTls: tls,
+      });
+    else
+      dispatcher = new ProxyAgent({
+        keepAliveTimeout: this.#keepAliveTimeoutMs,
+        uri: proxy,
+        requestTls: tls,
+      });
+    this.#dispatcher = { key, dispatcher };
+    if (previous !== undefined) {
+      this.#retired.add(previous);
+      void previous.close().finally(() => this.#retired.delete(previous));
+    }
+    return dispatcher;
+  }
+
+  async #headers(
+    signal: AbortSignal,
+  ): Promise<{ headers: Record<string, string>; credentials: RequestCredentials }> {
+    const credentials = await this.#credentials.get(signal);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (credentials.authorization !== undefined) headers.authorization = credentials.authorization.reveal();
+    return { headers, credentials };
+  }
+
+  async #send(options: SendOptions): Promise<Dispatcher.ResponseData> {
+    const { signal } = options;
+    signal.throwIfAborted();
+    const { headers, credentials } = await this.#headers(signal);
+    signal.throwIfAborted();
+    const dispatcher = this.#dispatcherFor(credentials);
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const started = performance.now();
+    const context = {
+      operation: options.operation,
+      namespace: options.namespace,
+      kind: options.kind,
+      ...(options.name ? { name: options.name } : {}),
+    };
+    this.#requests += 1;
+    try {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request({
+          origin: this.#origin,
+          path: options.path,
+          method: options.method,
+          headers,
+          body: options.body ?? null,
+          signal,
+          // The caller's signal bounds every request; a watch may rightly stay quiet for minutes.
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw new PodStorageError(`${options.operation}: request failed (${(error as Error).message})`, {
+          cause: error,
+          retryable: true,
+        });
+      }
+      this.#logger.debug(
+        {
+          method: options.method,
+          path: options.path,
+          status: response.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'kubernetes request',
+      );
+      if (response.statusCode >= 300 || (options.stream && response.statusCode !== 200)) {
+        const text = await this.#readText(response, options);
+        throw errorFromResponse(response.statusCode, response.headers, text, context);
+      }
+      return response;
+    } catch (error) {
+      this.#requests -= 1;
+      throw error;
+    }
+  }
+
+  async #readText(response: Dispatcher.ResponseData, options: SendOptions): Promise<string> {
+    try {
+      return await response.body.text();
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason;
+      throw new PodStorageError(
+        `${options.operation}: the response broke off (${(error as Error).message})`,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
+    }
+  }
+
+  async #json<T>(options: SendOptions): Promise<T> {
+    const response = await this.#send(options);
+    try {
+      const text = await this.#readText(response, options);
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new PodStorageError(
+          `${options.operation}: the response is not valid JSON (${text.length} characters)`,
+          {
+            retryable: true,
+          },
+        );
+      }
+    } finally {
+      this.#requests -= 1;
+    }
+  }
+
+  async #watchOverWebSocket<T>(
+    path: string,
+    namespace: string,
+    operation: string,
+    options: WatchOptions,
+  ): Promise<AsyncIterable<WatchEvent<T>>> {
+    const { signal } = options;
+    signal.throwIfAborted();
+    const { headers, credentials } = await this.#headers(signal);
+    signal.throwIfAborted();
+    if (this.#closed) throw new PodStorageError('the undici transport is closed');
+    const url = new URL(`${this.#origin}${path}`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const tls = this.#tlsFor(credentials);
+    this.#requests += 1;
+    try {
+      const channel = await openWebSocketWatch<T>({
+        url,
+        headers,
+        tls,
+        signal,
+        operation,
+        namespace,
+        onActivity: options.onActivity,
+        maxEventBytes: this.#maxEventBytes,
+        pingIntervalMs: this.#pingIntervalMs,
+        clock: this.#clock,
+        onSocket: (change) => {
+          this.#webSockets += change;
+        },
+        onClose: () => {
+          this.#watches -= 1;
+          this.#requests -= 1;
+        },
+      });
+      this.#watches += 1;
+      return channel;
+    } catch (error) {
+      this.#requests -= 1;
+      throw error;
+    }
+  }
+}
+
+/**
+ * A {@link PodTransport} over undici and ws, configured as kubectl is: from `options.kubeconfig` (a path,
+ * YAML text or an object), else `KUBECONFIG` (several files merged as kubectl merges them), else
+ * `~/.kube/config`, else the pod's service account. Throws `KubeconfigError` (naming file, context and
+ * field, never a secret) when the configuration is unusable.
+ *
+ * @example
+ * const transport = createUndiciTransport({ context: 'prod' });
+ * const storage = createPodStorage(transport);
+ * console.log(await storage.waitForPhase('job-1', transport.namespace, 60_000, { untilNot: ['Pending'] }));
+ * await storage.close();
+ * await transport.close();
+ */
+export function createUndiciTransport(options: UndiciTransportOptions = {}): UndiciTransport {
+  const config = loadClusterConfig({
+    ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+    ...(options.context === undefined ? {} : { context: options.context }),
+    ...(options.inCluster === undefined ? {} : { inCluster: options.inCluster }),
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return new UndiciTransport(config, options);
+}
