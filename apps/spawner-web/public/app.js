@@ -115,6 +115,7 @@ function follow(pod) {
   stream.addEventListener('gone', () => {
     stream.close();
     state.current.gone = true;
+    notice('');
     showPhase('Deleted');
     $('stop').disabled = true;
     addEvent('Pod deleted');

@@ -1,5 +1,5 @@
 import type { Clock, PodTransport } from '@podstorage/core';
-import { FakeCluster, type LifecycleScript } from '@podstorage/fake';
+import { FakeClock, FakeCluster, type LifecycleScript } from '@podstorage/fake';
 
 /** The backends the spawner can run on. */
 export const BACKENDS = ['fake', 'undici', 'client-node'] as const;
@@ -93,7 +93,13 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
 function openFake(options: BackendOptions): Backend {
   const given = options.cluster;
   const cluster =
-    given ?? new FakeCluster({ namespaces: [options.namespace], defaultLifecycle: EMBEDDED_LIFECYCLE });
+    given ??
+    new FakeCluster({
+      // Starts at the real time, so the cluster's timestamps read like the browser's clock.
+      clock: new FakeClock({ start: new Date() }),
+      namespaces: [options.namespace],
+      defaultLifecycle: EMBEDDED_LIFECYCLE,
+    });
   if (given !== undefined && given.getNamespace(options.namespace) === undefined) {
     given.createNamespace(options.namespace);
   }

@@ -86,6 +86,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
 /** An error answered to the page as `{ error }` with an HTTP status. */
@@ -266,6 +267,12 @@ class SpawnerServer {
         'Content-Security-Policy': "default-src 'self'",
       });
       response.end(method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
+    if (path === '/favicon.ico') {
+      // Browsers ask for it whatever the page says; the page's icon is /favicon.svg.
+      response.writeHead(204, { 'Cache-Control': 'max-age=86400' });
+      response.end();
       return;
     }
     if (path === '/api/config') {

@@ -1,0 +1,41 @@
+import type { Pod } from '@podstorage/core';
+import { describe, expect, it } from 'vitest';
+import { ProgressTracker, stageOfMessage, stageOfPod } from './progress.js';
+
+describe('progress', () => {
+  it('reads the stage from the messages the scheduler and kubelet record', () => {
+    expect(stageOfMessage('Successfully assigned default/web to node-1')).toBe('scheduled');
+    expect(stageOfMessage('Pulling image "busybox:1.36"')).toBe('pulling');
+    expect(stageOfMessage('Successfully pulled image "busybox:1.36" in 3s (3s including waiting)')).toBe(
+      'pulled',
+    );
+    expect(stageOfMessage('Container image "busybox:1.36" already present on machine')).toBe('pulled');
+    expect(stageOfMessage('Started container main')).toBe('running');
+    expect(stageOfMessage('Back-off pulling image "nope"')).toBeUndefined();
+  });
+
+  it('reads the stage from the pod: node, container states, phase', () => {
+    expect(stageOfPod({ metadata: { name: 'p' } })).toBe('created');
+    expect(stageOfPod({ spec: { containers: [], nodeName: 'node-1' } })).toBe('scheduled');
+    const running: Pod = {
+      spec: { containers: [], nodeName: 'node-1' },
+      status: { phase: 'Pending', containerStatuses: [stateOf({ running: {} })] },
+    };
+    expect(stageOfPod(running)).toBe('running');
+    expect(stageOfPod({ status: { phase: 'Succeeded' } })).toBe('finished');
+  });
+
+  it('never moves back, and says when the pod failed', () => {
+    const tracker = new ProgressTracker();
+    expect(tracker.current()).toEqual({ stage: 'created', percent: 17, failed: false });
+    expect(tracker.message('Pulling image "x"').stage).toBe('pulling');
+    expect(tracker.message('Successfully assigned default/p to n').stage).toBe('pulling');
+    expect(tracker.phase('Running')).toEqual({ stage: 'running', percent: 83, failed: false });
+    expect(tracker.phase('Pending').stage).toBe('running');
+    expect(tracker.phase('Failed')).toEqual({ stage: 'finished', percent: 100, failed: true });
+  });
+});
+
+function stateOf(state: object) {
+  return { name: 'main', image: 'x', imageID: '', ready: false, restartCount: 0, state };
+}

@@ -1,0 +1,88 @@
+// Helpers for the spawner's tests: a small server-sent events client over fetch.
+
+/** One event as received: its id, name and parsed JSON data. */
+export interface ReceivedEvent {
+  readonly id: string | undefined;
+  readonly event: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test data is inspected field by field.
+  readonly data: any;
+}
+
+/** An open event stream, collecting what arrives. */
+export interface StreamClient {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Every event received so far, in order. */
+  readonly events: ReceivedEvent[];
+  /** Every comment line received so far (heartbeats), without the leading colon. */
+  readonly comments: string[];
+  /** Resolves when the server ends the stream. */
+  readonly ended: Promise<void>;
+  /** True once the server has ended the stream. */
+  isEnded(): boolean;
+  /** The events of one name. */
+  named(event: string): ReceivedEvent[];
+  /** Disconnects, as a browser closing the tab. */
+  close(): void;
+}
+
+/** Opens an event stream at `url` and collects its events until the server ends it or `close()`. */
+export async function openStream(url: string): Promise<StreamClient> {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal, headers: { Accept: 'text/event-stream' } });
+  const events: ReceivedEvent[] = [];
+  const comments: string[] = [];
+  let ended = false;
+  const reading = (async () => {
+    if (response.body === null) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          parseBlock(block, events, comments);
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      ended = true;
+    }
+  })();
+  return {
+    status: response.status,
+    headers: response.headers,
+    events,
+    comments,
+    ended: reading,
+    isEnded: () => ended,
+    named: (name) => events.filter((event) => event.event === name),
+    close: () => controller.abort(),
+  };
+}
+
+function parseBlock(block: string, events: ReceivedEvent[], comments: string[]): void {
+  let id: string | undefined;
+  let event = 'message';
+  const data: string[] = [];
+  let any = false;
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) {
+      comments.push(line.slice(1).trim());
+      continue;
+    }
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
+    else if (field === 'data') {
+      data.push(value);
+      any = true;
+    }
+  }
+  if (any) events.push({ id, event, data: JSON.parse(data.join('\n')) });
+}
