@@ -103,10 +103,14 @@ export function parseKubeconfigText(text: string, file: string): Kubeconfig {
     parsed = parseYaml(text, { prettyErrors: false, uniqueKeys: false });
   } catch (error) {
     // yaml's own message quotes the offending source line, which may be a token: report the position only.
-    const position =
-      error instanceof YAMLParseError && error.linePos?.[0]
-        ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
-        : '';
+    let position = '';
+    if (error instanceof YAMLParseError) {
+      const offset = Math.min(error.pos[0], text.length);
+      const before = text.slice(0, offset);
+      const line = before.split('\n').length;
+      const column = offset - before.lastIndexOf('\n');
+      position = ` at line ${line}, column ${column}`;
+    }
     const code = error instanceof YAMLParseError ? ` (${error.code})` : '';
     throw new KubeconfigError(`not valid YAML${position}${code}`, { file });
   }

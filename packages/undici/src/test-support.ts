@@ -1,4 +1,7 @@
 // Helpers for this package's tests (not published).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { runConformance } from '@podstorage/conformance';
 import { type FakeCluster, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
@@ -54,3 +57,52 @@ export function runWireConformance(name: string, mode: WireMode): void {
     { name, patience: { realMs: 5_000, turnsPerStep: 10 }, testTimeoutMs: 30_000 },
   );
 }
+
+/** A temporary directory with helpers to write files into it; `remove()` deletes it. */
+export function temporaryDirectory(): {
+  readonly path: string;
+  write(name: string, content: string, mode?: number): string;
+  remove(): void;
+} {
+  const path = mkdtempSync(join(tmpdir(), 'podstorage-undici-'));
+  return {
+    path,
+    write(name, content, mode) {
+      const file = join(path, name);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content, mode === undefined ? undefined : { mode });
+      return file;
+    },
+    remove() {
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A real exec credential plugin: a node script run through execFile (`node plugin.mjs MODE`). What it
+ * does is chosen by its first argument; it records every run (args, env, KUBERNETES_EXEC_INFO) as a JSON
+ * line in `runs.jsonl`, and prints a secret on stderr when it fails (which must never surface).
+ */
+export const EXEC_PLUGIN_SOURCE = `
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+const here = dirname(fileURLToPath(import.meta.url));
+const [mode, ...rest] = process.argv.slice(2);
+appendFileSync(join(here, 'runs.jsonl'), JSON.stringify({ mode, args: rest, env: process.env.PLUGIN_ENV, info: process.env.KUBERNETES_EXEC_INFO }) + '\\n');
+const apiVersion = process.env.PLUGIN_API_VERSION ?? 'client.authentication.k8s.io/v1';
+const print = (status) => process.stdout.write(JSON.stringify({ kind: 'ExecCredential', apiVersion, status }));
+const later = new Date(Date.now() + 3600_000).toISOString();
+switch (mode) {
+  case 'token': print({ token: process.env.PLUGIN_TOKEN ?? 'exec-secret-token', expirationTimestamp: process.env.PLUGIN_EXPIRY ?? later }); break;
+  case 'token-from-file': print({ token: readFileSync(join(here, 'plugin-token'), 'utf8').trim() }); break;
+  case 'fail': process.stderr.write('error: exec-secret-on-stderr\\n'); process.exit(3); break;
+  case 'hang': setInterval(() => {}, 1000); break;
+  case 'bad-json': process.stdout.write('exec-secret-in-bad-output {'); break;
+  case 'expired': print({ token: 'exec-secret-expired', expirationTimestamp: '2001-01-01T00:00:00Z' }); break;
+  case 'no-credentials': print({}); break;
+  case 'wrong-kind': process.stdout.write(JSON.stringify({ kind: 'Secret', apiVersion, status: { token: 'exec-secret-x' } })); break;
+  default: process.exit(9);
+}
+`;
