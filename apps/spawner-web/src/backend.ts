@@ -127,7 +127,10 @@ function network(name: BackendName, transport: PodTransport, where: string): Bac
     clock: undefined,
     cluster: undefined,
     description: `${where} through @podstorage/${name}`,
-    close: async () => {},
+    // Transports that pool connections (undici's agent) let them go here.
+    close: async () => {
+      await (transport as { close?: () => Promise<void> }).close?.();
+    },
   };
 }
 
