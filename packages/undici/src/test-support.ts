@@ -1,10 +1,13 @@
 // Helpers for this package's tests (not published).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runConformance } from '@podstorage/conformance';
 import { type FakeCluster, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
+import type { Kubeconfig } from './kubeconfig.js';
 import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
 
 /** Waits until `condition` holds, one real macrotask at a time (never sleeping); fails after `limit` turns. */
@@ -106,3 +109,41 @@ switch (mode) {
   default: process.exit(9);
 }
 `;
+
+/** A plain HTTP server whose answers a test writes by hand, for what the fake server never sends. */
+export async function scriptedServer(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<{
+  url: string;
+  kubeconfig: Kubeconfig;
+  requests: string[];
+  server: Server;
+  close(): Promise<void>;
+}> {
+  const requests: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    handler(request, response);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    requests,
+    server,
+    kubeconfig: {
+      clusters: [{ name: 's', cluster: { server: url } }],
+      contexts: [{ name: 's', context: { cluster: 's' } }],
+      'current-context': 's',
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
