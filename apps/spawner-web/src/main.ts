@@ -1,5 +1,5 @@
 import type { Logger } from '@podstorage/core';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendName } from './backend.js';
 import { startSpawner } from './server.js';
 
@@ -59,7 +59,8 @@ async function main(argv: readonly string[]): Promise<void> {
       parseSpeed,
       1,
     )
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
   // pnpm passes a literal `--` through to the script; it separates nothing here.
   const args = argv.slice(2).filter((arg, index) => !(index === 0 && arg === '--'));
   program.parse(args, { from: 'user' });
@@ -104,6 +105,11 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem (or the help): bad flags are bad input, exit code 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return;
+  }
   console.error(`podstorage-spawner: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 2;
 });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -177,6 +178,8 @@ class SpawnerServer {
     this.#image = parts.image;
     this.#logger = parts.logger;
     this.#heartbeatMs = parts.options.heartbeatMs ?? 15_000;
+    // Every open stream listens to both: many open tabs are normal, not a leak.
+    setMaxListeners(0, this.#shutdown.signal, this.#created);
     this.#assets = new Map(
       Object.entries(ASSETS).map(([path, { file, type }]) => [
         path,
