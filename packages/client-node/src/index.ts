@@ -1,2 +1,10 @@
-// Filled in by the client-node transport work.
-export {};
+export type {
+  ClientNodeModule,
+  KubeConfigLike,
+  WatchLike,
+} from './client-library.js';
+export {
+  type ClientNodeTransport,
+  type ClientNodeTransportOptions,
+  createClientNodeTransport,
+} from './client-node-transport.js';

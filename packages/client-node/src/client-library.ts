@@ -1,0 +1,82 @@
+/**
+ * The parts of `@kubernetes/client-node` the transport uses, typed structurally so that the modules and
+ * `KubeConfig`s of both supported majors (1.x and 2.x) fit: their classes have private members, which
+ * makes a 1.x `KubeConfig` unassignable to the 2.x type and the other way round.
+ */
+
+/** A `KubeConfig` of `@kubernetes/client-node` 1.x or 2.x (the object you load your kubeconfig into). */
+export interface KubeConfigLike {
+  getCurrentCluster(): { readonly server: string } | null;
+  makeApiClient(apiClientType: never): unknown;
+}
+
+/**
+ * The module `@kubernetes/client-node` (1.x or 2.x), or a stand-in with the same classes: what
+ * `import('@kubernetes/client-node')` returns.
+ */
+export interface ClientNodeModule {
+  readonly CoreV1Api: unknown;
+  readonly Watch: new (config: never) => WatchLike;
+  readonly KubeConfig?: abstract new (...args: never[]) => unknown;
+}
+
+/** The client's `Watch`: one streaming GET, reported through `callback` and, once it ends, `done`. */
+export interface WatchLike {
+  watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController>;
+}
+
+/** The generated `RequestContext`: 2.x carries a signal and an undici dispatcher, 1.x a node:http agent. */
+export interface RequestContextLike {
+  setSignal?(signal: AbortSignal): void;
+  getDispatcher?(): unknown;
+  setDispatcher?(dispatcher: unknown): void;
+  getAgent?(): unknown;
+  setAgent?(agent: unknown): void;
+}
+
+/** The generated `ResponseContext`, as middleware sees it before the body is deserialised. */
+export interface ResponseContextLike {
+  httpStatusCode: number;
+  headers: Record<string, string>;
+  body: { text(): Promise<string>; binary(): Promise<Buffer> };
+}
+
+/** The generated API's stand-in for an RxJS Observable: all its pipeline calls is `toPromise()`. */
+export interface ObservableLike<T> {
+  toPromise(): Promise<T>;
+}
+
+/**
+ * A middleware of the generated API. The object-parameter API hands per-call options to the
+ * Observable-based API as they are (in 1.x and 2.x alike, whatever its typings say), so `pre` and
+ * `post` return Observables, not Promises.
+ */
+export interface MiddlewareLike {
+  pre(context: RequestContextLike): ObservableLike<RequestContextLike>;
+  post(context: ResponseContextLike): ObservableLike<ResponseContextLike>;
+}
+
+/** Per-call `ConfigurationOptions`: our middleware after the configuration's own. */
+export interface CallOptionsLike {
+  readonly middleware: MiddlewareLike[];
+  readonly middlewareMergeStrategy: 'append';
+}
+
+type ApiMethod = (param: Record<string, unknown>, options: CallOptionsLike) => Promise<unknown>;
+
+/** The object-parameter `CoreV1Api` methods the transport calls. */
+export interface CoreV1ApiLike {
+  readNamespacedPod: ApiMethod;
+  listNamespacedPod: ApiMethod;
+  listPodForAllNamespaces: ApiMethod;
+  deleteNamespacedPod: ApiMethod;
+  readNamespacedEvent: ApiMethod;
+  listNamespacedEvent: ApiMethod;
+  listEventForAllNamespaces: ApiMethod;
+  deleteNamespacedEvent: ApiMethod;
+}

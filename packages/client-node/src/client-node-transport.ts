@@ -1,0 +1,312 @@
+import {
+  type DeleteOptions,
+  formatFieldSelector,
+  type ListOptions,
+  type Logger,
+  type ObjectList,
+  PodStorageError,
+  type PodTransport,
+  type RequestOptions,
+  type ResourceName,
+  type ResourceTypes,
+  silentLogger,
+  type WatchEvent,
+  type WatchOptions,
+} from '@podstorage/core';
+import { CallConnection } from './call-connection.js';
+import type {
+  CallOptionsLike,
+  ClientNodeModule,
+  CoreV1ApiLike,
+  KubeConfigLike,
+  ObservableLike,
+  ResponseContextLike,
+} from './client-library.js';
+import { translateRequestError } from './errors.js';
+import { openWatch } from './open-watch.js';
+
+/** Options of {@link createClientNodeTransport}. */
+export interface ClientNodeTransportOptions {
+  /**
+   * Your loaded `KubeConfig` (`loadFromDefault()`, `loadFromFile()`, `loadFromCluster()`, ...): its current
+   * context decides the server, credentials and TLS settings, auth plugins included.
+   */
+  readonly kubeConfig: KubeConfigLike;
+  /**
+   * The `@kubernetes/client-node` module the `kubeConfig` comes from. Default: `import('@kubernetes/client-node')`
+   * as your project resolves it. Pass it when the two could differ, such as with a 1.x under an alias.
+   */
+  readonly client?: ClientNodeModule;
+  /** Debug lines about absorbed client quirks and released connections (pino-compatible). Default: silent. */
+  readonly logger?: Logger;
+}
+
+/** A {@link PodTransport} over `@kubernetes/client-node`, with `close()` to release it. */
+export interface ClientNodeTransport extends PodTransport {
+  /**
+   * Aborts every request and watch still open, destroys their connections, and makes later calls
+   * reject. Resolves once every connection the transport made is closed. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+const RESOURCES: ReadonlySet<string> = new Set(['pods', 'events']);
+
+function checkResource(resource: string): void {
+  if (!RESOURCES.has(resource)) {
+    throw new TypeError(`client-node transport serves "pods" and "events", not ${JSON.stringify(resource)}`);
+  }
+}
+
+function observable<T>(run: () => Promise<T>): ObservableLike<T> {
+  const promise = run();
+  return { toPromise: () => promise };
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * A `PodTransport` over the official `@kubernetes/client-node` (1.x or 2.x, whichever you use), taking
+ * your `KubeConfig`. Requests go through `CoreV1Api` in object-parameter style, watches through the
+ * client's `Watch`; both are bound to the caller's AbortSignal with a per-call middleware (the client has
+ * no timeout option), and every connection is destroyed when its call ends.
+ *
+ * @example
+ * import { KubeConfig } from '@kubernetes/client-node';
+ * import { createPodStorage } from '@podstorage/core';
+ * import { createClientNodeTransport } from '@podstorage/client-node';
+ *
+ * const kubeConfig = new KubeConfig();
+ * kubeConfig.loadFromDefault();
+ * const storage = createPodStorage(createClientNodeTransport({ kubeConfig }));
+ */
+export function createClientNodeTransport(options: ClientNodeTransportOptions): ClientNodeTransport {
+  const { kubeConfig } = options;
+  const logger = options.logger ?? silentLogger;
+  const closing = new AbortController();
+  const releases = new Set<Promise<void>>();
+  let loaded: Promise<{ client: ClientNodeModule; api: CoreV1ApiLike }> | undefined;
+
+  const load = () => {
+    loaded ??= (async () => {
+      const client =
+        options.client ?? ((await import('@kubernetes/client-node')) as unknown as ClientNodeModule);
+      if (client.KubeConfig !== undefined && !(kubeConfig instanceof client.KubeConfig)) {
+        throw new TypeError(
+          'createClientNodeTransport: `kubeConfig` is not a KubeConfig of the @kubernetes/client-node module ' +
+            'the transport uses; pass that module as `client` (such as a 1.x installed under an alias)',
+        );
+      }
+      const api = kubeConfig.makeApiClient(client.CoreV1Api as never) as CoreV1ApiLike;
+      return { client, api };
+    })();
+    return loaded;
+  };
+
+  const track = (released: Promise<void>) => {
+    releases.add(released);
+    void released.finally(() => releases.delete(released));
+  };
+
+  const callSignal = (signal: AbortSignal): AbortSignal => {
+    if (closing.signal.aborted) {
+      throw new PodStorageError('client-node transport is closed');
+    }
+    return AbortSignal.any([signal, closing.signal]);
+  };
+
+  /** One CoreV1Api call bound to `signal`; resolves with the raw JSON the server sent. */
+  async function call<T>(
+    signal: AbortSignal,
+    context: { operation: string; namespace?: string; name?: string },
+    invoke: (api: CoreV1ApiLike, callOptions: CallOptionsLike) => Promise<unknown>,
+  ): Promise<T> {
+    const bound = callSignal(signal);
+    bound.throwIfAborted();
+    const { api } = await raceAbort(load(), bound);
+    const connection = new CallConnection(bound);
+    let raw = '';
+    const callOptions: CallOptionsLike = {
+      middlewareMergeStrategy: 'append',
+      middleware: [
+        {
+          pre: (request) =>
+            observable(async () => {
+              connection.prepare(request);
+              return request;
+            }),
+          // The generated deserialiser turns timestamps into Date objects; podstorage works on the wire
+          // JSON (as watches deliver it), so keep the body text and hand the client a copy.
+          post: (response: ResponseContextLike) =>
+            observable(async () => {
+              raw = await response.body.text();
+              const text = raw;
+              response.body = { text: async () => text, binary: async () => Buffer.from(text) };
+              return response;
+            }),
+        },
+      ],
+    };
+    try {
+      await raceAbort(invoke(api, callOptions), bound);
+      return (raw === '' ? undefined : JSON.parse(raw)) as T;
+    } catch (error) {
+      if (bound.aborted) throw bound.reason;
+      throw translateRequestError(error, context);
+    } finally {
+      track(connection.release());
+    }
+  }
+
+  return {
+    async get<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      name: string,
+      { signal }: RequestOptions,
+    ): Promise<ResourceTypes[R]> {
+      checkResource(resource);
+      return call(signal, { operation: `get ${resource}`, namespace, name }, (api, callOptions) =>
+        resource === 'pods'
+          ? api.readNamespacedPod({ name, namespace }, callOptions)
+          : api.readNamespacedEvent({ name, namespace }, callOptions),
+      );
+    },
+
+    async list<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      listOptions: ListOptions,
+    ): Promise<ObjectList<ResourceTypes[R]>> {
+      checkResource(resource);
+      const fieldSelector = formatFieldSelector(listOptions.fieldSelector);
+      const query = {
+        ...(fieldSelector ? { fieldSelector } : {}),
+        ...(listOptions.labelSelector ? { labelSelector: listOptions.labelSelector } : {}),
+        ...(listOptions.limit === undefined ? {} : { limit: listOptions.limit }),
+        ...(listOptions.continue ? { _continue: listOptions.continue } : {}),
+        ...(listOptions.resourceVersion ? { resourceVersion: listOptions.resourceVersion } : {}),
+        ...(listOptions.resourceVersionMatch
+          ? { resourceVersionMatch: listOptions.resourceVersionMatch }
+          : {}),
+      };
+      return call(
+        listOptions.signal,
+        { operation: `list ${resource}`, ...(namespace ? { namespace } : {}) },
+        (api, callOptions) => {
+          if (namespace === '') {
+            return resource === 'pods'
+              ? api.listPodForAllNamespaces(query, callOptions)
+              : api.listEventForAllNamespaces(query, callOptions);
+          }
+          return resource === 'pods'
+            ? api.listNamespacedPod({ namespace, ...query }, callOptions)
+            : api.listNamespacedEvent({ namespace, ...query }, callOptions);
+        },
+      );
+    },
+
+    async watch<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      watchOptions: WatchOptions,
+    ): Promise<AsyncIterable<WatchEvent<ResourceTypes[R]>>> {
+      checkResource(resource);
+      const signal = callSignal(watchOptions.signal);
+      signal.throwIfAborted();
+      const { client } = await raceAbort(load(), signal);
+      const fieldSelector = formatFieldSelector(watchOptions.fieldSelector);
+      const path =
+        namespace === ''
+          ? `/api/v1/${resource}`
+          : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+      return openWatch<ResourceTypes[R]>({
+        client,
+        kubeConfig,
+        path,
+        query: {
+          fieldSelector: fieldSelector || undefined,
+          labelSelector: watchOptions.labelSelector || undefined,
+          resourceVersion: watchOptions.resourceVersion || undefined,
+          resourceVersionMatch: watchOptions.resourceVersionMatch,
+          allowWatchBookmarks: watchOptions.allowWatchBookmarks,
+          sendInitialEvents: watchOptions.sendInitialEvents,
+          timeoutSeconds: watchOptions.timeoutSeconds,
+        },
+        signal,
+        onActivity: watchOptions.onActivity,
+        logger,
+        operation: `watch ${resource}`,
+        namespace: namespace || undefined,
+        onReleased: track,
+      });
+    },
+
+    async delete<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      name: string,
+      deleteOptions: DeleteOptions,
+    ): Promise<void> {
+      checkResource(resource);
+      const { preconditions, gracePeriodSeconds, propagationPolicy } = deleteOptions;
+      const body = {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        ...(preconditions ? { preconditions: { ...preconditions } } : {}),
+        ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+        ...(propagationPolicy ? { propagationPolicy } : {}),
+      };
+      const param = {
+        name,
+        namespace,
+        body,
+        ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
+        ...(propagationPolicy ? { propagationPolicy } : {}),
+      };
+      await call(
+        deleteOptions.signal,
+        { operation: `delete ${resource}`, namespace, name },
+        (api, callOptions) =>
+          resource === 'pods'
+            ? api.deleteNamespacedPod(param, callOptions)
+            : api.deleteNamespacedEvent(param, callOptions),
+      );
+    },
+
+    // The KubeConfig applies credentials afresh on every call (token files are re-read, exec and OIDC
+    // plugins re-run once their credential expires), so the retry after a 401 picks up rotated ones.
+    async refreshCredentials({ signal }: RequestOptions): Promise<void> {
+      signal.throwIfAborted();
+      logger.debug(
+        {},
+        'client-node transport: credentials are applied afresh by the KubeConfig on the retry',
+      );
+    },
+
+    async close(): Promise<void> {
+      closing.abort(new PodStorageError('client-node transport is closed'));
+      while (releases.size > 0) await Promise.all([...releases]);
+    },
+  };
+}

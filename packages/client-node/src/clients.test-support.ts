@@ -1,0 +1,53 @@
+// Helpers for this package's tests (not published).
+import * as clientNode2 from '@kubernetes/client-node';
+import * as clientNode1 from '@kubernetes/client-node-1';
+import { type FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
+import type { ClientNodeModule, KubeConfigLike } from './client-library.js';
+import { type ClientNodeTransport, createClientNodeTransport } from './client-node-transport.js';
+
+/** A supported major of @kubernetes/client-node, as the tests load it. */
+export interface ClientMajor {
+  readonly name: string;
+  readonly client: Omit<ClientNodeModule, 'KubeConfig'> & {
+    KubeConfig: new () => KubeConfigLike & { loadFromString(text: string): void };
+  };
+}
+
+/** Every major the peer range declares, each tested. */
+export const MAJORS: readonly ClientMajor[] = [
+  { name: '@kubernetes/client-node 2.0.1', client: clientNode2 as unknown as ClientMajor['client'] },
+  { name: '@kubernetes/client-node 1.3.0', client: clientNode1 as unknown as ClientMajor['client'] },
+];
+
+/** A KubeConfig of `major` for the server. */
+export function kubeConfigFor(major: ClientMajor, server: FakeClusterServer): KubeConfigLike {
+  const kubeConfig = new major.client.KubeConfig();
+  kubeConfig.loadFromString(server.kubeconfig);
+  return kubeConfig;
+}
+
+/** The cluster served over HTTP(S), and a transport of `major` talking to it. */
+export async function connect(
+  cluster: FakeCluster,
+  major: ClientMajor,
+  tls: boolean,
+): Promise<{ server: FakeClusterServer; transport: ClientNodeTransport }> {
+  const server = await serveFakeCluster(cluster, { tls });
+  const transport = createClientNodeTransport({
+    kubeConfig: kubeConfigFor(major, server),
+    client: major.client,
+  });
+  return { server, transport };
+}
+
+/**
+ * Waits until `condition` holds, yielding one real macrotask at a time (no timers, no sleeping); fails
+ * after `limit` turns with a message naming what it waited for.
+ */
+export async function waitFor(condition: () => boolean, what: string, limit = 50_000): Promise<void> {
+  for (let turn = 0; turn < limit; turn++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
