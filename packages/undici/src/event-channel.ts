@@ -82,6 +82,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
     waiter?.reject(error);
   }
 
+  /** The next event; waits for one, ends after a clean end, throws after a failure. */
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#head < this.#items.length) {
       const value = this.#items[this.#head] as T;
@@ -126,6 +127,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T, undefined> {
     return Promise.resolve({ done: true, value: undefined });
   }
 
+  /** The channel is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }

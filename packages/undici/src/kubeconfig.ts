@@ -6,45 +6,71 @@ import { KubeconfigError } from './errors.js';
 
 /** `clusters[].cluster` of a kubeconfig. */
 export interface KubeconfigCluster {
+  /** The API server URL. */
   readonly server?: string;
+  /** A PEM file of the CA to trust (relative to the kubeconfig). */
   readonly 'certificate-authority'?: string;
+  /** The CA to trust, base64 PEM. */
   readonly 'certificate-authority-data'?: string;
+  /** Skip certificate verification (only ever honoured when set here). */
   readonly 'insecure-skip-tls-verify'?: boolean;
+  /** The name to send in SNI and verify the certificate against. */
   readonly 'tls-server-name'?: string;
+  /** An http(s) or socks5 proxy for this cluster. */
   readonly 'proxy-url'?: string;
+  /** Extensions; `client.authentication.k8s.io/exec` is handed to exec plugins. */
   readonly extensions?: readonly { readonly name: string; readonly extension?: unknown }[];
 }
 
 /** `users[].user.exec` of a kubeconfig: an exec credential plugin. */
 export interface KubeconfigExec {
+  /** The plugin command (PATH lookup, absolute, or relative to the kubeconfig). */
   readonly command: string;
+  /** Arguments, passed as they are (no shell). */
   readonly args?: readonly string[] | null;
+  /** Variables added to the plugin's environment. */
   readonly env?: readonly { readonly name: string; readonly value: string }[] | null;
   /** `client.authentication.k8s.io/v1` or `client.authentication.k8s.io/v1beta1`. */
   readonly apiVersion: string;
+  /** Shown when the command is not found. */
   readonly installHint?: string;
+  /** Pass the cluster in `KUBERNETES_EXEC_INFO`. */
   readonly provideClusterInfo?: boolean;
+  /** `Always` is refused: this library never has a terminal. */
   readonly interactiveMode?: 'Never' | 'IfAvailable' | 'Always';
 }
 
 /** `users[].user` of a kubeconfig. */
 export interface KubeconfigUser {
+  /** A bearer token. */
   readonly token?: string;
+  /** A file holding a bearer token, re-read when it changes. */
   readonly tokenFile?: string;
+  /** A PEM client certificate file. */
   readonly 'client-certificate'?: string;
+  /** A client certificate, base64 PEM. */
   readonly 'client-certificate-data'?: string;
+  /** A PEM client key file. */
   readonly 'client-key'?: string;
+  /** A client key, base64 PEM. */
   readonly 'client-key-data'?: string;
+  /** Basic authentication user name. */
   readonly username?: string;
+  /** Basic authentication password. */
   readonly password?: string;
+  /** An exec credential plugin. */
   readonly exec?: KubeconfigExec;
+  /** Legacy auth providers: refused with a clear error. */
   readonly 'auth-provider'?: { readonly name: string; readonly config?: Record<string, string> };
 }
 
 /** `contexts[].context` of a kubeconfig. */
 export interface KubeconfigContext {
+  /** The cluster entry's name. */
   readonly cluster: string;
+  /** The user entry's name; absent: anonymous. */
   readonly user?: string;
+  /** The default namespace (`default` when absent). */
   readonly namespace?: string;
 }
 

@@ -19,14 +19,17 @@ export class Secret {
     return this.#value;
   }
 
+  /** `[redacted]`, never the value. */
   toString(): string {
     return REDACTED;
   }
 
+  /** `[redacted]`, never the value. */
   toJSON(): string {
     return REDACTED;
   }
 
+  /** `[redacted]` in `console.log` and `util.inspect`. */
   [inspect.custom](): string {
     return REDACTED;
   }

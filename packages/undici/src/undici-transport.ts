@@ -181,6 +181,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     }
   }
 
+  /** Reads one object; an absent one is a 404 `KubernetesError`. */
   async get<R extends ResourceName>(
     resource: R,
     namespace: string,
@@ -198,6 +199,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     });
   }
 
+  /** Lists one page of objects, with field and label selectors, `limit` and `continue`. */
   async list<R extends ResourceName>(
     resource: R,
     namespace: string,
@@ -225,6 +227,12 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     return { metadata: list.metadata ?? {}, items: list.items ?? [] };
   }
 
+  /**
+   * Opens a watch and resolves once the server accepted it (response headers, or the WebSocket upgrade);
+   * iterating yields its events, ERROR events included as their Status. The stream ends when the server
+   * ends it and throws (retryable) when the connection breaks; aborting `signal` or `return()` closes it
+   * at once.
+   */
   async watch<R extends ResourceName>(
     resource: R,
     namespace: string,
@@ -268,6 +276,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     });
   }
 
+  /** Deletes one object, with uid/resourceVersion preconditions, grace period and propagation policy. */
   async delete<R extends ResourceName>(
     resource: R,
     namespace: string,
