@@ -100,6 +100,7 @@ const later = new Date(Date.now() + 3600_000).toISOString();
 switch (mode) {
   case 'token': print({ token: process.env.PLUGIN_TOKEN ?? 'exec-secret-token', expirationTimestamp: process.env.PLUGIN_EXPIRY ?? later }); break;
   case 'token-from-file': print({ token: readFileSync(join(here, 'plugin-token'), 'utf8').trim() }); break;
+  case 'cert-from-files': print({ clientCertificateData: readFileSync(join(here, 'client.crt'), 'utf8'), clientKeyData: readFileSync(join(here, 'client.key'), 'utf8') }); break;
   case 'fail': process.stderr.write('error: exec-secret-on-stderr\\n'); process.exit(3); break;
   case 'hang': setInterval(() => {}, 1000); break;
   case 'bad-json': process.stdout.write('exec-secret-in-bad-output {'); break;
