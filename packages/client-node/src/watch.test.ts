@@ -74,6 +74,19 @@ describe.each(MAJORS)('watches through Watch of $name', (major) => {
     expect(received[0]?.object).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
   });
 
+  it('ends cleanly when the server cuts the stream after some events', async () => {
+    await start(major);
+    cluster.createPod(pod('a'));
+    cluster.createPod(pod('b'));
+    cluster.createPod(pod('c'));
+    cluster.faults.cutWatchesAfter(2, { upcoming: 1 });
+    const types: string[] = [];
+    for await (const event of await transport.watch('pods', 'default', { signal: never() }))
+      types.push(event.type);
+    expect(types).toEqual(['ADDED', 'ADDED']);
+    await waitFor(() => server.openConnections() === 0, 'the socket to close');
+  });
+
   it('throws when the connection breaks', async () => {
     await start(major);
     const stream = await transport.watch('pods', 'default', { signal: never(), resourceVersion: '1' });
