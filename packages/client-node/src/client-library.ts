@@ -6,7 +6,9 @@
 
 /** A `KubeConfig` of `@kubernetes/client-node` 1.x or 2.x (the object you load your kubeconfig into). */
 export interface KubeConfigLike {
+  /** The cluster of the current context: the transport reads its `server` for watches. */
   getCurrentCluster(): { readonly server: string } | null;
+  /** Builds a generated API client (here `CoreV1Api`) configured with this KubeConfig's server and auth. */
   makeApiClient(apiClientType: never): unknown;
 }
 
@@ -15,13 +17,24 @@ export interface KubeConfigLike {
  * `import('@kubernetes/client-node')` returns.
  */
 export interface ClientNodeModule {
+  /** The generated core/v1 API class, handed to `kubeConfig.makeApiClient`. */
   readonly CoreV1Api: unknown;
-  readonly Watch: new (config: never) => WatchLike;
-  readonly KubeConfig?: abstract new (...args: never[]) => unknown;
+  /** The streaming watch helper. */
+  readonly Watch: new (
+    config: never,
+  ) => WatchLike;
+  /** When present, `kubeConfig` must be an instance of it (a KubeConfig of another major is refused). */
+  readonly KubeConfig?: abstract new (
+    ...args: never[]
+  ) => unknown;
 }
 
 /** The client's `Watch`: one streaming GET, reported through `callback` and, once it ends, `done`. */
 export interface WatchLike {
+  /**
+   * Starts a watch of `path`; resolves with the AbortController of the stream once headers arrived (or
+   * after reporting a failure to `done`).
+   */
   watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,

@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as clientNode2 from '@kubernetes/client-node';
+import * as clientNode1 from '@kubernetes/client-node-1';
 import { KubernetesError } from '@podstorage/core';
 import { FakeCluster, type FakeClusterServer } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -248,5 +250,28 @@ describe.each(MAJORS)('requests through CoreV1Api of $name', (major) => {
     expect(String(await pending)).toContain('closed');
     await expect(events.next()).rejects.toThrow('closed');
     await expect(transport.get('pods', 'default', 'a', { signal: never() })).rejects.toThrow('closed');
+  });
+});
+
+describe('loading the client', () => {
+  it('takes the KubeConfig and module of either major as they are typed, and imports the peer by default', async () => {
+    cluster = new FakeCluster({ mode: 'manual' });
+    ({ server } = await connect(cluster, MAJORS[0] as ClientMajor, true));
+    cluster.createPod(pod('a'));
+    const kubeConfig2 = new clientNode2.KubeConfig();
+    kubeConfig2.loadFromString(server.kubeconfig);
+    const kubeConfig1 = new clientNode1.KubeConfig();
+    kubeConfig1.loadFromString(server.kubeconfig);
+    const byDefault = createClientNodeTransport({ kubeConfig: kubeConfig2 });
+    const explicit2 = createClientNodeTransport({ kubeConfig: kubeConfig2, client: clientNode2 });
+    const explicit1 = createClientNodeTransport({ kubeConfig: kubeConfig1, client: clientNode1 });
+    transport = byDefault;
+    for (const each of [byDefault, explicit2, explicit1]) {
+      expect((await each.get('pods', 'default', 'a', { signal: never() })).metadata?.name).toBe('a');
+      await each.close();
+    }
+    // Without `client`, a 1.x KubeConfig meets the 2.x the project resolves: refused, not half-working.
+    const mismatched = createClientNodeTransport({ kubeConfig: kubeConfig1 });
+    await expect(mismatched.get('pods', 'default', 'a', { signal: never() })).rejects.toThrow(TypeError);
   });
 });
