@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { KubernetesError, type WatchEvent } from '@podstorage/core';
 import { FakeClock, FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -398,19 +399,19 @@ describe('WebSocket liveness', () => {
 });
 
 describe('configuration', () => {
-  it('refuses a WebSocket watch through a proxy with a clear error, and never proxies loopback from the environment', async () => {
-    const base = {
+  it('never proxies loopback from the environment; refuses WebSocket watches through a socks5 proxy', async () => {
+    const socks = {
       clusters: [
         {
           name: 'c',
-          cluster: { server: 'https://api.example:6443', 'proxy-url': 'http://proxy.example:3128' },
+          cluster: { server: 'https://api.example:6443', 'proxy-url': 'socks5://proxy.example:1080' },
         },
       ],
       contexts: [{ name: 'c', context: { cluster: 'c', namespace: 'jobs' } }],
       'current-context': 'c',
     };
-    expect(() => createUndiciTransport({ kubeconfig: base, watch: 'websocket' })).toThrow('proxy');
-    const proxied = createUndiciTransport({ kubeconfig: base });
+    expect(() => createUndiciTransport({ kubeconfig: socks, watch: 'websocket' })).toThrow('socks5');
+    const proxied = createUndiciTransport({ kubeconfig: socks });
     expect(proxied.namespace).toBe('jobs');
     await proxied.close();
     const { server } = await fake();
@@ -425,6 +426,66 @@ describe('configuration', () => {
     cleanups.push(() => transport.close());
     expect((await transport.list('pods', 'default', { signal: signal() })).items).toEqual([]);
   });
+
+  it.each([
+    ['http', false],
+    ['http', true],
+    ['websocket', false],
+    ['websocket', true],
+  ] as const)(
+    '%s watches tunnel through the kubeconfig proxy-url (HTTP CONNECT; TLS %s)',
+    async (watch, tls) => {
+      const { cluster, server } = await fake({ tls });
+      const port = new URL(server.url).port;
+      const tunnels: string[] = [];
+      const relayed: string[] = [];
+      const proxy = await scriptedServer((request, response) => {
+        // Plain http requests through a forward proxy arrive in absolute form: relay them, streaming.
+        relayed.push(request.url ?? '');
+        const target = new URL(request.url ?? '/');
+        const upstream = httpRequest(`${server.url}${target.pathname}${target.search}`, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        });
+        upstream.on('error', () => response.destroy());
+        response.on('close', () => upstream.destroy());
+        upstream.end();
+      });
+      proxy.server.on('connect', (request: IncomingMessage, client: Duplex, head: Buffer) => {
+        tunnels.push(request.url ?? '');
+        const upstream = connect(Number(port), '127.0.0.1', () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.write(head);
+          upstream.pipe(client).pipe(upstream);
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        client.on('close', () => upstream.destroy());
+      });
+      cleanups.push(() => proxy.close());
+      // The name only the proxy can resolve; the certificate of the fake is for localhost.
+      const kubeconfig = server.kubeconfig
+        .replace(/server: "(https?):\/\/127\.0\.0\.1:/, 'server: "$1://localhost:')
+        .replace(/( {4}server: .*)/, `$1\n    proxy-url: "${proxy.url}"`);
+      const transport = createUndiciTransport({ kubeconfig, watch });
+      cleanups.push(() => transport.close());
+      cluster.createPod(pod('a'));
+      const iterator = (await transport.watch('pods', 'default', { signal: signal() }))[
+        Symbol.asyncIterator
+      ]();
+      expect((await iterator.next()).value).toMatchObject({
+        type: 'ADDED',
+        object: { metadata: { name: 'a' } },
+      });
+      await iterator.return?.();
+      if (tls || watch === 'websocket') expect(tunnels).toEqual([`localhost:${port}`]);
+      else expect(relayed).toEqual([`http://localhost:${port}/api/v1/namespaces/default/pods?watch=true`]);
+      await waitFor(() => openHandles(transport) === 0, 'the tunnel to close').catch((error: unknown) => {
+        console.log('STATS', JSON.stringify(transport.stats()));
+        throw error;
+      });
+    },
+  );
 
   it('goes through an HTTP proxy from HTTP_PROXY for a non-loopback name', async () => {
     const { server } = await fake();

@@ -158,9 +158,9 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000;
     const env = (options.environment ?? processEnvironment()).env;
     this.#proxy = proxyFor(config.server, config.proxyUrl, env);
-    if (this.#proxy !== undefined && this.watchMode === 'websocket') {
+    if (this.#proxy !== undefined && this.watchMode === 'websocket' && !/^https?:/.test(this.#proxy)) {
       throw new KubeconfigError(
-        "WebSocket watches cannot go through a proxy yet; use watch: 'http' (chunked watches work through proxies)",
+        "WebSocket watches go through http(s) proxies only; use watch: 'http' with a socks5 proxy",
         {
           file: config.source,
           ...(config.context ? { context: config.context } : {}),
@@ -517,6 +517,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
           this.#watches -= 1;
           this.#requests -= 1;
         },
+        proxy: this.#proxy === undefined ? undefined : new URL(this.#proxy),
       });
       this.#watches += 1;
       return channel;

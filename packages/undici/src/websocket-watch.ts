@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { isIP, type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
+import { isIP, type NetConnectOpts, connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { type Clock, PodStorageError, type TimerHandle, type WatchEvent } from '@podstorage/core';
+import { Client, type Dispatcher } from 'undici';
 import { type RawData, WebSocket } from 'ws';
 import { EventChannel } from './event-channel.js';
 import { errorFromResponse } from './responses.js';
@@ -30,6 +32,56 @@ export interface WebSocketWatchOptions {
   readonly onSocket: (change: 1 | -1) => void;
   /** Called once when the stream is finished with. */
   readonly onClose: () => void;
+  /** An http(s) proxy to tunnel through (HTTP CONNECT). */
+  readonly proxy?: URL | undefined;
+}
+
+/** Opens an HTTP CONNECT tunnel through `proxy` to the host and port of `target`. */
+export async function openTunnel(
+  proxy: URL,
+  target: URL,
+  signal: AbortSignal,
+  operation: string,
+): Promise<Duplex> {
+  const client = new Client(proxy.origin);
+  try {
+    const headers: Record<string, string> = {};
+    if (proxy.username || proxy.password) {
+      const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+      headers['proxy-authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    }
+    const port = target.port || (target.protocol === 'wss:' ? '443' : '80');
+    let tunnel: Dispatcher.ConnectData;
+    try {
+      tunnel = await client.connect({
+        path: `${target.hostname}:${port}`,
+        headers,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new PodStorageError(
+        `${operation}: the proxy ${proxy.host} could not be reached (${(error as Error).message})`,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
+    }
+    if (tunnel.statusCode !== 200) {
+      tunnel.socket.destroy();
+      throw new PodStorageError(
+        `${operation}: the proxy ${proxy.host} refused the tunnel (HTTP ${tunnel.statusCode})`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    return tunnel.socket;
+  } finally {
+    // The tunnel's socket has been handed over; the client holds nothing else.
+    void client.close().catch(() => {});
+  }
 }
 
 function textOf(data: RawData): string {
@@ -59,9 +111,22 @@ function readBody(response: IncomingMessage, limit = 1024 * 1024): Promise<strin
  * throws (retryable), so the engine resumes. Every message and pong counts as activity. A close with 1000
  * ends the iteration; any other close throws. Aborting `signal` or `return()` terminates the socket.
  */
-export function openWebSocketWatch<T>(options: WebSocketWatchOptions): Promise<EventChannel<WatchEvent<T>>> {
+export async function openWebSocketWatch<T>(
+  options: WebSocketWatchOptions,
+): Promise<EventChannel<WatchEvent<T>>> {
   const { signal, operation, onActivity, clock } = options;
   signal.throwIfAborted();
+  let tunnel: Duplex | undefined;
+  if (options.proxy !== undefined) {
+    tunnel = await openTunnel(options.proxy, options.url, signal, operation);
+    options.onSocket(1);
+    tunnel.once('close', () => options.onSocket(-1));
+    if (signal.aborted) {
+      tunnel.destroy();
+      throw signal.reason;
+    }
+  }
+  const through = tunnel;
   const socket = new WebSocket(options.url, {
     headers: options.headers,
     perMessageDeflate: false,
@@ -74,13 +139,20 @@ export function openWebSocketWatch<T>(options: WebSocketWatchOptions): Promise<E
     ...(options.tls.servername === undefined ? {} : { servername: options.tls.servername }),
     // ws's own connectors, plus counting: a socket counts as open until it has really closed.
     createConnection: (connectOptions: ConnectionOptions & { socketPath?: string }) => {
-      let connection: Socket;
+      let connection: Duplex;
       if (options.url.protocol === 'wss:') {
-        const tlsOptions: ConnectionOptions = { ...connectOptions, path: undefined } as ConnectionOptions;
+        const tlsOptions: ConnectionOptions = {
+          ...connectOptions,
+          path: undefined,
+          ...(through === undefined ? {} : { socket: through }),
+        } as ConnectionOptions;
         if (!tlsOptions.servername && tlsOptions.servername !== '') {
           tlsOptions.servername = isIP(tlsOptions.host ?? '') ? '' : tlsOptions.host;
         }
         connection = tlsConnect(tlsOptions);
+      } else if (through !== undefined) {
+        // The tunnel is already counted.
+        return through;
       } else {
         connection = netConnect({
           ...connectOptions,
