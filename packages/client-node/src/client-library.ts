@@ -85,10 +85,12 @@ type ApiMethod = (param: Record<string, unknown>, options: CallOptionsLike) => P
 /** The object-parameter `CoreV1Api` methods the transport calls. */
 export interface CoreV1ApiLike {
   readNamespacedPod: ApiMethod;
+  createNamespacedPod: ApiMethod;
   listNamespacedPod: ApiMethod;
   listPodForAllNamespaces: ApiMethod;
   deleteNamespacedPod: ApiMethod;
   readNamespacedEvent: ApiMethod;
+  createNamespacedEvent: ApiMethod;
   listNamespacedEvent: ApiMethod;
   listEventForAllNamespaces: ApiMethod;
   deleteNamespacedEvent: ApiMethod;

@@ -43,6 +43,8 @@ export interface ClientNodeTransportOptions {
 
 /** A {@link PodTransport} over `@kubernetes/client-node`, with `close()` to release it. */
 export interface ClientNodeTransport extends PodTransport {
+  /** Creates a pod or an event through `CoreV1Api` and returns it as the server stored it. */
+  create: NonNullable<PodTransport['create']>;
   /**
    * Aborts every request and watch still open, destroys their connections, and makes later calls
    * reject. Resolves once every connection the transport made is closed. Safe to call more than once.
@@ -260,6 +262,21 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
         namespace: namespace || undefined,
         onReleased: track,
       });
+    },
+
+    async create<R extends ResourceName>(
+      resource: R,
+      namespace: string,
+      object: ResourceTypes[R],
+      { signal }: RequestOptions,
+    ): Promise<ResourceTypes[R]> {
+      checkResource(resource);
+      const name = object.metadata?.name ?? object.metadata?.generateName;
+      return call(signal, { operation: `create ${resource}`, namespace, name }, (api, callOptions) =>
+        resource === 'pods'
+          ? api.createNamespacedPod({ namespace, body: object }, callOptions)
+          : api.createNamespacedEvent({ namespace, body: object }, callOptions),
+      );
     },
 
     async delete<R extends ResourceName>(
