@@ -71,7 +71,11 @@ const MIN_HEALTHY_STREAM_MS = 1_000;
 type ErrorDecision = 'relist' | 'refresh-credentials' | 'retry' | 'fail';
 
 function decide(error: unknown): ErrorDecision {
-  if (!KubernetesError.isInstance(error)) return 'retry'; // network reset, payload error, request timeout
+  if (!KubernetesError.isInstance(error)) {
+    // A transport that knows a failure is final says so (an exec credential plugin that is not
+    // installed); anything else (network reset, payload error, request timeout) is worth retrying.
+    return PodStorageError.isInstance(error) && !error.retryable ? 'fail' : 'retry';
+  }
   if (error.code === 410) return 'relist';
   if (error.code === 401) return 'refresh-credentials';
   if (error.code === 429 || error.code === 408 || error.code >= 500) return 'retry';

@@ -1,4 +1,4 @@
-import { PodTimeoutError } from '@podstorage/core';
+import { PodStorageError, PodTimeoutError } from '@podstorage/core';
 import { assert } from '../check.js';
 import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
@@ -224,4 +224,33 @@ export function engineScenarios(suite: SuiteBuilder): void {
       await changes.iterator.return?.();
     },
   );
+
+  suite.test(
+    'fails at once, without retrying, on a transport error marked not retryable',
+    async (h) => {
+      h.createPod('web');
+      // No clock steps: a retry would need backoff time, so the wait can only settle by failing at once.
+      const error = await h.rejects(
+        h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
+        'a wait whose transport cannot authenticate',
+      );
+      assert(
+        PodStorageError.isInstance(error) && error.message === FINAL_FAILURE,
+        `rejects with the transport's error, got ${String(error)}`,
+      );
+      h.equal(h.storage.counters().retries, 0, 'no retry');
+    },
+    {
+      wrap: (transport) => ({
+        get: transport.get.bind(transport),
+        list: async () => {
+          throw new PodStorageError(FINAL_FAILURE, { retryable: false });
+        },
+        watch: transport.watch.bind(transport),
+        delete: transport.delete.bind(transport),
+      }),
+    },
+  );
 }
+
+const FINAL_FAILURE = 'conformance: the credential plugin is not installed';
