@@ -196,6 +196,15 @@ async function handleUpgrade(
   const controller = new AbortController();
   socket.on('close', () => controller.abort());
   socket.on('error', () => controller.abort());
+  // Until ws takes the socket over, read it here: over plain TCP a client that hangs up while its watch
+  // is held (a stall before headers) is only noticed by reading. Bytes it sent early are kept for ws.
+  const early: Buffer[] = [];
+  const keep = (chunk: Buffer) => early.push(chunk);
+  socket.on('data', keep);
+  socket.on('end', () => {
+    controller.abort();
+    socket.destroy();
+  });
   let path: ResourcePath | undefined;
   try {
     const unauthorized = checkBearerToken(request, context.token);
@@ -215,7 +224,9 @@ async function handleUpgrade(
     const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
     if (controller.signal.aborted || socket.destroyed) return;
     context.watches.add(controller);
-    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+    // ws attaches its own 'data' listener in this same turn, so no byte falls between the two.
+    socket.off('data', keep);
+    webSockets.handleUpgrade(request, socket, Buffer.concat([head, ...early]), (webSocket) => {
       webSocket.on('close', () => controller.abort());
       webSocket.on('error', () => controller.abort());
       serveWatchOverWebSocket(webSocket, stream, controller.signal).finally(() => {

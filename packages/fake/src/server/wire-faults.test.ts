@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
@@ -88,6 +89,28 @@ describe('stream faults reach the wire', () => {
     // The next watch is served normally.
     const watch = await openHttpWatch(server.url, '/api/v1/namespaces/default/pods?watch=true');
     expect(watch.status).toBe(200);
+    watch.close();
+  });
+
+  it('stallNextWatch over WebSocket: a client that hangs up while the upgrade is held is noticed', async () => {
+    ({ cluster, server } = await startServer());
+    cluster.faults.stallNextWatch();
+    const { hostname, port } = new URL(server.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    socket.on('error', () => {});
+    socket.write(
+      'GET /api/v1/namespaces/default/pods?watch=true HTTP/1.1\r\n' +
+        `Host: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await waitFor(() => cluster.stats().requests.watch === 1, 'the upgrade request to arrive');
+    await roundTrip();
+    socket.end();
+    await waitFor(() => server.openConnections() === 0, 'the server to notice the hang-up');
+    // The next WebSocket watch is served normally.
+    const watch = await openWebSocketWatch(server.url, '/api/v1/namespaces/default/pods?watch=true');
+    cluster.createPod(podManifest('a'));
+    await waitFor(() => watch.events.length === 1, 'an event on the next watch');
     watch.close();
   });
 
