@@ -47,12 +47,9 @@ export function runWireConformance(name: string, mode: WireMode): void {
         openHandles: () => openHandles(transport),
         close: async () => {
           await transport.close();
-          // The transport, not the server, must have let go of every socket. WebSocket sockets are counted
-          // on the client side: the fake server does not notice a client leaving a stalled upgrade.
+          // The transport, not the server, must have let go of every socket: checked on both sides.
           await waitFor(() => transport.stats().webSockets === 0, 'every WebSocket socket to close');
-          if (mode.watch === 'http') {
-            await waitFor(() => server.openConnections() === 0, 'the transport to close every connection');
-          }
+          await waitFor(() => server.openConnections() === 0, 'the transport to close every connection');
           await server.close();
         },
       };
