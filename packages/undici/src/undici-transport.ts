@@ -94,7 +94,7 @@ function kindOf(resource: ResourceName): string {
 }
 
 interface SendOptions {
-  readonly method: 'GET' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly signal: AbortSignal;
   readonly operation: string;
@@ -273,6 +273,25 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
         this.#watches -= 1;
         this.#requests -= 1;
       },
+    });
+  }
+
+  /** Creates a pod or an event in `namespace` and returns it as the server stored it. */
+  async create<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    object: ResourceTypes[R],
+    options: RequestOptions,
+  ): Promise<ResourceTypes[R]> {
+    return this.#json<ResourceTypes[R]>({
+      method: 'POST',
+      path: this.#collection(resource, namespace),
+      signal: options.signal,
+      operation: `create ${resource}`,
+      namespace,
+      name: object.metadata?.name ?? object.metadata?.generateName,
+      kind: kindOf(resource),
+      body: JSON.stringify(object),
     });
   }
 
