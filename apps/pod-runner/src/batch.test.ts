@@ -1,43 +1,61 @@
-import { createPodStorage, type PodPhase } from '@podstorage/core';
-import { FakeCluster } from '@podstorage/fake';
+import { createPodStorage, type Pod, PodTimeoutError } from '@podstorage/core';
+import { FakeCluster, LIFECYCLE_ANNOTATION } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import { type BatchReporter, type PodOutcome, runBatch } from './batch.js';
 import { demoPods } from './demo-pods.js';
 
-async function runDemoBatch() {
-  const cluster = new FakeCluster();
-  const storage = createPodStorage(cluster.transport(), { clock: cluster.clock });
+function recordingReporter() {
   const lines: string[] = [];
-  const phases: string[] = [];
   const reporter: BatchReporter = {
+    created: (pod, image) => lines.push(`${pod} created ${image}`),
     event: (pod, message) => lines.push(`${pod} event ${message}`),
-    phase: (pod: string, from: PodPhase | undefined, to: PodPhase) => phases.push(`${pod} ${from}->${to}`),
-    step: (pod, message) => lines.push(`${pod} ${message}`),
+    phase: (pod, from, to) => lines.push(`${pod} phase ${from}->${to}`),
+    finished: (outcome) => lines.push(`${outcome.name} finished ${outcome.phase}`),
+    note: (message) => lines.push(`note ${message}`),
   };
-  const lifecycles = new Map(demoPods.map((item) => [item.pod.metadata?.name, item.lifecycle]));
+  return { lines, reporter };
+}
+
+/** Runs a batch on a fresh fake cluster, driving its clock until done (bounded), or until `stopWhen`. */
+async function runOnFake(
+  pods: Pod[],
+  options: { timeoutMs?: number; stopWhen?: (lines: string[]) => boolean } = {},
+) {
+  const cluster = new FakeCluster();
+  const transport = cluster.transport();
+  const storage = createPodStorage(transport, { clock: cluster.clock });
+  const { lines, reporter } = recordingReporter();
+  const interrupt = new AbortController();
   let outcomes: PodOutcome[] | undefined;
   const batch = runBatch(
     {
       storage,
+      transport: transport as Parameters<typeof runBatch>[0]['transport'],
       namespace: 'default',
+      clock: cluster.clock,
       reporter,
-      now: () => cluster.clock.now(),
-      createPod: async (pod) => cluster.createPod(pod, { lifecycle: lifecycles.get(pod.metadata?.name) }),
+      timeoutMs: options.timeoutMs ?? 120_000,
+      signal: interrupt.signal,
     },
-    demoPods.map(({ pod }) => ({ pod, timeoutMs: 120_000 })),
+    pods,
   ).then((result) => {
     outcomes = result;
   });
-  // Drive the cluster's clock until the batch is done; the bound turns a hang into a failure.
-  for (let step = 0; outcomes === undefined && step < 2_000; step += 1) await cluster.clock.advance(100);
+  for (let step = 0; outcomes === undefined && step < 3_000; step += 1) {
+    if (options.stopWhen?.(lines) && !interrupt.signal.aborted) interrupt.abort(new Error('interrupted'));
+    await cluster.clock.advance(100);
+  }
   await batch;
   await storage.close();
-  return { cluster, outcomes: outcomes ?? [], lines, phases, counters: storage.counters() };
+  return { cluster, outcomes: outcomes ?? [], lines, counters: storage.counters() };
 }
+
+const byName = (outcomes: PodOutcome[]) =>
+  Object.fromEntries(outcomes.map((outcome) => [outcome.name, outcome]));
 
 describe('runBatch', () => {
   it('runs every demo pod to its scripted end, streams its events and deletes it', async () => {
-    const { cluster, outcomes, lines, phases } = await runDemoBatch();
+    const { cluster, outcomes, lines } = await runOnFake(demoPods());
     expect(Object.fromEntries(outcomes.map((outcome) => [outcome.name, outcome.phase]))).toEqual({
       'quick-success': 'Succeeded',
       'slow-image-pull': 'Succeeded',
@@ -51,15 +69,50 @@ describe('runBatch', () => {
     expect(lines).toContain('quick-success event Successfully assigned default/quick-success to fake-node-1');
     expect(lines).toContain('slow-image-pull event Pulling image "registry.example/ml/trainer:2.4"');
     expect(lines.filter((line) => line.startsWith('flaky-retry event Back-off restarting'))).toHaveLength(2);
-    expect(phases).toContain('failing-job Running->Failed');
-    expect(phases).toContain('quick-success Pending->Running');
+    expect(lines).toContain('failing-job phase Running->Failed');
+    expect(lines).toContain('quick-success phase Pending->Running');
+    expect(lines.some((line) => line.startsWith('note deleted'))).toBe(false);
     const left = cluster.listPods('default').items.filter((pod) => !pod.metadata?.deletionTimestamp);
     expect(left).toEqual([]);
   });
 
   it('leaves no watch open when it is done', async () => {
-    const { cluster, counters } = await runDemoBatch();
+    const { cluster, counters } = await runOnFake(demoPods());
     expect(cluster.stats().activeWatches).toBe(0);
     expect(counters.watchesActive).toBe(0);
+  });
+
+  it('on cancellation stops waiting and deletes the pods it created, saying so', async () => {
+    const pods = demoPods();
+    const { cluster, outcomes, lines } = await runOnFake(pods, {
+      stopWhen: (seen) => seen.includes('quick-success phase Running->Succeeded'),
+    });
+    const outcome = byName(outcomes);
+    expect(outcome['quick-success']?.phase).toBe('Succeeded');
+    expect(outcome['slow-image-pull']?.error).toBeInstanceOf(Error);
+    expect(lines).toContain('note deleted 2 unfinished pods this run created');
+    for (const name of ['slow-image-pull', 'flaky-retry']) {
+      const pod = cluster.getPod('default', name);
+      expect(pod === undefined || pod.metadata?.deletionTimestamp !== undefined, `${name} deleted`).toBe(
+        true,
+      );
+    }
+  });
+
+  it('a pod that does not finish in time ends with PodTimeoutError and is deleted', async () => {
+    const stuck: Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'stuck',
+        annotations: { [LIFECYCLE_ANNOTATION]: JSON.stringify({ unschedulable: true }) },
+      },
+      spec: { containers: [{ name: 'main', image: 'busybox' }] },
+    };
+    const { cluster, outcomes, lines } = await runOnFake([stuck], { timeoutMs: 5_000 });
+    expect(PodTimeoutError.isInstance(outcomes[0]?.error)).toBe(true);
+    expect(lines.some((line) => line.startsWith('stuck event 0/1 nodes are available'))).toBe(true);
+    expect(lines).toContain('note deleted 1 unfinished pod this run created');
+    expect(cluster.getPod('default', 'stuck')).toBeUndefined();
   });
 });

@@ -1,48 +1,65 @@
-import { type ManagedPodStorage, PodPhase as Phase, type Pod, type PodPhase } from '@podstorage/core';
-
-/** One pod of a batch and how long the runner gives it. */
-export interface BatchPod {
-  readonly pod: Pod;
-  /** Milliseconds for the whole pod: start, run, finish. */
-  readonly timeoutMs: number;
-}
+import {
+  type Clock,
+  KubernetesError,
+  type ManagedPodStorage,
+  PodPhase as Phase,
+  type Pod,
+  type PodPhase,
+  type PodTransport,
+  Timeout,
+} from '@podstorage/core';
 
 /** How a pod ended. */
 export interface PodOutcome {
   readonly name: string;
-  /** The final phase, `null` if the pod disappeared, or the error that stopped the runner. */
+  /** The final phase; `null` if the pod disappeared or the runner could not finish it. */
   readonly phase: PodPhase | null;
+  /** What stopped the runner for this pod: a timeout, a refusal, cancellation. */
   readonly error?: unknown;
   readonly durationMs: number;
+  /** Event messages seen for the pod. */
   readonly events: number;
 }
 
-/** Where the runner reports what happens; plain lines by default. */
+/** Where the runner reports what happens: a live terminal view, log lines or JSON. */
 export interface BatchReporter {
+  created(pod: string, image: string): void;
   event(pod: string, message: string): void;
+  /** A phase change seen by the background `watchPodChanges`. */
   phase(pod: string, from: PodPhase | undefined, to: PodPhase): void;
-  step(pod: string, message: string): void;
+  finished(outcome: PodOutcome): void;
+  note(message: string): void;
 }
 
-/** What the runner needs from the world: the storage, a way to create pods, and a clock reading. */
+/** What the runner needs from the world. */
 export interface BatchContext {
   readonly storage: ManagedPodStorage;
+  readonly transport: PodTransport & { create: NonNullable<PodTransport['create']> };
   readonly namespace: string;
-  createPod(pod: Pod): Promise<Pod>;
-  now(): number;
+  readonly clock: Clock;
   readonly reporter: BatchReporter;
+  /** Milliseconds for each pod, from creation to deletion. */
+  readonly timeoutMs: number;
+  /** Cancels the batch (Ctrl-C): pending work stops, and the pods it created are deleted. */
   readonly signal?: AbortSignal;
 }
 
+// Bound on each single request the runner makes itself (create, clean-up delete).
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /**
- * Runs pods to completion, each with the three per-pod operations at work: its events streamed
- * (`eventsForPod`), its start awaited (`waitForPhase`), and its deletion once finished
- * (`deleteAfterCompletion`). A `watchPodChanges` in the background reports every phase change.
+ * Runs pods to completion, all at once. For each: creates it, streams its events (`eventsForPod`),
+ * waits for it to start (`waitForPhase`) and deletes it once finished (`deleteAfterCompletion`), all
+ * under one deadline per pod. A background `watchPodChanges` reports every phase change. Pods the
+ * runner created but could not see to the end (cancelled, timed out, failed) are deleted before it
+ * returns, so it leaves nothing behind.
  */
-export async function runBatch(context: BatchContext, pods: readonly BatchPod[]): Promise<PodOutcome[]> {
+export async function runBatch(context: BatchContext, pods: readonly Pod[]): Promise<PodOutcome[]> {
   const { storage, namespace, reporter } = context;
-  const watching = new AbortController();
-  const signal = context.signal ? AbortSignal.any([context.signal, watching.signal]) : watching.signal;
+  const stopWatching = new AbortController();
+  const signal = context.signal
+    ? AbortSignal.any([context.signal, stopWatching.signal])
+    : stopWatching.signal;
   const phases = new Map<string, PodPhase>();
   const changes = (async () => {
     try {
@@ -54,59 +71,130 @@ export async function runBatch(context: BatchContext, pods: readonly BatchPod[])
         reporter.phase(name, before, phase);
       }
     } catch (error) {
-      if (!signal.aborted) throw error;
+      if (!signal.aborted) reporter.note(`pod changes stopped: ${messageOf(error)}`);
     }
   })();
+  // The pods this run created and has not deleted yet, by name, with their uid.
+  const leftovers = new Map<string, string | undefined>();
   try {
-    return await Promise.all(pods.map((item) => runPod(context, item, phases, signal)));
+    return await Promise.all(pods.map((pod) => runPod(context, pod, phases, leftovers)));
   } finally {
-    watching.abort();
+    stopWatching.abort();
     await changes;
+    await deleteLeftovers(context, leftovers);
   }
 }
 
 async function runPod(
   context: BatchContext,
-  { pod, timeoutMs }: BatchPod,
+  pod: Pod,
   phases: Map<string, PodPhase>,
-  signal: AbortSignal,
+  leftovers: Map<string, string | undefined>,
 ): Promise<PodOutcome> {
-  const { storage, namespace, reporter } = context;
-  const started = context.now();
-  const created = await context.createPod(pod);
-  const name = created.metadata?.name ?? '?';
-  phases.set(name, Phase.Pending);
-  reporter.step(name, `created (image ${created.spec?.containers[0]?.image ?? '?'})`);
-
-  const stopEvents = new AbortController();
+  const { storage, namespace, reporter, clock, signal } = context;
+  const startedAt = clock.now();
+  const deadline = new Timeout(
+    `run pod ${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName}`,
+    context.timeoutMs,
+    {
+      clock,
+    },
+  );
+  let name = pod.metadata?.name ?? `${pod.metadata?.generateName}?`;
   let events = 0;
-  const streaming = (async () => {
-    try {
-      for await (const message of storage.eventsForPod(name, namespace, timeoutMs, {
-        signal: AbortSignal.any([signal, stopEvents.signal]),
-      })) {
-        events += 1;
-        reporter.event(name, message);
-      }
-    } catch (error) {
-      if (!stopEvents.signal.aborted && !signal.aborted) throw error;
-    }
-  })();
-
+  const stopEvents = new AbortController();
+  let streaming: Promise<void> | undefined;
+  const outcome = (phase: PodPhase | null, error?: unknown): PodOutcome => ({
+    name,
+    phase,
+    error,
+    durationMs: clock.now() - startedAt,
+    events,
+  });
+  let result: PodOutcome;
   try {
-    const running = await storage.waitForPhase(name, namespace, timeoutMs, {
+    const request = deadline.partial(REQUEST_TIMEOUT_MS);
+    const created = await context.transport
+      .create('pods', namespace, pod, { signal: anySignal(request.signal, signal) })
+      .finally(() => request.dispose());
+    name = created.metadata?.name ?? name;
+    leftovers.set(name, created.metadata?.uid);
+    phases.set(name, Phase.Pending);
+    reporter.created(name, created.spec?.containers[0]?.image ?? '?');
+
+    streaming = (async () => {
+      try {
+        for await (const message of storage.eventsForPod(name, namespace, deadline, {
+          signal: anySignal(stopEvents.signal, signal),
+          uid: created.metadata?.uid,
+        })) {
+          events += 1;
+          reporter.event(name, message);
+        }
+      } catch (error) {
+        if (!stopEvents.signal.aborted && !signal?.aborted)
+          reporter.note(`${name}: events stopped: ${messageOf(error)}`);
+      }
+    })();
+
+    const started = await storage.waitForPhase(name, namespace, deadline, {
       untilNot: [Phase.Pending],
       signal,
     });
-    reporter.step(name, running === null ? 'disappeared before starting' : `left Pending: ${running}`);
-    const phase = await storage.deleteAfterCompletion(name, namespace, timeoutMs, { signal });
-    reporter.step(name, phase === null ? 'was already gone' : `finished ${phase}, deleted`);
-    return { name, phase, durationMs: context.now() - started, events };
+    if (started === null) {
+      leftovers.delete(name);
+      result = outcome(null, new Error('the pod disappeared before it started'));
+    } else {
+      const phase = await storage.deleteAfterCompletion(name, namespace, deadline, { signal });
+      leftovers.delete(name);
+      result = outcome(phase);
+    }
   } catch (error) {
-    reporter.step(name, `failed: ${error instanceof Error ? error.message : String(error)}`);
-    return { name, phase: null, error, durationMs: context.now() - started, events };
+    result = outcome(null, error);
   } finally {
     stopEvents.abort();
     await streaming;
+    deadline.dispose();
   }
+  reporter.finished(result);
+  return result;
+}
+
+async function deleteLeftovers(
+  context: BatchContext,
+  leftovers: Map<string, string | undefined>,
+): Promise<void> {
+  if (leftovers.size === 0) return;
+  let deleted = 0;
+  await Promise.all(
+    [...leftovers].map(async ([name, uid]) => {
+      const request = new Timeout(`delete pod ${context.namespace}/${name}`, REQUEST_TIMEOUT_MS, {
+        clock: context.clock,
+      });
+      try {
+        await context.transport.delete('pods', context.namespace, name, {
+          preconditions: uid === undefined ? undefined : { uid },
+          signal: request.signal,
+        });
+        deleted += 1;
+      } catch (error) {
+        // Gone already, or replaced by a pod that is not ours: nothing of ours is left.
+        if (!(KubernetesError.isInstance(error) && (error.code === 404 || error.code === 409))) {
+          context.reporter.note(`could not delete pod ${name}: ${messageOf(error)}`);
+        }
+      } finally {
+        request.dispose();
+      }
+    }),
+  );
+  context.reporter.note(`deleted ${deleted} unfinished pod${deleted === 1 ? '' : 's'} this run created`);
+}
+
+function anySignal(first: AbortSignal, second: AbortSignal | undefined): AbortSignal {
+  return second ? AbortSignal.any([first, second]) : first;
+}
+
+/** The message of an error, for one-line reports. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
