@@ -1,4 +1,5 @@
 export type {
+  AuthSettings,
   ClusterConfig,
   ExecSettings,
   LoadClusterConfigOptions,
