@@ -6,7 +6,10 @@ import { FakeCluster } from './index.js';
 it('waits for my job to finish, even when the watch breaks', async () => {
   const cluster = new FakeCluster(); // simulated scheduler and kubelet
   await using storage = createPodStorage(cluster.transport(), { clock: cluster.clock });
-  cluster.createPod({ metadata: { name: 'job' }, spec: { containers: [{ name: 'main', image: 'busybox' }] } });
+  cluster.createPod({
+    metadata: { name: 'job' },
+    spec: { containers: [{ name: 'main', image: 'busybox' }] },
+  });
 
   const done = storage.waitForPhase('job', 'default', 60_000, { untilNot: ['Pending', 'Running'] });
   await cluster.clock.advance(1_000);
