@@ -20,6 +20,7 @@ import {
   type LifecycleScript,
   LifecycleSimulator,
   lifecycleScriptProblem,
+  type PodEventRecord,
   statusForPhase,
 } from './lifecycle.js';
 import { generatedName, labelProblem, SeededRandom, subdomainProblem } from './names.js';
@@ -433,27 +434,7 @@ export class FakeCluster {
    * nothing. Removing the last finalizer of a pod whose grace period is over deletes it.
    */
   updatePod(pod: Pod, options: { subresource?: 'status' } = {}): Pod {
-    const namespace = pod.metadata?.namespace || 'default';
-    const name = pod.metadata?.name;
-    if (!name) {
-      throw invalid('Pod', '', [
-        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' },
-      ]);
-    }
-    const key = objectKey(namespace, name);
-    const existing = this.#store.get('pods', key) as Pod | undefined;
-    if (existing === undefined) throw notFound('pods', name);
-    const version = pod.metadata?.resourceVersion;
-    if (version !== undefined && version !== '' && version !== existing.metadata?.resourceVersion) {
-      throw staleUpdate('pods', name);
-    }
-    if (pod.metadata?.uid && pod.metadata.uid !== existing.metadata?.uid) {
-      throw conflict(
-        'pods',
-        name,
-        `Precondition failed: UID in precondition: ${pod.metadata.uid}, UID in object meta: ${existing.metadata?.uid}`,
-      );
-    }
+    const { namespace, name, key, existing } = this.#existingForUpdate<Pod>('pods', 'Pod', pod);
     const input = copy(pod);
     const next: MutablePod =
       options.subresource === 'status'
@@ -650,27 +631,11 @@ export class FakeCluster {
    * stale). uid and creationTimestamp are kept; an update that changes nothing writes nothing.
    */
   updateEvent(event: KubernetesEvent): KubernetesEvent {
-    const namespace = event.metadata?.namespace || 'default';
-    const name = event.metadata?.name;
-    if (!name) {
-      throw invalid('Event', '', [
-        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' },
-      ]);
-    }
-    const key = objectKey(namespace, name);
-    const existing = this.#store.get('events', key) as KubernetesEvent | undefined;
-    if (existing === undefined) throw notFound('events', name);
-    const version = event.metadata?.resourceVersion;
-    if (version !== undefined && version !== '' && version !== existing.metadata?.resourceVersion) {
-      throw staleUpdate('events', name);
-    }
-    if (event.metadata?.uid && event.metadata.uid !== existing.metadata?.uid) {
-      throw conflict(
-        'events',
-        name,
-        `Precondition failed: UID in precondition: ${event.metadata.uid}, UID in object meta: ${existing.metadata?.uid}`,
-      );
-    }
+    const { namespace, name, key, existing } = this.#existingForUpdate<KubernetesEvent>(
+      'events',
+      'Event',
+      event,
+    );
     const input = copy(event);
     const next: KubernetesEvent = {
       ...input,
@@ -687,6 +652,39 @@ export class FakeCluster {
     };
     if (JSON.stringify(next) === JSON.stringify(existing)) return copy(existing);
     return copy(this.#store.commit('events', 'MODIFIED', key, next)) as KubernetesEvent;
+  }
+
+  /**
+   * The stored object an update replaces, after the checks every PUT makes: a name (422), an existing
+   * object (404), the same resourceVersion when one is given and the same uid when one is given (409).
+   */
+  #existingForUpdate<T extends StoredObject>(
+    resource: StoredResource,
+    kind: 'Pod' | 'Event',
+    object: T,
+  ): { namespace: string; name: string; key: string; existing: T } {
+    const namespace = object.metadata?.namespace || 'default';
+    const name = object.metadata?.name;
+    if (!name) {
+      throw invalid(kind, '', [
+        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' },
+      ]);
+    }
+    const key = objectKey(namespace, name);
+    const existing = this.#store.get(resource, key) as T | undefined;
+    if (existing === undefined) throw notFound(resource, name);
+    const version = object.metadata?.resourceVersion;
+    if (version !== undefined && version !== '' && version !== existing.metadata?.resourceVersion) {
+      throw staleUpdate(resource, name);
+    }
+    if (object.metadata?.uid && object.metadata.uid !== existing.metadata?.uid) {
+      throw conflict(
+        resource,
+        name,
+        `Precondition failed: UID in precondition: ${object.metadata.uid}, UID in object meta: ${existing.metadata?.uid}`,
+      );
+    }
+    return { namespace, name, key, existing };
   }
 
   /** Deletes an event at once (404 if absent, 409 if a precondition fails); returns its last state. */
@@ -1034,16 +1032,7 @@ export class FakeCluster {
     return this.#remove('pods', key, pod) as Pod;
   }
 
-  #recordEvent(
-    pod: Pod,
-    event: {
-      reason: string;
-      message: string;
-      type: 'Normal' | 'Warning';
-      component: string;
-      fieldPath?: string;
-    },
-  ): KubernetesEvent {
+  #recordEvent(pod: Pod, event: PodEventRecord): KubernetesEvent {
     const namespace = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
     const uid = pod.metadata?.uid;

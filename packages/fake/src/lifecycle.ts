@@ -194,6 +194,15 @@ export function statusForPhase(
 }
 
 /** What the simulator needs from the cluster. */
+/** An event the simulated kubelet or scheduler records about a pod. */
+export interface PodEventRecord {
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  component: string;
+  fieldPath?: string;
+}
+
 export interface LifecycleHost {
   readonly clock: FakeClock;
   readonly nodeName: string;
@@ -202,16 +211,7 @@ export interface LifecycleHost {
   /** Commits a MODIFIED pod built by `change` from a copy of the live one. */
   update(key: string, change: (pod: MutablePod) => void): void;
   /** Records (or aggregates) an event about the pod. */
-  record(
-    pod: Pod,
-    event: {
-      reason: string;
-      message: string;
-      type: 'Normal' | 'Warning';
-      component: string;
-      fieldPath?: string;
-    },
-  ): void;
+  record(pod: Pod, event: PodEventRecord): void;
 }
 
 interface Run {

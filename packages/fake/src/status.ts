@@ -7,17 +7,20 @@ export interface StatusCause {
   field?: string;
 }
 
+/** What a failure Status says in `details`, beyond the code, reason and message. */
+export interface FailureDetails {
+  name?: string;
+  kind?: string;
+  group?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
+
 /** Builds a failure Status the way the API server does and wraps it in core's KubernetesError. */
 export function statusError(
   code: number,
   message: string,
-  details: {
-    name?: string;
-    kind?: string;
-    group?: string;
-    causes?: StatusCause[];
-    retryAfterSeconds?: number;
-  } = {},
+  details: FailureDetails = {},
   reason = reasonForCode(code),
 ): KubernetesError {
   return KubernetesError.fromStatus(failureStatus(code, message, details, reason));
@@ -27,13 +30,7 @@ export function statusError(
 export function failureStatus(
   code: number,
   message: string,
-  details: {
-    name?: string;
-    kind?: string;
-    group?: string;
-    causes?: StatusCause[];
-    retryAfterSeconds?: number;
-  } = {},
+  details: FailureDetails = {},
   reason = reasonForCode(code),
 ): Status {
   const status: Status = {
