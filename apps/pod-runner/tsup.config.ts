@@ -1,10 +1,4 @@
 import { defineConfig } from 'tsup';
+import { appBuild } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'node22',
-  banner: { js: '#!/usr/bin/env node' },
-});
+export default defineConfig(appBuild);
