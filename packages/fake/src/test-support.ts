@@ -14,17 +14,26 @@ export interface Collected<T> {
   summary(): string[];
 }
 
+/** Watch events as short strings (`ADDED:web`, `BOOKMARK:42`, `ERROR:410`), to compare whole streams. */
+export function summarize(events: readonly { readonly type: string; readonly object: unknown }[]): string[] {
+  return events.map(({ type, object }) => {
+    const { metadata, code } = object as {
+      metadata?: { name?: unknown; resourceVersion?: unknown };
+      code?: unknown;
+    };
+    if (type === 'BOOKMARK') return `BOOKMARK:${metadata?.resourceVersion}`;
+    if (type === 'ERROR') return `ERROR:${code}`;
+    return `${type}:${metadata?.name}`;
+  });
+}
+
 export function collect<T>(stream: AsyncIterable<WatchEvent<T>>): Collected<T> {
   const result: Omit<Collected<T>, 'finished'> & { finished?: Promise<void> } = {
     events: [],
     done: false,
     error: undefined,
     summary() {
-      return result.events.map((event) => {
-        if (event.type === 'BOOKMARK') return `BOOKMARK:${event.object.metadata.resourceVersion}`;
-        if (event.type === 'ERROR') return `ERROR:${event.object.code}`;
-        return `${event.type}:${(event.object as { metadata?: { name?: string } }).metadata?.name}`;
-      });
+      return summarize(result.events);
     },
   };
   result.finished = (async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
 import { podManifest, send, sendJson, startServer } from './server-test-support.js';
@@ -9,11 +9,6 @@ let server: FakeClusterServer;
 async function start(options: Parameters<typeof startServer>[0] = {}) {
   ({ cluster, server } = await startServer(options));
 }
-
-afterEach(async () => {
-  await server?.close();
-  expect(server.openConnections()).toBe(0);
-});
 
 describe('discovery', () => {
   it('answers /version, /api, /api/v1 and /apis as a v1.32 apiserver', async () => {

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import { SeededRandom } from '../names.js';
 import type { FakeClusterServer } from './serve.js';
@@ -15,12 +15,6 @@ import {
 
 let cluster: FakeCluster;
 let server: FakeClusterServer;
-
-afterEach(async () => {
-  await server?.close();
-  expect(server.openConnections()).toBe(0);
-  expect(cluster.stats().activeWatches).toBe(0);
-});
 
 /** Everything a client could observe of the store. */
 function storeState(): string {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
 import { podManifest, startServer, waitFor } from './server-test-support.js';
@@ -14,12 +14,6 @@ if (!supported) {
 
 let cluster: FakeCluster;
 let server: FakeClusterServer;
-
-afterEach(async () => {
-  await server?.close();
-  expect(server.openConnections()).toBe(0);
-  expect(cluster.stats().activeWatches).toBe(0);
-});
 
 async function clients(options: Parameters<typeof startServer>[1] = {}) {
   ({ cluster, server } = await startServer({}, options));

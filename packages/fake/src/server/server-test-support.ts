@@ -1,17 +1,35 @@
 // Helpers for this package's server tests (not published).
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { afterEach, expect } from 'vitest';
 import { FakeCluster, type FakeClusterOptions } from '../fake-cluster.js';
+import { summarize } from '../test-support.js';
 import { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './serve.js';
 
-/** A cluster (manual mode unless told) served on a free loopback port. */
+// The server of the running test: closed after it, and it must have left no connection or watch open.
+let running: { cluster: FakeCluster; server: FakeClusterServer } | undefined;
+
+afterEach(async () => {
+  if (running === undefined) return;
+  const { cluster, server } = running;
+  running = undefined;
+  await server.close();
+  expect(server.openConnections()).toBe(0);
+  expect(cluster.stats().activeWatches).toBe(0);
+});
+
+/**
+ * Starts a fake cluster (manual mode unless told otherwise) and its API server for one test. After the
+ * test, the server is closed and checked for leftover connections and watches.
+ */
 export async function startServer(
   clusterOptions: FakeClusterOptions = {},
   serverOptions: ServeFakeClusterOptions = {},
 ): Promise<{ cluster: FakeCluster; server: FakeClusterServer }> {
   const cluster = new FakeCluster({ mode: 'manual', ...clusterOptions });
   const server = await serveFakeCluster(cluster, serverOptions);
-  return { cluster, server };
+  running = { cluster, server };
+  return running;
 }
 
 /**
@@ -129,11 +147,7 @@ export function openHttpWatch(
         chunks: [],
         end: 'open',
         summary() {
-          return watch.events.map((event) => {
-            if (event.type === 'BOOKMARK') return `BOOKMARK:${event.object.metadata?.resourceVersion}`;
-            if (event.type === 'ERROR') return `ERROR:${event.object.code}`;
-            return `${event.type}:${event.object.metadata?.name}`;
-          });
+          return summarize(watch.events);
         },
         close() {
           request.destroy();
@@ -207,11 +221,7 @@ export async function openWebSocketWatch(
     closeCode: undefined,
     socket,
     summary() {
-      return watch.events.map((event) => {
-        if (event.type === 'BOOKMARK') return `BOOKMARK:${event.object.metadata?.resourceVersion}`;
-        if (event.type === 'ERROR') return `ERROR:${event.object.code}`;
-        return `${event.type}:${event.object.metadata?.name}`;
-      });
+      return summarize(watch.events);
     },
     close() {
       socket.terminate();

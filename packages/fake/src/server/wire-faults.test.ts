@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
 import {
@@ -14,12 +14,6 @@ import {
 
 let cluster: FakeCluster;
 let server: FakeClusterServer;
-
-afterEach(async () => {
-  await server?.close();
-  expect(server.openConnections()).toBe(0);
-  expect(cluster.stats().activeWatches).toBe(0);
-});
 
 /** A full request round trip on another connection: everything the server had to do before it is done. */
 async function roundTrip(): Promise<void> {
