@@ -2,6 +2,7 @@ import type {
   BookmarkObject,
   FieldSelector,
   KubernetesEvent,
+  ObjectMeta,
   Pod,
   PodPhase,
   PodStatus,
@@ -444,12 +445,7 @@ export class FakeCluster {
             apiVersion: 'v1',
             kind: 'Pod',
             metadata: {
-              ...input.metadata,
-              name,
-              namespace,
-              uid: existing.metadata?.uid,
-              creationTimestamp: existing.metadata?.creationTimestamp,
-              resourceVersion: existing.metadata?.resourceVersion,
+              ...keptOnUpdate(input.metadata, existing.metadata, namespace, name),
               ...(existing.metadata?.deletionTimestamp
                 ? {
                     deletionTimestamp: existing.metadata.deletionTimestamp,
@@ -641,14 +637,7 @@ export class FakeCluster {
       ...input,
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: {
-        ...input.metadata,
-        name,
-        namespace,
-        uid: existing.metadata?.uid,
-        creationTimestamp: existing.metadata?.creationTimestamp,
-        resourceVersion: existing.metadata?.resourceVersion,
-      },
+      metadata: keptOnUpdate(input.metadata, existing.metadata, namespace, name),
     };
     if (JSON.stringify(next) === JSON.stringify(existing)) return copy(existing);
     return copy(this.#store.commit('events', 'MODIFIED', key, next)) as KubernetesEvent;
@@ -1093,4 +1082,21 @@ export class FakeCluster {
 
 function statusErrorFrom(status: Status) {
   return statusError(status.code ?? 500, status.message ?? '', status.details ?? {}, status.reason);
+}
+
+/** The metadata of an update: what the client sent, with what the server owns kept from the stored object. */
+function keptOnUpdate(
+  sent: ObjectMeta | undefined,
+  stored: ObjectMeta | undefined,
+  namespace: string,
+  name: string,
+): ObjectMeta {
+  return {
+    ...sent,
+    name,
+    namespace,
+    uid: stored?.uid,
+    creationTimestamp: stored?.creationTimestamp,
+    resourceVersion: stored?.resourceVersion,
+  };
 }
