@@ -52,36 +52,6 @@ describe.each(MAJORS)('requests through CoreV1Api of $name', (major) => {
     expect(KubernetesError.isInstance(missing) && missing.code).toBe(404);
   });
 
-  it('creates pods (generateName too) and events, and reports AlreadyExists as 409', async () => {
-    await start(major);
-    const created = await transport.create('pods', 'other', pod('made'), { signal: never() });
-    expect(created.metadata).toMatchObject({ name: 'made', namespace: 'other' });
-    expect(cluster.getPod('other', 'made')?.metadata?.uid).toBe(created.metadata?.uid);
-    const generated = await transport.create(
-      'pods',
-      'default',
-      { ...pod('x'), metadata: { generateName: 'batch-' } },
-      { signal: never() },
-    );
-    expect(generated.metadata?.name).toMatch(/^batch-\w{5}$/);
-    const event = await transport.create(
-      'events',
-      'default',
-      {
-        metadata: { name: 'made.1' },
-        involvedObject: { kind: 'Pod', name: 'made', namespace: 'default' },
-        reason: 'Custom',
-        message: 'recorded by a client',
-      },
-      { signal: never() },
-    );
-    expect(cluster.getEvent('default', event.metadata?.name ?? '')?.message).toBe('recorded by a client');
-    const duplicate = await transport
-      .create('pods', 'other', pod('made'), { signal: never() })
-      .catch((e) => e);
-    expect(KubernetesError.isInstance(duplicate) && duplicate.code).toBe(409);
-  });
-
   it('passes field selectors escaped, label selectors, paging and resourceVersion', async () => {
     await start(major);
     cluster.createPod(pod('a', { app: 'web' }));

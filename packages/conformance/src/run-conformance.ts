@@ -1,4 +1,5 @@
 import { SuiteBuilder } from './suite.js';
+import { createScenarios } from './suites/create.js';
 import { deleteAfterCompletionScenarios } from './suites/delete-after-completion.js';
 import { engineScenarios } from './suites/engine.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
@@ -13,7 +14,11 @@ import type {
 import { DEFAULT_PATIENCE } from './waiting.js';
 
 /** Every capability on: what a backend gets unless it says otherwise. */
-export const ALL_CAPABILITIES: ConformanceCapabilities = { stallBeforeHeaders: true, latency: true };
+export const ALL_CAPABILITIES: ConformanceCapabilities = {
+  stallBeforeHeaders: true,
+  latency: true,
+  create: true,
+};
 
 /**
  * Registers the PodStorage conformance suite with a test runner. Each test makes a fresh fake cluster
@@ -39,5 +44,6 @@ export function runConformance(
     suite.group('eventsForPod', () => eventsForPodScenarios(suite));
     suite.group('watchPodChanges', () => watchPodChangesScenarios(suite));
     suite.group('watch engine', () => engineScenarios(suite));
+    suite.group('transport.create', () => createScenarios(suite));
   });
 }

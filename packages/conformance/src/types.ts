@@ -61,6 +61,8 @@ export interface ConformanceCapabilities {
   readonly stallBeforeHeaders: boolean;
   /** The fake's added latency (`faults.latency()`) reaches this backend, so slow servers can be tested. */
   readonly latency: boolean;
+  /** The transport offers the optional `create` (for pods and events). */
+  readonly create: boolean;
 }
 
 /** Options of {@link runConformance}. */

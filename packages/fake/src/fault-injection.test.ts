@@ -20,30 +20,6 @@ async function openWatch(
 }
 
 describe('in-process transport', () => {
-  it('creates pods and events in the namespace of the request, refusing a different one', async () => {
-    const { cluster, transport } = setup();
-    const signal = new AbortController().signal;
-    const created = await transport.create?.('pods', 'other', pod('batch-1', { namespace: 'other' }), {
-      signal,
-    });
-    expect(created?.metadata).toMatchObject({ name: 'batch-1', namespace: 'other' });
-    expect(created?.metadata?.uid).toBeTruthy();
-    expect(cluster.getPod('other', 'batch-1')?.status?.phase).toBe('Pending');
-    await expect(
-      transport.create?.(
-        'pods',
-        'default',
-        { ...pod('x'), metadata: { name: 'x', namespace: 'other' } },
-        { signal },
-      ),
-    ).rejects.toSatisfy((error) => KubernetesError.isInstance(error) && error.code === 400);
-    expect(cluster.getPod('default', 'x')).toBeUndefined();
-    await expect(
-      transport.create?.('pods', 'other', pod('batch-1', { namespace: 'other' }), { signal }),
-    ).rejects.toSatisfy((error) => KubernetesError.isInstance(error) && error.code === 409);
-    expect(cluster.stats().requests.create).toBe(3);
-  });
-
   it('passes label selectors and streaming-list options through to the cluster', async () => {
     const { cluster, transport } = setup();
     cluster.createPod({ ...pod('api'), metadata: { name: 'api', labels: { tier: 'backend' } } });

@@ -80,45 +80,6 @@ describe('requests', () => {
     });
   });
 
-  it('creates pods (generateName too) and events; AlreadyExists and Invalid come back as their Status', async () => {
-    const { cluster, transport } = await fake();
-    const created = await transport.create('pods', 'default', pod('made'), { signal: signal() });
-    expect(created.metadata).toMatchObject({ name: 'made', namespace: 'default' });
-    expect(cluster.getPod('default', 'made')?.metadata?.uid).toBe(created.metadata?.uid);
-    const generated = await transport.create(
-      'pods',
-      'default',
-      { ...pod('x'), metadata: { generateName: 'batch-' } },
-      { signal: signal() },
-    );
-    expect(generated.metadata?.name).toMatch(/^batch-\w{5}$/);
-    const event = await transport.create(
-      'events',
-      'default',
-      {
-        metadata: { name: 'made.1' },
-        involvedObject: { kind: 'Pod', name: 'made', namespace: 'default' },
-        reason: 'Custom',
-        message: 'recorded by a client',
-      },
-      { signal: signal() },
-    );
-    expect(cluster.getEvent('default', event.metadata?.name ?? '')?.message).toBe('recorded by a client');
-    await expect(
-      transport.create('pods', 'default', pod('made'), { signal: signal() }),
-    ).rejects.toMatchObject({
-      code: 409,
-      reason: 'AlreadyExists',
-    });
-    await expect(
-      transport.create('pods', 'default', pod('Not_Valid'), { signal: signal() }),
-    ).rejects.toMatchObject({
-      code: 422,
-      reason: 'Invalid',
-    });
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
-  });
-
   it('URL-encodes every path segment and query value', async () => {
     const scripted = await scriptedServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
