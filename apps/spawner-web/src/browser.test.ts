@@ -70,17 +70,23 @@ describe.skipIf(!haveChromium)('the spawner page in headless Chromium', () => {
     await page.locator('#no-pods').waitFor({ state: 'visible' });
 
     await page.click('#start');
-    const name = (await page.locator('#pod-name').textContent()) ?? '';
+    // The name appears once the create has answered: wait for it rather than read it at once.
+    await page.locator('#pod-name', { hasText: /^\s*spawn-/ }).waitFor({ timeout: WAIT_MS });
+    const name = ((await page.locator('#pod-name').textContent()) ?? '').trim();
     expect(name).toMatch(/^spawn-/);
 
     // The bar climbs through the stages on the cluster's evidence and reaches completion.
     await page.waitForSelector('#progress[data-stage="pulling"]');
     await page.waitForSelector('#progress[data-stage="finished"][aria-valuenow="100"]');
     await expectText(page, '#phase', 'Succeeded');
-    const messages = await page.locator('#events li').allTextContents();
-    expect(messages.some((text) => text.includes(`Successfully assigned default/${name}`))).toBe(true);
-    expect(messages.some((text) => text.includes('Pulling image "busybox:1.36"'))).toBe(true);
-    expect(messages.some((text) => text.includes('Started container main'))).toBe(true);
+    // Events and phase changes travel separately, so the last events may show just after the phase.
+    for (const message of [
+      `Successfully assigned default/${name}`,
+      'Pulling image "busybox:1.36"',
+      'Started container main',
+    ]) {
+      await page.locator('#events li', { hasText: message }).waitFor({ timeout: WAIT_MS });
+    }
     expect(await page.locator('#stages li.done').count()).toBe(6);
 
     // The table, fed by its own stream, has the pod with its final phase.

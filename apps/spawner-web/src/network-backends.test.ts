@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeCluster, serveFakeCluster } from '@podstorage/fake';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendName } from './backend.js';
 import { startSpawner } from './server.js';
-import { openStream } from './test-support.js';
+import { eventually, openStream } from './test-support.js';
 
 // The network backends are written alongside this app; each runs here once its package exports its
 // factory, and says so where it does not yet.
@@ -65,7 +65,7 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
         const pod = (await started.json()) as { name: string; uid: string };
         const stream = await openStream(url(`/api/pods/${pod.name}/watch`));
         const table = await openStream(url('/api/watch'));
-        await vi.waitFor(() => expect(stream.named('snapshot')).toHaveLength(1));
+        await eventually(() => expect(stream.named('snapshot')).toHaveLength(1));
         // The cluster's clock is the test's: each step lets the watches over HTTP catch up.
         for (
           let step = 0;
@@ -75,14 +75,14 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
           await cluster.clock.advance(100);
           await new Promise((resolve) => setImmediate(resolve));
         }
-        await vi.waitFor(() =>
+        await eventually(() =>
           expect(stream.named('message').map((event) => event.data.message)).toContain(
             'Started container main',
           ),
         );
         const stopped = await fetch(url(`/api/pods/${pod.name}?uid=${pod.uid}`), { method: 'DELETE' });
         expect(stopped.status).toBe(202);
-        await vi.waitFor(async () => {
+        await eventually(async () => {
           await cluster.clock.advance(500);
           expect(stream.named('gone')).toHaveLength(1);
           expect(table.named('removed').map((event) => event.data.name)).toContain(pod.name);

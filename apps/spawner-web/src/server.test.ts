@@ -1,7 +1,7 @@
 import { FakeCluster } from '@podstorage/fake';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Spawner, startSpawner } from './server.js';
-import { openStream, type StreamClient } from './test-support.js';
+import { eventually, openStream, type StreamClient } from './test-support.js';
 
 // The cluster's clock moves only when a test advances it; waits are on conditions, never on sleeps.
 const LIFECYCLE = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
@@ -106,13 +106,13 @@ describe('starting a pod and following it', () => {
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(stream.headers.get('cache-control')).toBe('no-cache');
-    await vi.waitFor(() => expect(stream.named('snapshot')).toHaveLength(1));
+    await eventually(() => expect(stream.named('snapshot')).toHaveLength(1));
     expect(stream.named('snapshot')[0]?.data.pod).toMatchObject({ name, uid, phase: 'Pending' });
 
     await advanceUntil(cluster, () =>
       stream.named('phase').some((event) => event.data.phase === 'Succeeded'),
     );
-    await vi.waitFor(() => expect(stream.named('message').length).toBeGreaterThanOrEqual(5));
+    await eventually(() => expect(stream.named('message').length).toBeGreaterThanOrEqual(5));
     expect(stream.named('message').map((event) => event.data.message)).toEqual([
       `Successfully assigned default/${name} to fake-node-1`,
       'Pulling image "busybox:1.36"',
@@ -184,7 +184,7 @@ describe('stopping a pod', () => {
 
     const stopped = await json('DELETE', `/api/pods/${body.name}?uid=${body.uid}`);
     expect(stopped).toMatchObject({ status: 202, body: { name: body.name, uid: body.uid, deleting: true } });
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(
         table.named('pod').some((event) => event.data.name === body.name && event.data.terminating),
       ).toBe(true),
@@ -226,13 +226,13 @@ describe('the pods table', () => {
       spec: { containers: [{ name: 'c', image: 'nginx' }] },
     });
     const table = await open('/api/watch');
-    await vi.waitFor(() => expect(table.named('snapshot')).toHaveLength(1));
+    await eventually(() => expect(table.named('snapshot')).toHaveLength(1));
     expect(table.named('snapshot')[0]?.data.pods).toEqual([
       expect.objectContaining({ name: 'already-there', phase: 'Pending', spawned: false, image: 'nginx' }),
     ]);
 
     const { body } = await json('POST', '/api/pods', { seconds: 1 });
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(table.named('pod').some((event) => event.data.name === body.name && event.data.spawned)).toBe(
         true,
       ),
@@ -248,7 +248,7 @@ describe('the pods table', () => {
 
     // Removed by someone else, at once: the DELETED is all there is, and the table still hears of it.
     cluster.deletePod('default', 'already-there', { gracePeriodSeconds: 0 });
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(table.named('removed').map((event) => event.data.name)).toEqual(['already-there']),
     );
   });
@@ -265,7 +265,7 @@ describe('event streams', () => {
   it('send a heartbeat comment while nothing happens', async () => {
     const { open } = await setup({ heartbeatMs: 20 });
     const table = await open('/api/watch');
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(table.comments.filter((comment) => comment === 'heartbeat').length).toBeGreaterThanOrEqual(2),
     );
   });
@@ -279,7 +279,7 @@ describe('event streams', () => {
     expect(cluster.stats().activeWatches).toBeGreaterThan(0);
     podStream.close();
     table.close();
-    await vi.waitFor(() => expect(cluster.stats().activeWatches).toBe(0));
+    await eventually(() => expect(cluster.stats().activeWatches).toBe(0));
   });
 
   it('end when the spawner closes, which also deletes the pods it started', async () => {

@@ -1,4 +1,5 @@
 // Helpers for the spawner's tests: a small server-sent events client over fetch.
+import { vi } from 'vitest';
 
 /** One event as received: its id, name and parsed JSON data. */
 export interface ReceivedEvent {
@@ -85,4 +86,13 @@ function parseBlock(block: string, events: ReceivedEvent[], comments: string[]):
     }
   }
   if (any) events.push({ id, event, data: JSON.parse(data.join('\n')) });
+}
+
+/**
+ * Retries `check` until it passes. Real sockets carry these streams, and a busy machine (CI runs every
+ * package at once on two cores) can take longer than vitest's default second: the bound is generous,
+ * and a passing check returns as soon as it passes.
+ */
+export function eventually<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 10_000, interval: 10 });
 }
