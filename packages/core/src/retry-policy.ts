@@ -43,7 +43,7 @@ const MIN_HEALTHY_STREAM_MS = 1_000;
 export interface StreamEnding {
   /** `closed`: the server ended it (or the connection broke: see `error`); `stalled`: nothing arrived for too long; `expired`: the server no longer has our resourceVersion. */
   readonly outcome: 'closed' | 'stalled' | 'expired';
-  /** How long the stream was open, on the engine's clock. */
+  /** How long the stream was open and alive (for a stall: until the last thing it sent), on the engine's clock. */
   readonly lastedMs: number;
   /** Whether the stream moved our resourceVersion on (an event or a bookmark with a new version). */
   readonly progressed: boolean;

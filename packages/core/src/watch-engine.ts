@@ -282,8 +282,10 @@ class SharedWatch<R extends ResourceName> {
     signal.addEventListener('abort', abortStream, { once: true });
     let stalled = false;
     let inactivity: TimerHandle | undefined;
+    let lastActivity = clock.now();
     // Every byte or event re-arms the timer: a quiet stream that still sends keep-alives is healthy.
     const markActivity = () => {
+      lastActivity = clock.now();
       if (inactivity !== undefined) clock.clearTimeout(inactivity);
       inactivity = clock.setTimeout(() => {
         stalled = true;
@@ -298,9 +300,11 @@ class SharedWatch<R extends ResourceName> {
     this.#counters.watchesActive += 1;
     const started = clock.now();
     const startVersion = this.#resourceVersion;
+    // A stalled stream was alive only until the last thing it sent: a server that accepts watches and
+    // then says nothing must not count as healthy for the inactivity timeout it made us wait.
     const ending = (outcome: StreamEnding['outcome']): StreamEnding => ({
       outcome,
-      lastedMs: clock.now() - started,
+      lastedMs: (outcome === 'stalled' ? lastActivity : clock.now()) - started,
       progressed: this.#resourceVersion !== startVersion,
     });
     try {
