@@ -100,8 +100,9 @@ switch (mode) {
   case 'cert-from-files': print({ clientCertificateData: readFileSync(join(here, 'client.crt'), 'utf8'), clientKeyData: readFileSync(join(here, 'client.key'), 'utf8') }); break;
   case 'fail': process.stderr.write('error: exec-secret-on-stderr\\n'); process.exit(3); break;
   case 'hang': setInterval(() => {}, 1000); break;
-  // Answers once the test creates the file 'release': a run that stays under way for as long as a test needs.
-  case 'token-when-released': { const poll = setInterval(() => { if (existsSync(join(here, 'release'))) { clearInterval(poll); print({ token: 'exec-secret-released' }); } }, 10); break; }
+  // Answers once the test creates the file 'release': a run that stays under way for as long as a test
+  // needs. Gives up after a minute, so that a failed test leaves no process behind.
+  case 'token-when-released': { const poll = setInterval(() => { if (existsSync(join(here, 'release'))) { clearInterval(poll); print({ token: 'exec-secret-released' }); } }, 10); setTimeout(() => process.exit(8), 60_000).unref(); break; }
   case 'bad-json': process.stdout.write('exec-secret-in-bad-output {'); break;
   case 'expired': print({ token: 'exec-secret-expired', expirationTimestamp: '2001-01-01T00:00:00Z' }); break;
   case 'no-credentials': print({}); break;
