@@ -217,4 +217,34 @@ describe('request faults reach the wire', () => {
     await cluster.clock.advance(1);
     expect((await response).status).toBe(200);
   });
+
+  it('latency: a client that hangs up while its answer is delayed is not logged as a server error', async () => {
+    const logged: { level: string; message: string | undefined }[] = [];
+    const record = (level: string) => (_fields: object, message?: string) => {
+      logged.push({ level, message });
+    };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    ({ cluster, server } = await startServer({}, { logger }));
+    cluster.faults.latency(2_000, { verbs: ['get'] });
+    cluster.createPod(podManifest('a'));
+    const request = httpRequest(new URL('/api/v1/namespaces/default/pods/a', server.url), { agent: false });
+    request.on('error', () => {});
+    request.end();
+    await waitFor(() => cluster.stats().requests.get === 1, 'the request to arrive');
+    expect(cluster.clock.pendingTimers()).toBe(1);
+    request.destroy();
+    // The abort reached the fault layer when its latency timer is gone.
+    await waitFor(() => cluster.clock.pendingTimers() === 0, 'the latency to be cancelled');
+    await waitFor(() => server.openConnections() === 0, 'the connection to close');
+    await roundTrip();
+    expect(logged.filter((entry) => entry.level === 'error' || entry.level === 'warn')).toEqual([]);
+    expect(logged.map((entry) => entry.message)).toContain(
+      'fake cluster: the client closed the request before the answer',
+    );
+  });
 });
