@@ -1,8 +1,33 @@
 // Helpers for this package's own tests (not published).
-import type { WatchEvent } from '@podstorage/core';
+import type { Logger, WatchEvent } from '@podstorage/core';
 
 /** Lets every queued promise reaction run: one real macrotask, no timers, no sleeping. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** How long {@link waitFor} keeps trying by default: generous, since it only bounds a failure. */
+export const WAIT_FOR_REAL_MS = 10_000;
+
+/**
+ * Waits until `condition` holds (socket I/O, a child process, work a fake-clock step started), checking
+ * it after every real macrotask and, once the first thousand turns have passed, every few milliseconds
+ * so a long wait does not keep a core busy. Fails with a message after `realMs` of real time: the bound
+ * is on time, not on turns, so a loaded machine (slower I/O, fewer turns per second) fails no test.
+ */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  options: { readonly realMs?: number } = {},
+): Promise<void> {
+  const realMs = options.realMs ?? WAIT_FOR_REAL_MS;
+  const started = performance.now();
+  for (let turn = 0; ; turn++) {
+    if (condition()) return;
+    if (performance.now() - started > realMs) {
+      throw new Error(`timed out waiting for ${what} (${realMs} ms of real time, ${turn} event-loop turns)`);
+    }
+    await (turn < 1_000 ? settle() : new Promise((resolve) => setTimeout(resolve, 5)));
+  }
+}
 
 /** Reads a watch stream in the background into `events`, recording how it ended. */
 export interface Collected<T> {
@@ -60,5 +85,29 @@ export function pod(
       ...(extra.labels ? { labels: extra.labels } : {}),
     },
     spec: { containers: [{ name: 'main', image: extra.image ?? 'busybox' }] },
+  };
+}
+
+/** A log line a {@link recordingLogger} kept. */
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly fields: object;
+  readonly message: string | undefined;
+}
+
+/** A core `Logger` that keeps every line, for tests that check what was (or was not) logged. */
+export function recordingLogger(): Logger & { readonly lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const record =
+    (level: LogLine['level']) =>
+    (fields: object, message?: string): void => {
+      lines.push({ level, fields, message });
+    };
+  return {
+    lines,
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
   };
 }
