@@ -2,6 +2,7 @@ import type {
   BookmarkObject,
   FieldSelector,
   KubernetesEvent,
+  Logger,
   ObjectMeta,
   Pod,
   PodPhase,
@@ -54,6 +55,7 @@ import {
   statusError,
   tooLargeResourceVersion,
 } from './status.js';
+import { type RequestWatchdog, RequestWatchdogImplementation, type WatchdogOptions } from './watchdog.js';
 import { Watcher } from './watcher.js';
 
 export type { Namespace };
@@ -127,6 +129,15 @@ export interface FakeClusterOptions {
   readonly defaultLifecycle?: LifecycleScript;
   /** Seed of the generator behind `generateName` suffixes. Default 1. */
   readonly seed?: number;
+  /**
+   * The hot-loop watchdog's limit on requests through `transport()` and servers: over `maxRequests`
+   * within `perMs` of cluster-clock time, requests are refused with 429 and a violation is recorded
+   * (see {@link FakeCluster.assertNoHotLoop}). Default {@link DEFAULT_WATCHDOG} (2 000 per 1 000 ms);
+   * `false` turns it off.
+   */
+  readonly watchdog?: WatchdogOptions | false;
+  /** Where the cluster reports what a test should know (a tripped watchdog). Default: warnings to the console. */
+  readonly logger?: Logger;
 }
 
 /** Counters for leak checks and for asserting how many requests and watches a client made. */
@@ -137,6 +148,8 @@ export interface FakeClusterStats {
   readonly watchesOpened: number;
   /** Requests made through `transport()` (or a server), by verb. */
   readonly requests: Record<RequestVerb, number>;
+  /** How many times the hot-loop watchdog tripped (see {@link FakeCluster.watchdog}). */
+  readonly watchdogViolations: number;
 }
 
 /** The object a watch stream carries for a resource. */
@@ -154,6 +167,13 @@ const OBJECT_KINDS: Record<StoredResource, string> = {
   pods: 'Pod',
   events: 'Event',
   namespaces: 'Namespace',
+};
+
+const consoleWarnings: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (_fields, message) => console.warn(message),
+  error: (fields, message) => console.error(message, fields),
 };
 
 function copy<T>(value: T): T {
@@ -222,7 +242,10 @@ export class FakeCluster {
   readonly clock: FakeClock;
   /** Breaks watches and requests on purpose. */
   readonly faults: FaultInjector;
+  /** Counts requests and refuses a client that hot-loops (see {@link FakeClusterOptions.watchdog}). */
+  readonly watchdog: RequestWatchdog;
   readonly #faults: FaultInjectorImplementation;
+  readonly #watchdog: RequestWatchdogImplementation;
   readonly #store: ObjectStore;
   readonly #mode: 'simulated' | 'manual';
   readonly #bookmarkIntervalMs: number;
@@ -259,6 +282,12 @@ export class FakeCluster {
       compact: () => this.#store.compact(),
     });
     this.faults = this.#faults;
+    this.#watchdog = new RequestWatchdogImplementation({
+      clock: this.clock,
+      logger: options.logger ?? consoleWarnings,
+      limit: options.watchdog,
+    });
+    this.watchdog = this.#watchdog;
     this.#simulator = new LifecycleSimulator({
       clock: this.clock,
       nodeName: this.#nodeName,
@@ -292,13 +321,23 @@ export class FakeCluster {
       activeWatches: [...this.#watchers.keys()].filter((watcher) => watcher.active).length,
       watchesOpened: this.#watchesOpened,
       requests: { ...this.#requests },
+      watchdogViolations: this.#watchdog.violations().length,
     };
   }
 
   /**
-   * The request layer shared by `transport()` and servers: counts the request, then applies injected
-   * latency, failures (throws their `KubernetesError`) and, for watches, a stall before headers. Rejects
-   * with the signal's reason once it aborts.
+   * Throws if the watchdog ever tripped: a client made more requests than its limit allows (the Error
+   * gives the rate, the verbs and the window). Call it when a test ends.
+   */
+  assertNoHotLoop(): void {
+    this.#watchdog.assertNoHotLoop();
+  }
+
+  /**
+   * The request layer shared by `transport()` and servers: counts the request, lets the watchdog refuse
+   * it (429) when the client hot-loops, then applies injected latency, failures (throws their
+   * `KubernetesError`) and, for watches, a stall before headers. Rejects with the signal's reason once
+   * it aborts.
    */
   async beginRequest(
     verb: RequestVerb,
@@ -307,6 +346,8 @@ export class FakeCluster {
     signal: AbortSignal,
   ): Promise<void> {
     this.#requests[verb]++;
+    const held = this.#watchdog.admit(verb, signal);
+    if (held !== undefined) await held;
     await this.#faults.beforeRequest({ verb, resource, namespace, signal });
   }
 

@@ -29,3 +29,9 @@ export {
   parseLabelSelector,
 } from './selectors.js';
 export { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './server/serve.js';
+export {
+  DEFAULT_WATCHDOG,
+  type RequestWatchdog,
+  type WatchdogOptions,
+  type WatchdogViolation,
+} from './watchdog.js';
