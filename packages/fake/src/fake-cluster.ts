@@ -34,6 +34,7 @@ import {
   objectKey,
   type StoredObject,
   type StoredResource,
+  type StoreState,
   selectableFields,
 } from './object-store.js';
 import {
@@ -56,7 +57,7 @@ import {
   tooLargeResourceVersion,
 } from './status.js';
 import { type RequestWatchdog, RequestWatchdogImplementation, type WatchdogOptions } from './watchdog.js';
-import { Watcher } from './watcher.js';
+import { connectionResetError, Watcher } from './watcher.js';
 
 export type { Namespace };
 
@@ -138,6 +139,24 @@ export interface FakeClusterOptions {
   readonly watchdog?: WatchdogOptions | false;
   /** Where the cluster reports what a test should know (a tripped watchdog). Default: warnings to the console. */
   readonly logger?: Logger;
+  /**
+   * How a watch from a resourceVersion newer than the cluster's (a client resuming after the cluster
+   * lost history: {@link FakeCluster.restore}) is answered, unless it asks for `sendInitialEvents`
+   * (always `error`, as the apiserver). `error` (default): one ERROR event, 504 Timeout with cause
+   * `ResourceVersionTooLarge`, and the end, so the client learns at once. `wait`: what the apiserver's
+   * watch cache does: the watch is accepted and stays silent (no events, no bookmarks) until the
+   * cluster's version passes the requested one; changes up to it are never sent.
+   */
+  readonly futureWatch?: 'error' | 'wait';
+}
+
+/**
+ * The state of a cluster at one moment, taken by {@link FakeCluster.snapshot} and put back by
+ * {@link FakeCluster.restore}: every object and the resourceVersion counter (not the history).
+ */
+export interface ClusterSnapshot {
+  /** The cluster's resourceVersion when the snapshot was taken. */
+  readonly resourceVersion: string;
 }
 
 /** Counters for leak checks and for asserting how many requests and watches a client made. */
@@ -228,6 +247,14 @@ interface Matcher {
   readonly labels: readonly LabelRequirement[];
 }
 
+/** An open watch's filter, and (for a watch from a future version in `wait` mode) the version it waits past. */
+interface WatchEntry extends Matcher {
+  readonly after?: number;
+}
+
+// What each snapshot holds; the object handed out carries only its resourceVersion.
+const SNAPSHOTS = new WeakMap<ClusterSnapshot, StoreState>();
+
 /**
  * An in-memory Kubernetes cluster for tests: namespaces, pods and core/v1 events with one global
  * resourceVersion, a bounded change history (old versions expire with 410), watches with bookmarks,
@@ -254,7 +281,8 @@ export class FakeCluster {
   readonly #defaultLifecycle: LifecycleScript;
   readonly #random: SeededRandom;
   readonly #simulator: LifecycleSimulator;
-  readonly #watchers = new Map<Watcher<StoredObject>, Matcher>();
+  readonly #watchers = new Map<Watcher<StoredObject>, WatchEntry>();
+  readonly #futureWatch: 'error' | 'wait';
   readonly #deletionTimers = new Map<string, TimerHandle>();
   readonly #requests: Record<RequestVerb, number> = {
     get: 0,
@@ -275,6 +303,7 @@ export class FakeCluster {
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? 1_800;
     this.#nodeName = options.nodeName ?? 'fake-node-1';
     this.#defaultLifecycle = options.defaultLifecycle ?? {};
+    this.#futureWatch = options.futureWatch ?? 'error';
     this.#random = new SeededRandom(options.seed ?? 1);
     this.#faults = new FaultInjectorImplementation({
       clock: this.clock,
@@ -349,6 +378,50 @@ export class FakeCluster {
     const held = this.#watchdog.admit(verb, signal);
     if (held !== undefined) await held;
     await this.#faults.beforeRequest({ verb, resource, namespace, signal });
+  }
+
+  /**
+   * Takes a copy of every object and of the resourceVersion counter, for {@link FakeCluster.restore}:
+   * an etcd backup. The snapshot of a new `FakeCluster` is the state of a freshly started fake.
+   */
+  snapshot(): ClusterSnapshot {
+    const snapshot: ClusterSnapshot = Object.freeze({ resourceVersion: this.resourceVersion() });
+    SNAPSHOTS.set(snapshot, this.#store.state());
+    return snapshot;
+  }
+
+  /**
+   * Loses history, as an etcd restore or a restarted API server does: objects and the resourceVersion
+   * counter go back to `snapshot` (of this cluster or another), the change history is forgotten, and
+   * every open watch breaks with a connection reset, as at a restart. A client that resumes from a
+   * version newer than the snapshot's then gets 504 Timeout `ResourceVersionTooLarge` on watches and
+   * on lists with that resourceVersion, until it lists afresh (see {@link FakeClusterOptions.futureWatch});
+   * older versions are expired (410). Once new changes carry the counter past a client's version again,
+   * that version is valid, but names a different state: a client that kept it misses changes, as on a
+   * real cluster. The simulated kubelet keeps running pods that are still there with the same uid;
+   * restored pods in graceful deletion finish it on the clock. Counters (`stats()`), pending faults and
+   * the watchdog are the test's, and stay.
+   */
+  restore(snapshot: ClusterSnapshot): void {
+    const state = SNAPSHOTS.get(snapshot);
+    if (state === undefined)
+      throw new TypeError('FakeCluster.restore: not a snapshot taken by FakeCluster.snapshot()');
+    // Copy first: failing a watcher removes it from the map.
+    for (const watcher of [...this.#watchers.keys()]) watcher.fail(connectionResetError());
+    this.#store.restore(state);
+    this.#simulator.retain((key, uid) => this.#store.get('pods', key)?.metadata?.uid === uid);
+    for (const timer of this.#deletionTimers.values()) this.clock.clearTimeout(timer);
+    this.#deletionTimers.clear();
+    for (const pod of this.#store.values('pods') as Pod[]) {
+      const deletion = pod.metadata?.deletionTimestamp;
+      if (deletion === undefined) continue;
+      const left = Math.max(0, Math.ceil((Date.parse(deletion) - this.clock.date().getTime()) / 1_000));
+      this.#scheduleDeletion(
+        objectKey(pod.metadata?.namespace, pod.metadata?.name ?? ''),
+        pod.metadata?.uid,
+        left,
+      );
+    }
   }
 
   // ---------------------------------------------------------------- namespaces
@@ -783,11 +856,15 @@ export class FakeCluster {
       watcher.end();
       return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
     }
-    if (from !== undefined && from > this.#store.resourceVersion) {
+    // The watch cache answers a streaming list from the future with this error, and accepts a plain
+    // watch from the future, waiting for the version (Cacher.waitUntilWatchCacheFreshAndForceAllEvents).
+    const future = from !== undefined && from > this.#store.resourceVersion;
+    if (future && (options.sendInitialEvents || this.#futureWatch === 'error')) {
       watcher.push({ type: 'ERROR', object: tooLargeResourceVersion(from, this.#store.resourceVersion) });
       watcher.end();
       return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
     }
+    const after = future ? from : undefined;
 
     if (from === undefined || options.sendInitialEvents) {
       for (const object of this.#store.values(resource)) {
@@ -802,13 +879,14 @@ export class FakeCluster {
       }
     }
     if (!watcher.open) return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
-    this.#watchers.set(watcher, matcher);
+    this.#watchers.set(watcher, after === undefined ? matcher : { ...matcher, after });
 
     if (options.allowWatchBookmarks) {
       let timer: TimerHandle | undefined;
       const arm = () => {
         timer = this.clock.setTimeout(() => {
-          watcher.push(bookmark());
+          // A watch waiting past a future version gets no bookmark older than that version.
+          if (after === undefined || this.#store.resourceVersion >= after) watcher.push(bookmark());
           if (watcher.open) arm();
         }, this.#bookmarkIntervalMs);
       };
@@ -828,6 +906,7 @@ export class FakeCluster {
   #dispatch(change: Change): void {
     for (const [watcher, matcher] of [...this.#watchers]) {
       if (!watcher.open || watcher.resource !== change.resource) continue;
+      if (matcher.after !== undefined && change.resourceVersion <= matcher.after) continue;
       const event = this.#transition(matcher, change);
       if (event !== undefined) watcher.push(event);
     }

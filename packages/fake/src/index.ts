@@ -1,5 +1,6 @@
 export { DEFAULT_FAKE_CLOCK_START, FakeClock } from './fake-clock.js';
 export {
+  type ClusterSnapshot,
   type DeleteQuery,
   FakeCluster,
   type FakeClusterOptions,

@@ -1,5 +1,5 @@
 // Helpers for this package's own tests (not published).
-import type { Logger, WatchEvent } from '@podstorage/core';
+import type { Logger, Status, WatchEvent } from '@podstorage/core';
 
 /** Lets every queued promise reaction run: one real macrotask, no timers, no sleeping. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -109,5 +109,38 @@ export function recordingLogger(): Logger & { readonly lines: LogLine[] } {
     info: record('info'),
     warn: record('warn'),
     error: record('error'),
+  };
+}
+
+/**
+ * The Status a real apiserver answers for a resourceVersion it does not have yet:
+ * - storage.NewTooLargeResourceVersionError (staging/src/k8s.io/apiserver/pkg/storage/errors.go) wraps
+ *   apierrors.NewTimeoutError (staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go): code 504,
+ *   reason Timeout, message "Timeout: Too large resource version: %d, current: %d", and sets
+ *   details.causes to one cause of type (JSON `reason`) ResourceVersionTooLarge, message
+ *   "Too large resource version".
+ * - The watch cache gives up after blockTimeout (3 s) with resourceVersionTooHighRetrySeconds = 1
+ *   (staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go, waitUntilFreshAndBlock): that is
+ *   the answer to a list with that resourceVersion, as HTTP 504.
+ * - A watch asking for sendInitialEvents gets the same Status as an ERROR event on an HTTP 200 stream
+ *   (Cacher.waitUntilWatchCacheFreshAndForceAllEvents in storage/cacher/cacher.go; checked by
+ *   RunWaitUntilWatchCacheFreshAndForceAllEventsTest in storage/cacher/tests/consistent_list_from_cache/common.go).
+ *   A plain watch the cacher accepts and holds silent until its cache passes the version (only events
+ *   newer than it are sent: cacheWatcher.process in cache_watcher.go): the fake's `futureWatch: 'wait'`.
+ *   By default the fake answers plain watches with the ERROR too, so clients learn at once.
+ */
+export function tooLargeStatus(requested: string, current: string): Status {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `Timeout: Too large resource version: ${requested}, current: ${current}`,
+    reason: 'Timeout',
+    details: {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    },
+    code: 504,
   };
 }
