@@ -362,6 +362,12 @@ export class Harness {
     } catch (error) {
       problems.push(error);
     }
+    try {
+      // A storage that hammered the cluster (a retry without backoff) fails the test, first of all.
+      this.cluster.assertNoHotLoop();
+    } catch (error) {
+      problems.unshift(error);
+    }
     if (testPassed && problems.length > 0) throw problems[0];
   }
 }
