@@ -214,7 +214,11 @@ describe('requestWithRetries', () => {
     const deadline = new Timeout('get pod', 600_000, { clock });
     let refreshes = 0;
     const unauthorized = new KubernetesError(401, 'Unauthorized', '');
-    const transport = { refreshCredentials: async () => void (refreshes += 1) };
+    const transport = {
+      refreshCredentials: async () => {
+        refreshes += 1;
+      },
+    };
     await expect(
       requestWithRetries(
         'get pod default/web',
