@@ -1,4 +1,4 @@
-import { Harness, type ScenarioSettings } from './harness.js';
+import { type ConformanceClock, Harness, type ScenarioSettings } from './harness.js';
 import type { ConformanceCapabilities, ConformanceFactory, ConformanceRunner } from './types.js';
 import type { Patience } from './waiting.js';
 
@@ -17,6 +17,8 @@ export class SuiteBuilder {
   readonly #capabilities: ConformanceCapabilities;
   readonly #patience: Patience;
   readonly #testTimeoutMs: number;
+  /** The clock every scenario of this run uses. */
+  readonly clock: ConformanceClock;
 
   constructor(
     runner: ConformanceRunner,
@@ -24,7 +26,9 @@ export class SuiteBuilder {
     capabilities: ConformanceCapabilities,
     patience: Patience,
     testTimeoutMs: number,
+    clock: ConformanceClock = 'fake',
   ) {
+    this.clock = clock;
     this.#runner = runner;
     this.#factory = factory;
     this.#capabilities = capabilities;
@@ -41,7 +45,13 @@ export class SuiteBuilder {
   test(name: string, body: ScenarioBody, options: ScenarioOptions = {}): void {
     const missing = (options.requires ?? []).filter((capability) => !this.#capabilities[capability]);
     const run = async (): Promise<void> => {
-      const harness = await Harness.create(this.#factory, options, this.#patience, this.#runner.expect);
+      const harness = await Harness.create(
+        this.#factory,
+        options,
+        this.#patience,
+        this.#runner.expect,
+        this.clock,
+      );
       let passed = false;
       try {
         await body(harness);

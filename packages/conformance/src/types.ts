@@ -1,5 +1,6 @@
 import type { PodTransport } from '@podstorage/core';
 import type { FakeCluster } from '@podstorage/fake';
+import type { ConformanceClock } from './harness.js';
 import type { Patience } from './waiting.js';
 
 /** A test body as the suite registers it. */
@@ -75,4 +76,13 @@ export interface ConformanceOptions {
   readonly patience?: Partial<Patience>;
   /** Passed as the per-test timeout to `it`; 0 passes none. Default 60 000. */
   readonly testTimeoutMs?: number;
+  /**
+   * The clock the scenarios run on. `'fake'` (default): the storage and the cluster share the cluster's
+   * manual `FakeClock`, moved by the suite, so runs are deterministic and instant. `'system'`: the storage
+   * runs on core's real `systemClock` and the cluster's clock follows real time, with every timing
+   * scaled down (a 90 s inactivity timeout becomes 900 ms); waits are bounded in real time. It finds what
+   * only real timers show (a timer firing before `performance.now()` reaches its deadline) and takes a
+   * few seconds of real time per group: run it next to the fake-clock run, over at least one transport.
+   */
+  readonly clock?: ConformanceClock;
 }
