@@ -166,6 +166,9 @@ class CountedSystemClock implements HarnessClock {
   }
 }
 
+/** Real milliseconds between two steps of the cluster's clock when it follows real time. */
+const CLUSTER_TICK_MS = 5;
+
 /** The fake's own lifecycle defaults (scenario time), so the system clock can scale them. */
 const SIMULATOR_DEFAULTS = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
 
@@ -321,7 +324,7 @@ export class Harness {
     });
     // On the system clock the cluster's simulator, bookmarks, latency and server timeouts run in real
     // time; a short tick keeps them within a few milliseconds of the storage's real timers.
-    const stopFollowing = system ? clusterClock.followRealTime({ tickMs: 5 }) : undefined;
+    const stopFollowing = system ? clusterClock.followRealTime({ tickMs: CLUSTER_TICK_MS }) : undefined;
     let backend: ConformanceBackend;
     try {
       backend = await factory(cluster);
@@ -405,6 +408,15 @@ export class Harness {
    */
   get granularityMs(): number {
     return this.clockMode === 'system' ? 1 : 0;
+  }
+
+  /**
+   * How far the cluster's clock may lag behind real time: 0 on the fake clock; on the system clock the
+   * tick of its `followRealTime`, so a duration the cluster times (a watch's `timeoutSeconds`, a grace
+   * period, latency) may end up to this much early measured on `h.clock`.
+   */
+  get clusterLagMs(): number {
+    return this.clockMode === 'system' ? CLUSTER_TICK_MS : 0;
   }
 
   /**

@@ -62,15 +62,14 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
         'Running',
         'leaves Pending for Running',
       );
-      h.equal(
-        h.cluster.getPod(NAMESPACE, 'job')?.status?.phase,
-        'Running',
-        'the wait answered while the pod runs',
-      );
-      assert(
-        !finished.settled,
-        `the wait for leaving Running must still wait, got ${String(finished.value)}`,
-      );
+      const finishedEarly = finished.settled;
+      // Read after the wait's state: if the pod runs now, it ran when the wait was looked at.
+      const phaseNow = h.cluster.getPod(NAMESPACE, 'job')?.status?.phase;
+      // On the system clock the pod may have finished by now on a loaded machine: nothing to check then.
+      if (h.clockMode === 'fake') h.equal(phaseNow, 'Running', 'the wait answered while the pod runs');
+      if (phaseNow === 'Running') {
+        assert(!finishedEarly, `the wait for leaving Running must still wait, got ${String(finished.value)}`);
+      }
       h.equal(
         await h.resolves(finished, 'wait for the pod to finish', h.quick),
         'Succeeded',
@@ -156,7 +155,9 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       h.storage.waitForPhase('graceful', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }),
     );
     await h.watching('pods');
-    const terminating = h.cluster.deletePod(NAMESPACE, 'graceful', { gracePeriodSeconds: 30 });
+    const terminating = h.cluster.deletePod(NAMESPACE, 'graceful', {
+      gracePeriodSeconds: h.seconds(30_000),
+    });
     assert(
       terminating.metadata?.deletionTimestamp,
       'fake precondition: graceful deletion sets deletionTimestamp',
@@ -370,7 +371,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       );
       const second = h.transport.callsOf('watch', 'pods')[1];
       assert(
-        second && second.at - first.at >= seconds * 1_000,
+        second && second.at - first.at >= seconds * 1_000 - h.clusterLagMs,
         'the first watch lasted until its timeoutSeconds',
       );
       assert(second.options.resourceVersion !== undefined, 'the next watch resumes from a resourceVersion');
@@ -379,7 +380,9 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       h.equal(await h.resolves(wait, 'wait after the timeout', h.quick), 'Running', 'the change is seen');
       h.equal(h.storage.counters().relists, 0, 'no relist was needed');
     },
-    { storage: { watchTimeoutSeconds: { min: 120, max: 180 } } },
+    // Bookmarks far more often than the inactivity timeout, so that even a paused process on the system
+    // clock sees one before the stream counts as stalled.
+    { storage: { watchTimeoutSeconds: { min: 120, max: 180 } }, bookmarkIntervalMs: 10_000 },
   );
 
   suite.test(
