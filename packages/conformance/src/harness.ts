@@ -274,7 +274,11 @@ export class Harness {
     this.#expect = expect;
     this.#stopFollowing = stopFollowing;
     const below = settings.wrap ? settings.wrap(backend.transport, cluster) : backend.transport;
-    this.transport = new RecordingTransport(below, () => this.clock.now());
+    this.transport = new RecordingTransport(
+      below,
+      () => this.clock.now(),
+      () => cluster.clock.now(),
+    );
     const record =
       (level: LogEntry['level']) =>
       (fields: object, message?: string): void => {
@@ -324,6 +328,8 @@ export class Harness {
     });
     // On the system clock the cluster's simulator, bookmarks, latency and server timeouts run in real
     // time; a short tick keeps them within a few milliseconds of the storage's real timers.
+    // (It may lag further behind on a loaded machine: compare what the cluster times in its own time,
+    // RecordedCall.clusterAt.)
     const stopFollowing = system ? clusterClock.followRealTime({ tickMs: CLUSTER_TICK_MS }) : undefined;
     let backend: ConformanceBackend;
     try {
@@ -408,15 +414,6 @@ export class Harness {
    */
   get granularityMs(): number {
     return this.clockMode === 'system' ? 1 : 0;
-  }
-
-  /**
-   * How far the cluster's clock may lag behind real time: 0 on the fake clock; on the system clock the
-   * tick of its `followRealTime`, so a duration the cluster times (a watch's `timeoutSeconds`, a grace
-   * period, latency) may end up to this much early measured on `h.clock`.
-   */
-  get clusterLagMs(): number {
-    return this.clockMode === 'system' ? CLUSTER_TICK_MS : 0;
   }
 
   /**

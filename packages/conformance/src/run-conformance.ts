@@ -45,6 +45,7 @@ export function runConformance(
     patience,
     options.testTimeoutMs ?? 60_000,
     clock,
+    options.concurrent ?? false,
   );
   const name = options.name ?? `PodStorage conformance${clock === 'system' ? ' (system clock)' : ''}`;
   runner.describe(name, () => {

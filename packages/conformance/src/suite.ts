@@ -17,6 +17,7 @@ export class SuiteBuilder {
   readonly #capabilities: ConformanceCapabilities;
   readonly #patience: Patience;
   readonly #testTimeoutMs: number;
+  readonly #concurrent: boolean;
   /** The clock every scenario of this run uses. */
   readonly clock: ConformanceClock;
 
@@ -27,8 +28,10 @@ export class SuiteBuilder {
     patience: Patience,
     testTimeoutMs: number,
     clock: ConformanceClock = 'fake',
+    concurrent = false,
   ) {
     this.clock = clock;
+    this.#concurrent = concurrent;
     this.#runner = runner;
     this.#factory = factory;
     this.#capabilities = capabilities;
@@ -60,14 +63,17 @@ export class SuiteBuilder {
         await harness.dispose(passed);
       }
     };
+    const it = this.#concurrent ? this.#runner.it.concurrent : this.#runner.it;
+    // Checked when the suite is built, so that asking for concurrency cannot silently run tests one by one.
+    if (it === undefined) throw new Error('runConformance: concurrent needs a runner with it.concurrent');
     if (missing.length > 0) {
-      const skip = this.#runner.it.skip;
+      const skip = it.skip;
       // Checked when the suite is built, so a runner without it.skip cannot turn a skip into a pass.
       if (skip === undefined) throw new Error(`runConformance: the runner has no it.skip to skip "${name}"`);
       skip(`${name} (needs capability: ${missing.join(', ')})`, run);
       return;
     }
-    if (this.#testTimeoutMs > 0) this.#runner.it(name, run, this.#testTimeoutMs);
-    else this.#runner.it(name, run);
+    if (this.#testTimeoutMs > 0) it(name, run, this.#testTimeoutMs);
+    else it(name, run);
   }
 }

@@ -8,11 +8,13 @@ export type ConformanceTestFunction = () => Promise<void>;
 
 /**
  * The `it` of a test runner (vitest, jest, node:test, mocha): `it(name, fn, timeoutMs?)`, and
- * `it.skip(name, fn)` to report a test as skipped.
+ * `it.skip(name, fn)` to report a test as skipped; `it.concurrent` (vitest, jest) for
+ * {@link ConformanceOptions.concurrent}.
  */
 export interface ConformanceIt {
   (name: string, fn: ConformanceTestFunction, timeoutMs?: number): void;
   skip?: (name: string, fn: ConformanceTestFunction) => void;
+  concurrent?: ConformanceIt;
 }
 
 /** The `describe` of a test runner. */
@@ -85,4 +87,11 @@ export interface ConformanceOptions {
    * few seconds of real time per group: run it next to the fake-clock run, over at least one transport.
    */
   readonly clock?: ConformanceClock;
+  /**
+   * Registers the tests with `it.concurrent`, so the runner runs several at once (vitest: up to its
+   * `maxConcurrency`, 5 by default). Every test has its own cluster, backend and storage, so they do not
+   * interfere; worth it on the system clock, where a test spends most of its time waiting on real time.
+   * Default `false`.
+   */
+  readonly concurrent?: boolean;
 }
