@@ -182,7 +182,11 @@ export function deleteAfterCompletionScenarios(suite: SuiteBuilder): void {
       const timeoutMs = h.ms(10_000);
       const started = h.clock.now();
       const done = h.track(h.storage.deleteAfterCompletion('forever', NAMESPACE, timeoutMs));
-      await h.watching('pods');
+      await h.reached(
+        () => h.isWatching('pods'),
+        () => done.settled,
+        'a watch before the timeout',
+      );
       await h.advanceTo(started + h.ms(9_900), h.ms(100));
       const settled = done.settled;
       if (h.before(started + timeoutMs)) assert(!settled, 'no answer before the timeout');

@@ -101,7 +101,11 @@ export function engineScenarios(suite: SuiteBuilder): void {
     h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after a resolved wait');
 
     const slow = h.track(h.storage.waitForPhase('web', NAMESPACE, h.ms(10_000), { untilNot: ['Running'] }));
-    await h.watching('pods');
+    await h.reached(
+      () => h.isWatching('pods'),
+      () => slow.settled,
+      'a watch before the timeout',
+    );
     const error = await h.rejects(slow, 'a wait that times out', h.quick);
     assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
     await h.nothingOpen('after the wait timed out');
