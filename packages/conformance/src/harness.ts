@@ -102,6 +102,8 @@ export interface ScenarioSettings {
   readonly historySize?: number;
   /** The simulator's script for pods created without one; its durations are scenario time. */
   readonly defaultLifecycle?: LifecycleScript;
+  /** How the fake answers a watch from a version newer than it has (after `restore`). */
+  readonly futureWatch?: 'error' | 'wait';
   /** Storage options; `inactivityTimeoutMs`, `requestTimeoutMs`, `finalReadTimeoutMs`, `watchTimeoutSeconds`, `backoff` are scenario time. */
   readonly storage?: Omit<PodStorageOptions, 'clock'>;
   /** Wraps the backend's transport (below the recorder), to change the cluster in the middle of a call. */
@@ -325,6 +327,7 @@ export class Harness {
       namespaces: [NAMESPACE, OTHER_NAMESPACE],
       ...(settings.historySize === undefined ? {} : { historySize: settings.historySize }),
       ...(lifecycle === undefined ? {} : { defaultLifecycle: lifecycle }),
+      ...(settings.futureWatch === undefined ? {} : { futureWatch: settings.futureWatch }),
     });
     // On the system clock the cluster's simulator, bookmarks, latency and server timeouts run in real
     // time; a short tick keeps them within a few milliseconds of the storage's real timers.
@@ -685,6 +688,12 @@ export class Harness {
       problems.push(error);
     }
     await this.#stopFollowing?.();
+    try {
+      // A storage that hammered the cluster (a retry without backoff) fails the test, first of all.
+      this.cluster.assertNoHotLoop();
+    } catch (error) {
+      problems.unshift(error);
+    }
     if (testPassed && problems.length > 0) throw problems[0];
   }
 }
