@@ -99,6 +99,20 @@ describe('WatchRetryPolicy', () => {
     expect(policy.afterError('retry', throttled, 5_000, true)).toBe(7_000);
   });
 
+  it('relists after a second stall in a row that did not move the resourceVersion on', () => {
+    const policy = new WatchRetryPolicy(BACKOFF, noJitter);
+    const silent = { outcome: 'stalled', lastedMs: 0, progressed: false } as const;
+    expect(policy.shouldRelistAfter(silent)).toBe(false);
+    expect(policy.shouldRelistAfter(silent)).toBe(true);
+    expect(policy.shouldRelistAfter(silent)).toBe(false);
+    // Progress in between starts the count again.
+    expect(policy.shouldRelistAfter({ outcome: 'stalled', lastedMs: 90_000, progressed: true })).toBe(false);
+    expect(policy.shouldRelistAfter(silent)).toBe(false);
+    expect(policy.shouldRelistAfter({ outcome: 'closed', lastedMs: 5, progressed: false })).toBe(false);
+    expect(policy.shouldRelistAfter(silent)).toBe(false);
+    expect(policy.shouldRelistAfter(silent)).toBe(true);
+  });
+
   it('refreshes credentials once until a stream works again', () => {
     const policy = new WatchRetryPolicy(BACKOFF, noJitter);
     expect(policy.mayRefreshCredentials()).toBe(true);
@@ -200,7 +214,11 @@ describe('requestWithRetries', () => {
     const deadline = new Timeout('get pod', 600_000, { clock });
     let refreshes = 0;
     const unauthorized = new KubernetesError(401, 'Unauthorized', '');
-    const transport = { refreshCredentials: async () => void (refreshes += 1) };
+    const transport = {
+      refreshCredentials: async () => {
+        refreshes += 1;
+      },
+    };
     await expect(
       requestWithRetries(
         'get pod default/web',

@@ -58,6 +58,7 @@ export interface StreamEnding {
 export class WatchRetryPolicy {
   readonly #backoff: Backoff;
   #credentialsRefreshed = false;
+  #silentStalls = 0;
 
   constructor(options: BackoffOptions, random: () => number) {
     this.#backoff = new Backoff(options, random);
@@ -84,6 +85,24 @@ export class WatchRetryPolicy {
     // A connection that worked and then broke (a reset, a proxy idle timeout) is resumed at once.
     if (working && retryAfterOf(error) === undefined) return 0;
     return this.#backoff.next(retryAfterOf(error));
+  }
+
+  /**
+   * True when the stream that just ended is the second in a row that stalled without moving our
+   * resourceVersion on: the server may not know that version at all. A watch cache that lost its history
+   * answers a watch from a future version with silence, not with 504, until it catches up
+   * (apiserver cacher: events and bookmarks at or below a watcher's version are never sent), and
+   * every change up to it would be lost. A relist is the cure. The first stall is just resumed.
+   */
+  shouldRelistAfter(ending: StreamEnding): boolean {
+    if (ending.outcome !== 'stalled' || ending.progressed) {
+      this.#silentStalls = 0;
+      return false;
+    }
+    this.#silentStalls += 1;
+    if (this.#silentStalls < 2) return false;
+    this.#silentStalls = 0;
+    return true;
   }
 
   /** True the first time after a working period: the caller may refresh credentials once. */

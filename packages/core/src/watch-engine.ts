@@ -200,7 +200,7 @@ class SharedWatch<R extends ResourceName> {
         wait = policy.afterError(decision, error, attempt.lastedMs, attempt.progressed);
       } else {
         logger.debug({ watch: this.#description, ...attempt }, 'watch stream ended');
-        if (attempt.outcome === 'expired') needList = true;
+        if (attempt.outcome === 'expired' || policy.shouldRelistAfter(attempt)) needList = true;
         wait = policy.afterStream(attempt);
         if (wait > 0 && attempt.outcome === 'closed') {
           logger.warn({ watch: this.#description }, 'watch stream ended at once with nothing sent');

@@ -64,6 +64,43 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     { wrap: (transport) => lostHistory(transport, loss) },
   );
 
+  for (const futureWatch of ['error', 'wait'] as const) {
+    suite.test(
+      `after the API server is restored from an older snapshot, waits and watchPodChanges see what happened (future watches: ${futureWatch})`,
+      async (h) => {
+        h.createPod('job');
+        const backup = h.cluster.snapshot();
+        for (let index = 0; index < 5; index += 1) h.createPod(`later-${index}`);
+        const changes = await namespaceWatch(h);
+        const wait = h.track(
+          h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+        );
+        await h.settle();
+        // The storage now holds versions the restored server never handed out.
+        h.cluster.restore(backup);
+        h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+        // A real watch cache stays silent for a future version ('wait'): only the stall detection and
+        // a relist can notice; the fake's default answers 504 ResourceVersionTooLarge ('error').
+        h.equal(
+          await h.resolves(wait, 'the wait after the restore', SLOW),
+          'Succeeded',
+          'the wait sees the change made after the restore',
+        );
+        await h.until(
+          () =>
+            changes.items.some(
+              (change) => change.pod.metadata?.name === 'job' && change.phase === 'Succeeded',
+            ),
+          'watchPodChanges to report the change made after the restore',
+          SLOW,
+        );
+        assert(h.storage.counters().relists >= 1, 'the watch relisted');
+        await changes.iterator.return?.();
+      },
+      { futureWatch },
+    );
+  }
+
   const stubborn: HistoryLoss = { lostUpTo: undefined, refused: 0 };
   suite.test(
     'backs off while the server keeps refusing every version as too large',
