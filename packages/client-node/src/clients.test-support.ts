@@ -11,7 +11,10 @@ import { type ClientNodeTransport, createClientNodeTransport } from './client-no
 export interface ClientMajor {
   readonly name: string;
   readonly client: Omit<ClientNodeModule, 'KubeConfig'> & {
-    KubeConfig: new () => KubeConfigLike & { loadFromString(text: string): void };
+    KubeConfig: new () => KubeConfigLike & {
+      loadFromString(text: string): void;
+      setCurrentContext(name: string): void;
+    };
   };
 }
 
@@ -22,7 +25,10 @@ export const MAJORS: readonly ClientMajor[] = [
 ];
 
 /** A KubeConfig of `major` for the server. */
-export function kubeConfigFor(major: ClientMajor, server: FakeClusterServer): KubeConfigLike {
+export function kubeConfigFor(
+  major: ClientMajor,
+  server: FakeClusterServer,
+): InstanceType<ClientMajor['client']['KubeConfig']> {
   const kubeConfig = new major.client.KubeConfig();
   kubeConfig.loadFromString(server.kubeconfig);
   return kubeConfig;

@@ -37,6 +37,8 @@ export interface ScenarioSettings {
   readonly bookmarkIntervalMs?: number;
   readonly historySize?: number;
   readonly defaultLifecycle?: LifecycleScript;
+  /** How the fake answers a watch from a version newer than it has (after `restore`). */
+  readonly futureWatch?: 'error' | 'wait';
   readonly storage?: Omit<PodStorageOptions, 'clock'>;
   /** Wraps the backend's transport (below the recorder), to change the cluster in the middle of a call. */
   readonly wrap?: (transport: PodTransport, cluster: FakeCluster) => PodTransport;
@@ -142,6 +144,7 @@ export class Harness {
       namespaces: [NAMESPACE, OTHER_NAMESPACE],
       ...(settings.historySize === undefined ? {} : { historySize: settings.historySize }),
       ...(settings.defaultLifecycle === undefined ? {} : { defaultLifecycle: settings.defaultLifecycle }),
+      ...(settings.futureWatch === undefined ? {} : { futureWatch: settings.futureWatch }),
     });
     const backend = await factory(cluster);
     return new Harness(cluster, backend, settings, patience, expect);
@@ -361,6 +364,12 @@ export class Harness {
       await this.backend.close?.();
     } catch (error) {
       problems.push(error);
+    }
+    try {
+      // A storage that hammered the cluster (a retry without backoff) fails the test, first of all.
+      this.cluster.assertNoHotLoop();
+    } catch (error) {
+      problems.unshift(error);
     }
     if (testPassed && problems.length > 0) throw problems[0];
   }

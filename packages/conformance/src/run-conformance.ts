@@ -3,6 +3,7 @@ import { createScenarios } from './suites/create.js';
 import { deleteAfterCompletionScenarios } from './suites/delete-after-completion.js';
 import { engineScenarios } from './suites/engine.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
+import { reliabilityScenarios } from './suites/reliability.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
 import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
 import type {
@@ -44,6 +45,7 @@ export function runConformance(
     suite.group('eventsForPod', () => eventsForPodScenarios(suite));
     suite.group('watchPodChanges', () => watchPodChangesScenarios(suite));
     suite.group('watch engine', () => engineScenarios(suite));
+    suite.group('reliability', () => reliabilityScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
   });
 }
