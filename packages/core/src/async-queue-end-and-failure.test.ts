@@ -13,9 +13,11 @@ describe('AsyncQueue once it has ended or failed', () => {
 
   it('drops items pushed after a failure', async () => {
     const queue = new AsyncQueue<number>();
-    queue.fail(new Error('first'));
+    const failure = new Error('first');
+    queue.fail(failure);
     queue.push(1);
-    await expect(queue.take(never)).rejects.toThrow('first');
+    // toBe, not toThrow('first'): vitest's toThrow also passes when the rejection is undefined.
+    await expect(queue.take(never)).rejects.toBe(failure);
   });
 
   it('keeps the end when a failure comes after it', async () => {
@@ -27,9 +29,18 @@ describe('AsyncQueue once it has ended or failed', () => {
 
   it('keeps the first failure', async () => {
     const queue = new AsyncQueue<number>();
-    queue.fail(new Error('first'));
+    const first = new Error('first');
+    queue.fail(first);
     queue.fail(new Error('second'));
-    await expect(queue.take(never)).rejects.toThrow('first');
+    await expect(queue.take(never)).rejects.toBe(first);
+  });
+
+  it('wakes a waiting take when it fails', async () => {
+    const queue = new AsyncQueue<number>();
+    const waiting = queue.take(never);
+    const failure = new Error('watch failed');
+    queue.fail(failure);
+    await expect(waiting).rejects.toBe(failure);
   });
 
   it('wakes a waiting take when it ends', async () => {

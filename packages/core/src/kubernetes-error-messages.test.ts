@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubernetesError, PodTimeoutError } from './errors.js';
+import { InvalidInputError, KubernetesError, PodTimeoutError } from './errors.js';
 
 describe('error messages name only what is known', () => {
   it('a KubernetesError without context is the code, the reason and the server message', () => {
@@ -50,5 +50,15 @@ describe('KubernetesError.fromStatus fills in the reason Kubernetes uses for eac
     [418, 'Unknown'],
   ])('%i: %s', (code, reason) => {
     expect(KubernetesError.fromStatus({ code, message: 'm' }).reason).toBe(reason);
+  });
+});
+
+describe('an invalid value that JSON cannot show', () => {
+  it('is shown as a string instead of failing the error', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(new InvalidInputError('options', circular, 'bad').message).toBe(
+      'Invalid options [object Object]: bad',
+    );
   });
 });
