@@ -38,8 +38,18 @@ export function runConformance(
 ): void {
   const capabilities: ConformanceCapabilities = { ...ALL_CAPABILITIES, ...options.capabilities };
   const patience = { ...DEFAULT_PATIENCE, ...options.patience };
-  const suite = new SuiteBuilder(runner, factory, capabilities, patience, options.testTimeoutMs ?? 60_000);
-  runner.describe(options.name ?? 'PodStorage conformance', () => {
+  const clock = options.clock ?? 'fake';
+  const suite = new SuiteBuilder(
+    runner,
+    factory,
+    capabilities,
+    patience,
+    options.testTimeoutMs ?? 60_000,
+    clock,
+    options.concurrent ?? false,
+  );
+  const name = options.name ?? `PodStorage conformance${clock === 'system' ? ' (system clock)' : ''}`;
+  runner.describe(name, () => {
     suite.group('waitForPhase', () => waitForPhaseScenarios(suite));
     suite.group('deleteAfterCompletion', () => deleteAfterCompletionScenarios(suite));
     suite.group('eventsForPod', () => eventsForPodScenarios(suite));

@@ -89,6 +89,14 @@ describe('WatchRetryPolicy', () => {
     );
   });
 
+  it('a stream that lasted resetAfterMs worked, even when resetAfterMs is shorter than a second', () => {
+    const policy = new WatchRetryPolicy({ initialMs: 10, maxMs: 300, resetAfterMs: 600 }, noJitter);
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    for (let failure = 0; failure < 6; failure += 1) policy.afterError('retry', reset);
+    expect(policy.afterError('retry', reset, 650, false)).toBe(0);
+    expect(policy.failures).toBe(0);
+  });
+
   it('never waits less than Retry-After, even after a working stream', () => {
     const policy = new WatchRetryPolicy(BACKOFF, noJitter);
     const throttled = KubernetesError.fromStatus({

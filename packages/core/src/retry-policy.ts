@@ -57,17 +57,20 @@ export interface StreamEnding {
  */
 export class WatchRetryPolicy {
   readonly #backoff: Backoff;
+  // A stream healthy long enough to reset the backoff has certainly worked, even with a short reset.
+  readonly #minWorkingMs: number;
   #credentialsRefreshed = false;
   #silentStalls = 0;
 
   constructor(options: BackoffOptions, random: () => number) {
     this.#backoff = new Backoff(options, random);
+    this.#minWorkingMs = Math.min(MIN_HEALTHY_STREAM_MS, this.#backoff.resetAfterMs);
   }
 
   /** Milliseconds to wait after a stream ended (0: reconnect at once). */
   afterStream(ending: StreamEnding): number {
     if (ending.lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
-    const working = ending.lastedMs >= MIN_HEALTHY_STREAM_MS || ending.progressed;
+    const working = ending.lastedMs >= this.#minWorkingMs || ending.progressed;
     if (working) this.#credentialsRefreshed = false;
     if (ending.outcome === 'expired') return this.#afterExpiry();
     if (working && ending.outcome === 'closed') return 0;
@@ -81,7 +84,7 @@ export class WatchRetryPolicy {
   afterError(decision: FailureDecision, error: unknown, lastedMs = 0, progressed = false): number {
     if (lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
     if (decision === 'relist') return this.#afterExpiry();
-    const working = lastedMs >= MIN_HEALTHY_STREAM_MS || progressed;
+    const working = lastedMs >= this.#minWorkingMs || progressed;
     // A connection that worked and then broke (a reset, a proxy idle timeout) is resumed at once.
     if (working && retryAfterOf(error) === undefined) return 0;
     return this.#backoff.next(retryAfterOf(error));

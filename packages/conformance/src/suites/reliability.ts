@@ -1,11 +1,9 @@
 import type { Pod, PodChange, PodTransport, WatchEvent } from '@podstorage/core';
 import { assert } from '../check.js';
-import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
+import { type Harness, NAMESPACE } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
 import { type HistoryLoss, lostHistory, opaqueResourceVersions } from '../transport-wrappers.js';
-import { QUICK, SLOW } from './common.js';
-
-const LONG_TIMEOUT = 3_600_000;
+import { LONG_TIMEOUT } from './common.js';
 
 /** Runs watchPodChanges (the namespace-wide shared watch) and waits until it is open. */
 async function namespaceWatch(h: Harness) {
@@ -25,6 +23,14 @@ function watchesAnsweredBy(
     watch: async (_resource, _namespace, options) =>
       stream(options.signal) as AsyncIterable<WatchEvent<never>>,
   });
+}
+
+/**
+ * How many `calls` began within `windowMs` of clock time from `from`: a count of attempts that a loaded
+ * machine can only lower, since a retry never comes before its backoff.
+ */
+function within(calls: readonly { at: number }[], from: number, windowMs: number): number {
+  return calls.filter((call) => call.at <= from + windowMs).length;
 }
 
 /** Resolves when `signal` aborts, rejecting with its reason: a stream that says nothing. */
@@ -55,11 +61,11 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       loss.lostUpTo = h.cluster.resourceVersion();
       h.cluster.faults.resetWatches();
       h.createPod('after-the-loss');
-      await h.until(() => h.transport.callsOf('list', 'pods').length > listsBefore, 'a relist', QUICK);
+      await h.until(() => h.transport.callsOf('list', 'pods').length > listsBefore, 'a relist', h.quick);
       assert(loss.refused >= 1, 'the resumed watch was refused with 504 ResourceVersionTooLarge');
       await h.watching('pods', 'a watch from the fresh list');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-      h.equal(await h.resolves(wait, 'the wait after the relist', QUICK), 'Running', 'the wait goes on');
+      h.equal(await h.resolves(wait, 'the wait after the relist', h.quick), 'Running', 'the wait goes on');
     },
     { wrap: (transport) => lostHistory(transport, loss) },
   );
@@ -82,7 +88,7 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
         // A real watch cache stays silent for a future version ('wait'): only the stall detection and
         // a relist can notice; the fake's default answers 504 ResourceVersionTooLarge ('error').
         h.equal(
-          await h.resolves(wait, 'the wait after the restore', SLOW),
+          await h.resolves(wait, 'the wait after the restore', h.slow),
           'Succeeded',
           'the wait sees the change made after the restore',
         );
@@ -92,7 +98,7 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
               (change) => change.pod.metadata?.name === 'job' && change.phase === 'Succeeded',
             ),
           'watchPodChanges to report the change made after the restore',
-          SLOW,
+          h.slow,
         );
         assert(h.storage.counters().relists >= 1, 'the watch relisted');
         await changes.iterator.return?.();
@@ -112,14 +118,23 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       await h.watching('pods');
       // Refuses even the versions of new lists: a lagging apiserver that does not catch up for a while.
       stubborn.lostUpTo = String(10n ** 18n);
+      const from = h.clock.now();
       h.cluster.faults.resetWatches();
-      await h.advance(60_000, 100);
-      const lists = h.transport.callsOf('list', 'pods').length;
-      assert(lists >= 3, `relisted after the refusals, saw ${lists} lists`);
-      assert(lists <= 12, `backed off between relists: ${lists} lists in 60 s (backoff starts at 500 ms)`);
+      const window = h.ms(60_000);
+      await h.advance(window, h.ms(100));
+      await h.until(
+        () => h.transport.callsOf('list', 'pods').length >= 3,
+        'relists after the refusals',
+        h.quick,
+      );
+      const lists = within(h.transport.callsOf('list', 'pods'), from, window);
+      assert(
+        lists <= 12,
+        `backed off between relists: ${lists} lists in ${window} ms (backoff starts at ${h.timings.backoff.initialMs} ms)`,
+      );
       stubborn.lostUpTo = undefined;
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-      h.equal(await h.resolves(wait, 'the wait once the server caught up', SLOW), 'Running', 'it recovers');
+      h.equal(await h.resolves(wait, 'the wait once the server caught up', h.slow), 'Running', 'it recovers');
     },
     { wrap: (transport) => lostHistory(transport, stubborn) },
   );
@@ -141,7 +156,7 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.cluster.faults.compact();
       // The stall is detected, the resume gets 410, and the relist infers the deletion from the old state.
       h.equal(
-        await h.resolves(wait, 'the wait after the relist', SLOW),
+        await h.resolves(wait, 'the wait after the relist', h.slow),
         null,
         'the deleted pod resolves null',
       );
@@ -165,7 +180,7 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.createPod('job');
       h.cluster.faults.compact();
       h.equal(
-        await h.resolves(wait, 'the wait after the relist', SLOW),
+        await h.resolves(wait, 'the wait after the relist', h.slow),
         null,
         'the replaced pod resolves null, never waiting on the new one',
       );
@@ -176,21 +191,22 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
   suite.test('one 429 on the read of a joining wait does not fail it', async (h) => {
     h.createPod('web');
     const changes = await namespaceWatch(h);
+    const retryAfterSeconds = h.seconds(1_000);
     h.cluster.faults.failNext(
       1,
-      { code: 429, reason: 'TooManyRequests', retryAfterSeconds: 1 },
+      { code: 429, reason: 'TooManyRequests', retryAfterSeconds },
       { verbs: ['get'] },
     );
     const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
-    await h.until(() => h.transport.callsOf('get', 'pods').length >= 2, 'the read to be retried', QUICK);
+    await h.until(() => h.transport.callsOf('get', 'pods').length >= 2, 'the read to be retried', h.quick);
     const [first, second] = h.transport.callsOf('get', 'pods');
     assert(first && second, 'two reads');
     assert(
-      second.at - first.at >= 1_000,
-      `the retry waited for Retry-After (1 s), it came after ${second.at - first.at} ms`,
+      second.at - first.at >= retryAfterSeconds * 1_000 - h.granularityMs,
+      `the retry waited for Retry-After (${retryAfterSeconds} s), it came after ${second.at - first.at} ms`,
     );
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-    h.equal(await h.resolves(wait, 'the wait', QUICK), 'Running', 'the wait goes on');
+    h.equal(await h.resolves(wait, 'the wait', h.quick), 'Running', 'the wait goes on');
     await changes.iterator.return?.();
   });
 
@@ -202,7 +218,7 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     );
     h.cluster.faults.failNext(1, { code: 503, reason: 'ServiceUnavailable' }, { verbs: ['get'] });
     const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT));
-    await h.until(() => events.items.length >= 1 || events.finished, 'the first message', QUICK);
+    await h.until(() => events.items.length >= 1 || events.finished, 'the first message', h.quick);
     assert(!events.failed, `eventsForPod failed: ${String(events.error)}`);
     h.equal(events.items, ['first'], 'the existing message arrives after the retried read');
   });
@@ -212,7 +228,11 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
     h.cluster.faults.failNext(1, { code: 500, reason: 'InternalError' }, { verbs: ['delete'] });
     h.equal(
-      await h.resolves(h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT), 'the delete', QUICK),
+      await h.resolves(
+        h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT),
+        'the delete',
+        h.quick,
+      ),
       'Succeeded',
       'returns the final phase',
     );
@@ -225,16 +245,16 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     async (h) => {
       h.createPod('job');
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
-      h.cluster.faults.latency(50 * 60_000, { verbs: ['delete'] });
+      h.cluster.faults.latency(h.ms(50 * 60_000), { verbs: ['delete'] });
       const deletion = h.track(h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT));
       await h.until(() => h.transport.callsOf('delete').length >= 1, 'the first delete');
       await h.until(
         () => h.transport.callsOf('delete')[0]?.outcome === 'rejected',
         'the hanging delete to be abandoned',
-        { stepMs: 1_000, maxAdvanceMs: TIMINGS.requestTimeoutMs + 5_000 },
+        { stepMs: h.ms(1_000), maxAdvanceMs: h.timings.requestTimeoutMs + h.ms(5_000) },
       );
       h.cluster.faults.latency(0, { verbs: ['delete'] });
-      h.equal(await h.resolves(deletion, 'the retried delete', QUICK), 'Succeeded', 'then it completes');
+      h.equal(await h.resolves(deletion, 'the retried delete', h.quick), 'Succeeded', 'then it completes');
       h.equal(h.cluster.getPod(NAMESPACE, 'job'), undefined, 'the pod is gone');
     },
     { requires: ['latency'] },
@@ -246,10 +266,15 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.createPod('web');
       const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
       await h.until(() => h.transport.callsOf('watch', 'pods').length >= 1, 'the first watch');
-      await h.advance(60_000, 100);
-      const lists = h.transport.callsOf('list', 'pods').length;
-      assert(lists <= 12, `at most a dozen relists in 60 s with backoff from 500 ms, saw ${lists}`);
-      assert(lists >= 3, `it keeps trying, saw ${lists} lists`);
+      const from = h.transport.callsOf('watch', 'pods')[0]?.at ?? 0;
+      const window = h.ms(60_000);
+      await h.advanceTo(from + window, h.ms(100));
+      await h.until(() => h.transport.callsOf('list', 'pods').length >= 3, 'it keeps trying', h.quick);
+      const lists = within(h.transport.callsOf('list', 'pods'), from, window);
+      assert(
+        lists <= 12,
+        `at most a dozen relists in ${window} ms with backoff from ${h.timings.backoff.initialMs} ms, saw ${lists}`,
+      );
       assert(!wait.settled, 'the wait is still waiting');
     },
     {
@@ -267,22 +292,25 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     async (h) => {
       h.createPod('web');
       const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
-      await h.until(() => h.transport.callsOf('watch', 'pods').length >= 8, 'eight silent watches', {
-        stepMs: 1_000,
-        maxAdvanceMs: 30 * 60_000,
-      });
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length >= 8,
+        'eight silent watches',
+        h.steps({ stepMs: 1_000, maxAdvanceMs: 10 * 60_000 }),
+      );
       const opened = h.transport.callsOf('watch', 'pods').map((call) => call.at);
       // Each gap is the inactivity timeout plus the backoff, which must grow.
       const waits = opened
         .slice(1)
-        .map((at, index) => at - (opened[index] ?? 0) - TIMINGS.inactivityTimeoutMs);
+        .map((at, index) => at - (opened[index] ?? 0) - h.timings.inactivityTimeoutMs);
       assert(
-        (waits.at(-1) ?? 0) >= 8_000,
-        `the wait after repeated stalls grew (500 ms doubling), gaps past the inactivity timeout: ${waits.join(', ')} ms`,
+        (waits.at(-1) ?? 0) >= h.ms(8_000),
+        `the wait after repeated stalls grew (${h.timings.backoff.initialMs} ms doubling), gaps past the inactivity timeout: ${waits.join(', ')} ms`,
       );
       assert(!wait.settled, 'the wait is still waiting');
     },
     {
+      // A short inactivity timeout, so that eight stalls take seconds, not minutes, on the system clock.
+      storage: { inactivityTimeoutMs: 10_000 },
       wrap: watchesAnsweredBy(async function* (signal) {
         yield* [];
         await silence(signal);
@@ -296,18 +324,25 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.createPod('web');
       h.cluster.faults.failNext(6, { code: 503, reason: 'ServiceUnavailable' }, { verbs: ['watch'] });
       const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
-      await h.until(() => h.transport.openStreams('pods') >= 1, 'a watch after six failures', QUICK);
+      await h.until(() => h.transport.openStreams('pods') >= 1, 'a watch after six failures', h.quick);
       assert(h.storage.counters().retries >= 6, 'six failed watches were retried with backoff');
-      // Healthy for 70 s: bookmarks every 60 s keep it alive.
-      await h.advance(TIMINGS.backoff.resetAfterMs + 10_000, 1_000);
+      // Healthy for resetAfterMs and more: bookmarks keep it alive.
+      await h.advance(h.timings.backoff.resetAfterMs + h.ms(10_000), h.ms(1_000));
       const watches = h.transport.callsOf('watch', 'pods').length;
+      const retries = h.storage.counters().retries;
       assert(h.cluster.faults.resetWatches() >= 1, 'fault: the healthy watch was open to reset');
-      await h.until(() => h.transport.callsOf('watch', 'pods').length > watches, 'the watch to be resumed', {
-        stepMs: 100,
-        maxAdvanceMs: 1_000,
-      });
+      // On the fake clock within 1 s (a seventh backoff step would be 16 s or more); on the system clock
+      // real time says little on a loaded machine, so the retry counter shows there was no backoff.
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length > watches,
+        'the watch to be resumed',
+        h.steps({ stepMs: 100, maxAdvanceMs: 1_000 }),
+      );
+      h.equal(h.storage.counters().retries, retries, 'resumed at once, without a backoff');
       assert(!wait.settled, 'the wait is still waiting');
     },
+    // Bookmarks far more often than the inactivity timeout: even a paused process sees the stream healthy.
+    { bookmarkIntervalMs: 10_000 },
   );
 
   suite.test(
@@ -374,10 +409,10 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.cluster.updatePod({ ...pod, metadata: { ...pod.metadata, labels: { step: 'one' } } });
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
       const wait = h.track(h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }));
-      await h.advance(TIMINGS.inactivityTimeoutMs + 10_000, 1_000);
+      await h.advance(h.timings.inactivityTimeoutMs + h.ms(10_000), h.ms(1_000));
       assert(!wait.settled, `the pod is Running; the wait settled with ${String(wait.value ?? wait.reason)}`);
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
-      h.equal(await h.resolves(wait, 'the wait', SLOW), 'Succeeded', 'decided from the newest state');
+      h.equal(await h.resolves(wait, 'the wait', h.slow), 'Succeeded', 'decided from the newest state');
       await changes.iterator.return?.();
     },
     { wrap: opaqueResourceVersions },
@@ -397,10 +432,10 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
       h.cluster.faults.resetWatches();
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
-      h.equal(await h.resolves(deletion, 'the delete', QUICK), 'Succeeded', 'finished and deleted');
+      h.equal(await h.resolves(deletion, 'the delete', h.quick), 'Succeeded', 'finished and deleted');
       await h.until(() => events.items.length >= 1, 'the event');
       h.equal(events.items, ['hello'], 'the message');
-      await h.until(() => changes.items.length >= 2, 'both changes', QUICK);
+      await h.until(() => changes.items.length >= 2, 'both changes', h.quick);
       const versions = changes.items.map((change) => change.pod.metadata?.resourceVersion);
       h.equal(new Set(versions).size, versions.length, 'no version twice');
       await changes.iterator.return?.();
