@@ -258,6 +258,58 @@ describe('followObject: a consumer that joins a watch already listing or synced'
     expect(result).toEqual({ settled: true, value: 'Running' });
   });
 
+  it('trusts the watch at once when it caught up with the read while the read was out', async () => {
+    const watch = scriptedWatch({ fresh: false, synced: true, held: [pod('u1', '3', 'Pending')] });
+    const reads = scriptedReads(pod('u1', '5', 'Pending'));
+    reads.held = true;
+    const result = tracked(follow(watch, reads));
+    watch.report('MODIFIED', pod('u1', '5', 'Pending'));
+    await turns();
+    reads.held = false;
+    reads.release();
+    await turns();
+    watch.report('MODIFIED', pod('u1', '6', 'Running'));
+    await turns();
+    expect(result).toEqual({ settled: true, value: 'Running' });
+    expect(reads.started).toBe(1);
+  });
+
+  it('follows a pod created while its read was out from a new read', async () => {
+    const watch = scriptedWatch({ fresh: false, synced: true, held: [] });
+    const reads = scriptedReads(undefined);
+    reads.held = true;
+    const runs: Decide<Pod, string> = (state) => (state?.status?.phase === 'Running' ? 'Running' : undefined);
+    const result = tracked(follow(watch, reads, runs));
+    watch.report('ADDED', pod('u1', '7', 'Running'));
+    reads.set(pod('u1', '7', 'Running'));
+    await turns();
+    reads.held = false;
+    reads.release();
+    await turns();
+    expect(result).toEqual({ settled: true, value: 'Running' });
+    expect(reads.started).toBe(2);
+  });
+
+  it('after reading that its object is gone, hands decide nothing older that a lagging watch reports', async () => {
+    // The watch lags behind the pod's whole life: created (3), Running (4), deleted (5). The joiner read
+    // it Pending, then (sent by the lagging view) read again and found it gone.
+    const watch = scriptedWatch({ fresh: false, synced: true, held: [] });
+    const reads = scriptedReads(pod('u1', '3', 'Pending'));
+    reads.held = true;
+    const runs: Decide<Pod, string> = (state) => (state?.status?.phase === 'Running' ? 'Running' : undefined);
+    const result = tracked(follow(watch, reads, runs));
+    await turns();
+    reads.set(undefined);
+    reads.held = false;
+    reads.release();
+    await turns();
+    expect(reads.started).toBe(2);
+    watch.report('ADDED', pod('u1', '3', 'Pending'));
+    watch.report('MODIFIED', pod('u1', '4', 'Running'));
+    await turns();
+    expect(result.settled).toBe(false);
+  });
+
   it('trusts a watch that holds nothing when the read found nothing either', async () => {
     const watch = scriptedWatch({ fresh: false, synced: true, held: [] });
     const reads = scriptedReads(undefined);
