@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import { KubernetesError } from './errors.js';
 import type { KubernetesEvent, ObjectList, Pod, Status } from './kubernetes.js';
 import { type Logger, silentLogger } from './logger.js';
+import type { ManualClock } from './test-clock.js';
 import type {
   DeleteOptions,
   ListOptions,
@@ -24,15 +25,18 @@ export class ScriptedStream implements AsyncIterable<WatchEvent<AnyObject>> {
   readonly options: WatchOptions;
   /** End quietly instead of throwing when the signal aborts (some transports do). */
   readonly endOnAbort: boolean;
+  /** Take a few turns of the event loop to close after the signal aborts, as a socket does. */
+  readonly slowClose: boolean;
   readonly #events: WatchEvent<AnyObject>[] = [];
   #ended = false;
   #error: { error: unknown } | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(resource: ResourceName, options: WatchOptions, endOnAbort: boolean) {
+  constructor(resource: ResourceName, options: WatchOptions, endOnAbort: boolean, slowClose = false) {
     this.resource = resource;
     this.options = options;
     this.endOnAbort = endOnAbort;
+    this.slowClose = slowClose;
     options.signal.addEventListener('abort', () => this.#wake?.(), { once: true });
   }
 
@@ -73,6 +77,7 @@ export class ScriptedStream implements AsyncIterable<WatchEvent<AnyObject>> {
     const signal = this.options.signal;
     for (;;) {
       if (signal.aborted) {
+        if (this.slowClose) await turns(3);
         if (this.endOnAbort) return;
         throw signal.reason;
       }
@@ -113,6 +118,8 @@ export class ScriptedTransport implements PodTransport {
   readonly objects: Record<ResourceName, AnyObject[]> = { pods: [], events: [] };
   resourceVersion = '10';
   endStreamsOnAbort = false;
+  /** Streams take a few turns to close once aborted (see {@link ScriptedStream.slowClose}). */
+  slowStreamClose = false;
   onList: Answer<ObjectList<AnyObject>> | undefined;
   onGet: Answer<AnyObject> | undefined;
   onDelete: Answer<void> | undefined;
@@ -165,7 +172,7 @@ export class ScriptedTransport implements PodTransport {
     const call = this.#record({ verb: 'watch', resource, namespace, options });
     if (this.onWatch) await this.onWatch(call);
     options.signal.throwIfAborted();
-    const stream = new ScriptedStream(resource, options, this.endStreamsOnAbort);
+    const stream = new ScriptedStream(resource, options, this.endStreamsOnAbort, this.slowStreamClose);
     this.streams.push(stream);
     return stream as unknown as AsyncIterable<WatchEvent<ResourceTypes[R]>>;
   }
@@ -241,4 +248,13 @@ export function engineSettings(clock: Clock, logger: Logger = silentLogger): Wat
     watchTimeoutSeconds: { min: 300, max: 600 },
     backoff: { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 },
   };
+}
+
+/** Moves a manual clock `ms` forward in steps of `stepMs`, letting the code under test react between them. */
+export async function advance(clock: ManualClock, ms: number, stepMs = 100): Promise<void> {
+  for (let moved = 0; moved < ms; moved += stepMs) {
+    await turns(5);
+    clock.advance(Math.min(stepMs, ms - moved));
+  }
+  await turns();
 }

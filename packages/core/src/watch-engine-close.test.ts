@@ -15,6 +15,8 @@ function setup() {
 describe('WatchEngine.close', () => {
   it('fails every consumer with its reason and has wound every watch down when it resolves', async () => {
     const { transport, engine } = setup();
+    // Sockets take a while to close: close() must wait for them, not just ask.
+    transport.slowStreamClose = true;
     const errors: unknown[] = [];
     const failing = () => ({
       onSync: () => {},

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { KubernetesError, PodStorageError } from './errors.js';
 import type { Pod } from './kubernetes.js';
 import { ManualClock } from './test-clock.js';
-import { engineSettings, podObject, recordingLogger, ScriptedTransport, turns } from './test-transport.js';
+import {
+  advance,
+  engineSettings,
+  podObject,
+  recordingLogger,
+  ScriptedTransport,
+  turns,
+} from './test-transport.js';
 import { WatchEngine, type WatchSubscriber } from './watch-engine.js';
 
 // What a shared watch tells the logger: what an operator reads to see why a watch reconnects, backs off
@@ -17,14 +24,6 @@ function setup() {
   const engine = new WatchEngine(transport, engineSettings(clock, logger));
   const saying = (message: string) => logger.lines.filter((line) => line.message === message);
   return { clock, logger, transport, engine, saying };
-}
-
-async function advance(clock: ManualClock, ms: number, stepMs = 100): Promise<void> {
-  for (let moved = 0; moved < ms; moved += stepMs) {
-    await turns(5);
-    clock.advance(Math.min(stepMs, ms - moved));
-  }
-  await turns();
 }
 
 describe('a shared watch logs', () => {
@@ -148,5 +147,16 @@ describe('a shared watch logs', () => {
       retryable: true,
       cause,
     });
+  });
+
+  it('nothing about a stream it closed itself because its last consumer left', async () => {
+    const { transport, engine, logger } = setup();
+    const subscription = engine.subscribe('pods', 'default', undefined, quiet);
+    await turns();
+    subscription.close();
+    await turns();
+    expect(transport.stream.signal.aborted).toBe(true);
+    expect(logger.lines).toEqual([]);
+    expect(engine.counters().retries).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { delay } from './clock.js';
 import { KubernetesError } from './errors.js';
 import type { Pod } from './kubernetes.js';
 import { ManualClock } from './test-clock.js';
-import { engineSettings, podObject, ScriptedTransport, turns } from './test-transport.js';
+import { advance, engineSettings, podObject, ScriptedTransport, turns } from './test-transport.js';
 import { WatchEngine, type WatchEngineSettings, type WatchSubscriber } from './watch-engine.js';
 
 // When a shared watch reconnects, from where, and after how long (issue 9, defects 3, 6 and 7): on a
@@ -20,15 +20,6 @@ function setup(settings: Partial<WatchEngineSettings> = {}) {
     opened.push(clock.now());
   };
   return { clock, transport, engine, opened };
-}
-
-/** Moves the clock `ms` in steps, letting the engine react between them. */
-async function advance(clock: ManualClock, ms: number, stepMs = 100): Promise<void> {
-  for (let moved = 0; moved < ms; moved += stepMs) {
-    await turns(5);
-    clock.advance(Math.min(stepMs, ms - moved));
-  }
-  await turns();
 }
 
 const gaps = (times: readonly number[]) => times.slice(1).map((time, index) => time - (times[index] ?? 0));

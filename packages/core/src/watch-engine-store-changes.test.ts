@@ -103,6 +103,8 @@ describe('a shared watch reports each change once', () => {
     await turns();
     const stream = transport.stream;
     stream.send('ADDED', podObject('api', 'u2', '11'));
+    // A minimal server may leave the resourceVersion out: the object is still news.
+    stream.send('ADDED', { metadata: { name: 'bare', uid: 'u7' } });
     stream.send('MODIFIED', podObject('web', 'u1', '12', 'Running'));
     await turns();
     expect(subscription.get('web')?.metadata?.resourceVersion).toBe('12');
@@ -124,6 +126,7 @@ describe('a shared watch reports each change once', () => {
     expect(subscription.get('web')).toBeUndefined();
     expect(watcher.seen.slice(1)).toEqual([
       { change: 'ADDED api u2@11' },
+      { change: 'ADDED bare u7@undefined' },
       { change: 'MODIFIED web u1@12' },
       { change: 'DELETED web u1@12' },
       { change: 'ADDED web u3@14' },
