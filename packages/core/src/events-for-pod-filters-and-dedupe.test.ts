@@ -15,6 +15,9 @@ interface EventSpec {
   readonly message?: string;
   readonly count?: number;
   readonly seriesCount?: number;
+  readonly firstTimestamp?: string;
+  readonly eventTime?: string;
+  readonly creationTimestamp?: string;
 }
 
 function event(name: string, spec: EventSpec = {}): KubernetesEvent {
@@ -24,7 +27,10 @@ function event(name: string, spec: EventSpec = {}): KubernetesEvent {
       namespace: 'default',
       ...(spec.uid === undefined ? {} : { uid: spec.uid }),
       resourceVersion: spec.resourceVersion ?? '6',
+      ...(spec.creationTimestamp === undefined ? {} : { creationTimestamp: spec.creationTimestamp }),
     },
+    ...(spec.firstTimestamp === undefined ? {} : { firstTimestamp: spec.firstTimestamp }),
+    ...(spec.eventTime === undefined ? {} : { eventTime: spec.eventTime }),
     involvedObject: spec.involved ?? { kind: 'Pod', name: 'web', uid: 'u1' },
     ...(spec.message === undefined ? {} : { message: spec.message }),
     ...(spec.count === undefined ? {} : { count: spec.count }),
@@ -226,5 +232,31 @@ describe('eventsForPod fails', () => {
     });
     await turns();
     expect(outcome).toEqual({ done: true, error: forbidden });
+  });
+});
+
+describe('eventsForPod yields the existing events in the order they happened', () => {
+  it('by first occurrence, then by eventTime, then by creation, whatever the order of the list', async () => {
+    const { messages, stop } = setup((server) => {
+      server.objects.events = [
+        event('web.b', {
+          uid: 'e1',
+          message: 'second',
+          firstTimestamp: '2026-01-01T10:02:00Z',
+          creationTimestamp: '2026-01-01T10:00:00Z',
+        }),
+        event('web.a', {
+          uid: 'e2',
+          message: 'first',
+          firstTimestamp: '2026-01-01T10:01:00Z',
+          creationTimestamp: '2026-01-01T10:03:00Z',
+        }),
+        event('web.d', { uid: 'e3', message: 'fourth', eventTime: '2026-01-01T10:05:00.000000Z' }),
+        event('web.c', { uid: 'e4', message: 'third', eventTime: '2026-01-01T10:04:00.000000Z' }),
+      ];
+    });
+    await turns();
+    expect(messages).toEqual(['first', 'second', 'third', 'fourth']);
+    await stop();
   });
 });
