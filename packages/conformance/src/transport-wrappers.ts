@@ -4,9 +4,9 @@ import {
   type PodTransport,
   type ResourceName,
   type ResourceTypes,
-  type Status,
   type WatchEvent,
 } from '@podstorage/core';
+import { tooLargeResourceVersion } from '@podstorage/fake';
 
 type WithMetadata = { metadata?: { resourceVersion?: string } };
 
@@ -84,23 +84,6 @@ export function opaqueResourceVersions(inner: PodTransport): PodTransport {
   return transport;
 }
 
-/** The Status the apiserver answers for a resourceVersion newer than it has (storage.NewTooLargeResourceVersionError). */
-export function tooLargeResourceVersionStatus(requested: string, current: string): Status {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: `Timeout: Too large resource version: ${requested}, current: ${current}`,
-    reason: 'Timeout',
-    details: {
-      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-      retryAfterSeconds: 1,
-    },
-    code: 504,
-  };
-}
-
 /** Switches of {@link lostHistory}. */
 export interface HistoryLoss {
   /** Set to the cluster's resourceVersion at the loss: every version up to it is unknown from then on. */
@@ -124,7 +107,7 @@ export function lostHistory(inner: PodTransport, loss: HistoryLoss): PodTranspor
       const version = options.resourceVersion;
       if (loss.lostUpTo !== undefined && version !== undefined && BigInt(version) <= BigInt(loss.lostUpTo)) {
         loss.refused += 1;
-        throw KubernetesError.fromStatus(tooLargeResourceVersionStatus(version, '1'), {
+        throw KubernetesError.fromStatus(tooLargeResourceVersion(Number(version), 1), {
           operation: `watch ${resource}`,
           namespace,
         });
