@@ -1,5 +1,14 @@
 export { ConformanceAssertionError } from './check.js';
 export { ALL_CAPABILITIES, runConformance } from './run-conformance.js';
+export {
+  DEFAULT_SOAK_TIMINGS,
+  runSoak,
+  SoakFailure,
+  type SoakOptions,
+  type SoakSummary,
+  type SoakTimings,
+  SoakViolation,
+} from './soak.js';
 export type {
   ConformanceBackend,
   ConformanceCapabilities,
