@@ -81,6 +81,7 @@ export async function soak(factory: ConformanceFactory, settings: SoakSettings):
     fc.record({
       sharedWatchThreshold: fc.integer({ min: 1, max: 4 }),
       randomSeed: fc.integer(),
+      pageSize: fc.constantFrom(1, 2, 500),
       initialPods: fc.subarray([...POD_NAMES], { minLength: 2 }),
       finishPhases: fc.array(fc.boolean(), { minLength: POD_NAMES.length, maxLength: POD_NAMES.length }),
     }),
@@ -145,7 +146,7 @@ function failureReport<T extends [unknown, Iterable<unknown>]>(
   const message = error instanceof Error ? error.message : String(error);
   return [
     `${settings.name}: a soak run broke a promise (seed ${details.seed}, path ${JSON.stringify(details.counterexamplePath)}, after ${details.numRuns} run(s), shrunk ${details.numShrinks} time(s), ${settings.clock} clock).`,
-    `Reproduce: ${reproduce} <run this test again> (or pass { seed, path, replayPath } to runSoak)`,
+    `Reproduce: ${reproduce} with this test file and -t ${JSON.stringify(settings.name)} (or pass { seed, path, replayPath } to runSoak)`,
     `Run settings: ${JSON.stringify(run)}`,
     `Commands (${ran.length}):`,
     ...ran.map((command, index) => `  ${index + 1}. ${String(command)}`),

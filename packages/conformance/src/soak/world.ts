@@ -29,6 +29,8 @@ export interface RunSettings {
   readonly sharedWatchThreshold: number;
   /** Seeds the storage's jitter. */
   readonly randomSeed: number;
+  /** `PodStorageOptions.pageSize`: small pages make lists span pages, whose tokens can expire. */
+  readonly pageSize: number;
 }
 
 /** A fault the soak injects through `cluster.faults`. */
@@ -79,6 +81,8 @@ const NEXT_PHASES: Readonly<Record<PodPhase, readonly PodPhase[]>> = {
   Failed: [],
 };
 const FINALIZER = 'soak.podstorage.dev/hold';
+/** Far above what a handful of pods and consumers need (watches last seconds), far below a hot loop. */
+const MAX_REQUESTS_PER_SECOND = 300;
 const LOG_LINES = 40;
 
 const describeError = (error: unknown): string =>
@@ -149,6 +153,7 @@ export class SoakWorld {
       watchTimeoutSeconds: timings.watchTimeoutSeconds,
       backoff: timings.backoff,
       sharedWatchThreshold: run.sharedWatchThreshold,
+      pageSize: run.pageSize,
     });
   }
 
@@ -420,7 +425,29 @@ export class SoakWorld {
     }
     for (const consumer of this.events) this.#checkEvents(consumer, false);
     for (const consumer of this.changes) this.#checkChanges(consumer);
+    this.#checkRequestRate();
     this.#throwViolations();
+  }
+
+  #rateChecked = 0;
+
+  /**
+   * A client that retries without backing off floods the API server (and, in process, the event loop):
+   * no second of scenario time may hold more than {@link MAX_REQUESTS_PER_SECOND} requests.
+   */
+  #checkRequestRate(): void {
+    const { calls } = this.transport;
+    for (; this.#rateChecked < calls.length; this.#rateChecked += 1) {
+      const call = calls[this.#rateChecked] as (typeof calls)[number];
+      const earlier = calls[this.#rateChecked - MAX_REQUESTS_PER_SECOND];
+      if (earlier !== undefined && call.at - earlier.at < 1_000) {
+        this.#violation(
+          `hot loop: ${MAX_REQUESTS_PER_SECOND + 1} requests within ${Math.round(call.at - earlier.at)} ms (the last: ${call.verb} ${call.resource} ${call.name ?? ''})`,
+        );
+        this.#rateChecked = calls.length;
+        return;
+      }
+    }
   }
 
   /** Violations left out because they matched `ignore`. */
@@ -830,12 +857,12 @@ export class SoakWorld {
   async close(strict: boolean): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const problems: unknown[] = [];
+    const problems: string[] = [];
     const attempt = async (what: string, run: () => Promise<void>) => {
       try {
         await run();
       } catch (error) {
-        problems.push(new SoakViolation(`${what}: ${describeError(error)}`));
+        problems.push(`${what}: ${describeError(error)}`);
       }
     };
     const bound = this.settings.convergeMs;
@@ -857,6 +884,7 @@ export class SoakWorld {
     for (const consumer of [...this.events, ...this.changes]) {
       if (consumer.status === 'running') void consumer.iterator.return?.().catch(() => {});
     }
+    if (strict) await attempt('operations called after storage.close()', () => this.#afterClose(bound));
     await attempt('after storage.close()', () =>
       this.time.until(
         () =>
@@ -885,14 +913,69 @@ export class SoakWorld {
       await this.backend.close?.();
     });
     await attempt('stopping the cluster clock', () => this.time.stop());
-    if (strict && problems.length > 0) {
-      throw new SoakViolation(`${problems.map(describeError).join('\n')}\n${this.detail()}`);
+    if (strict) {
+      for (const problem of problems) this.#violation(problem);
+      this.#throwViolations();
+    }
+  }
+
+  /** Every operation called on a closed storage rejects (or ends), without sending a request. */
+  async #afterClose(bound: number): Promise<void> {
+    const before = this.transport.calls.length;
+    const name = POD_NAMES[0];
+    const settled: { what: string; done: boolean }[] = [];
+    const watch = (what: string, promise: Promise<unknown>) => {
+      const entry = { what, done: false };
+      settled.push(entry);
+      promise.then(
+        () => {
+          entry.done = true;
+        },
+        () => {
+          entry.done = true;
+        },
+      );
+    };
+    const attempt = (what: string, start: () => Promise<unknown>) => {
+      try {
+        watch(what, start());
+      } catch {
+        // Throwing at once is also a refusal.
+      }
+    };
+    attempt('waitForPhase', () =>
+      this.storage.waitForPhase(name, SOAK_NAMESPACE, 60_000, { untilNot: ['Pending'] }),
+    );
+    attempt('deleteAfterCompletion', () => this.storage.deleteAfterCompletion(name, SOAK_NAMESPACE, 60_000));
+    attempt('eventsForPod', () => this.storage.eventsForPod(name, SOAK_NAMESPACE, 60_000).next());
+    attempt('watchPodChanges', () => this.storage.watchPodChanges(SOAK_NAMESPACE).next());
+    try {
+      await this.time.until(
+        () => settled.every((entry) => entry.done),
+        'every operation on the closed storage to settle',
+        bound,
+      );
+    } catch {
+      throw new Error(
+        `still pending: ${settled
+          .filter((entry) => !entry.done)
+          .map((entry) => entry.what)
+          .join(', ')}`,
+      );
+    }
+    const sent = this.transport.calls.slice(before);
+    if (sent.length > 0) {
+      throw new Error(
+        `sent ${sent.length} request(s) after close: ${sent.map((call) => `${call.verb} ${call.resource}`).join(', ')}`,
+      );
     }
   }
 
   /** What has not converged yet; with `all`, every wait must have ended (the pods are gone). */
   #unconverged(all: boolean): string[] {
     this.observe();
+    this.#checkRequestRate();
+    if (this.#violations.length > 0) this.#throwViolations();
     const open: string[] = [];
     const now = this.time.now();
     for (const wait of this.waits) {
