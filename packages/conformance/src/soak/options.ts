@@ -74,6 +74,8 @@ export interface SoakOptions {
    * open defect while investigating another. Env `SOAK_IGNORE` (a regular expression).
    */
   readonly ignore?: RegExp;
+  /** Prints each command as it runs (to find where a run hangs). Env `SOAK_TRACE=1`. */
+  readonly trace?: boolean;
   /** Where the one-line summary of a passing soak goes. Default `console.info`; `false` for none. */
   readonly log?: ((line: string) => void) | false;
   /** Environment variables to read the `SOAK_*` overrides from. Default `process.env`; `false` for none. */
@@ -100,6 +102,7 @@ export interface SoakSettings {
   readonly testTimeoutMs: number;
   readonly log: ((line: string) => void) | undefined;
   readonly ignore: RegExp | undefined;
+  readonly trace: boolean;
 }
 
 function integer(env: Readonly<Record<string, string | undefined>>, key: string): number | undefined {
@@ -161,6 +164,7 @@ export function resolveSoakSettings(options: SoakOptions): SoakSettings {
     convergeMs: positive('convergeMs', convergeMs),
     testTimeoutMs: options.testTimeoutMs ?? budgetMs + 30_000,
     log,
+    trace: text(env, 'SOAK_TRACE') === undefined ? (options.trace ?? false) : text(env, 'SOAK_TRACE') !== '0',
     ignore:
       text(env, 'SOAK_IGNORE') === undefined
         ? options.ignore

@@ -17,6 +17,7 @@ import { seededRandom } from '../seeded-random.js';
 import type { ConformanceBackend, ConformanceFactory } from '../types.js';
 import { type ChangesOperation, consume, type EventsOperation, type WaitOperation } from './operations.js';
 import type { SoakSettings } from './options.js';
+import { RateGuardTransport } from './rate-guard.js';
 import { fakeTime, type SoakTime, systemTime } from './time.js';
 import { type Incarnation, POD_NAMES, SENTINEL, Truth } from './truth.js';
 
@@ -127,7 +128,8 @@ export class SoakWorld {
     this.time = time;
     this.backend = backend;
     this.settings = settings;
-    this.transport = new RecordingTransport(backend.transport, () => time.now());
+    const guarded = new RateGuardTransport(backend.transport, () => time.now(), MAX_REQUESTS_PER_SECOND + 1);
+    this.transport = new RecordingTransport(guarded, () => time.now());
     this.truth = new Truth(cluster, SOAK_NAMESPACE, [...POD_NAMES, SENTINEL], () => time.now());
     const record =
       (level: string) =>
@@ -187,6 +189,7 @@ export class SoakWorld {
   /** Runs one command's action, then observes, lets in-flight work settle, and checks what ended. */
   async step(description: string, action: () => void | Promise<void>): Promise<void> {
     this.#commandLog.push(`#${this.truth.seq + 1} ${description}`);
+    if (this.settings.trace) console.error(`soak: #${this.truth.seq + 1} ${description}`);
     await action();
     this.observe();
     await this.time.settle();
