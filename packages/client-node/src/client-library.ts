@@ -10,6 +10,27 @@ export interface KubeConfigLike {
   getCurrentCluster(): { readonly server: string } | null;
   /** Builds a generated API client (here `CoreV1Api`) configured with this KubeConfig's server and auth. */
   makeApiClient(apiClientType: never): unknown;
+  /** The name of the current context (an unknown one is refused at creation, naming it). */
+  getCurrentContext?(): string;
+  /** Every context of the configuration (listed when the current one is unknown). */
+  getContexts?(): readonly ContextLike[];
+  /** The user of the current context (its exec plugin is named when it fails). */
+  getCurrentUser?(): UserLike | null;
+}
+
+/** A context of a {@link KubeConfigLike}. */
+export interface ContextLike {
+  readonly name: string;
+  readonly cluster: string;
+}
+
+/** A user of a {@link KubeConfigLike}, as far as the transport reads it. */
+export interface UserLike {
+  readonly name: string;
+  /** The exec credential plugin, as the kubeconfig gives it (`command`, `args`, `installHint`, ...). */
+  readonly exec?: unknown;
+  /** A legacy auth provider, whose `config.exec` client-node also runs. */
+  readonly authProvider?: unknown;
 }
 
 /**
@@ -74,10 +95,20 @@ export interface MiddlewareLike {
   post(context: ResponseContextLike): ObservableLike<ResponseContextLike>;
 }
 
-/** Per-call `ConfigurationOptions`: our middleware after the configuration's own. */
+/** An auth method of the generated API: what the `KubeConfig` is to every call it makes. */
+export interface SecurityAuthenticationLike {
+  getName(): string;
+  applySecurityAuthentication(context: RequestContextLike): Promise<void>;
+}
+
+/**
+ * Per-call `ConfigurationOptions`: our middleware after the configuration's own, and the KubeConfig's
+ * authentication wrapped so that its failures are told apart from the network's.
+ */
 export interface CallOptionsLike {
   readonly middleware: MiddlewareLike[];
   readonly middlewareMergeStrategy: 'append';
+  readonly authMethods: { readonly default: SecurityAuthenticationLike };
 }
 
 type ApiMethod = (param: Record<string, unknown>, options: CallOptionsLike) => Promise<unknown>;

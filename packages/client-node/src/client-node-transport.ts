@@ -20,8 +20,11 @@ import type {
   CoreV1ApiLike,
   KubeConfigLike,
   ObservableLike,
+  RequestContextLike,
   ResponseContextLike,
+  SecurityAuthenticationLike,
 } from './client-library.js';
+import { authenticationError, checkCurrentContext } from './configuration-errors.js';
 import { translateRequestError } from './errors.js';
 import { openWatch } from './open-watch.js';
 
@@ -104,6 +107,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export function createClientNodeTransport(options: ClientNodeTransportOptions): ClientNodeTransport {
   const { kubeConfig } = options;
+  // An unknown context can never work: say so now, not as a timeout once every retry has failed.
+  checkCurrentContext(kubeConfig);
   const logger = options.logger ?? silentLogger;
   const closing = new AbortController();
   const releases = new Set<Promise<void>>();
@@ -123,6 +128,19 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
       return { client, api };
     })();
     return loaded;
+  };
+
+  // Every call authenticates through the KubeConfig, as makeApiClient has it do, but its failures are
+  // classified: an exec plugin that cannot work is final, not a network error to retry.
+  const authentication: SecurityAuthenticationLike = {
+    getName: () => 'kubeconfig authentication',
+    applySecurityAuthentication: async (context: RequestContextLike) => {
+      try {
+        await (kubeConfig as unknown as SecurityAuthenticationLike).applySecurityAuthentication(context);
+      } catch (error) {
+        throw authenticationError(error, kubeConfig.getCurrentUser?.());
+      }
+    },
   };
 
   const track = (released: Promise<void>) => {
@@ -145,10 +163,13 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
   ): Promise<T> {
     const bound = callSignal(signal);
     bound.throwIfAborted();
+    // The context may have been switched since creation.
+    checkCurrentContext(kubeConfig);
     const { api } = await raceAbort(load(), bound);
     const connection = new CallConnection(bound);
     let raw = '';
     const callOptions: CallOptionsLike = {
+      authMethods: { default: authentication },
       middlewareMergeStrategy: 'append',
       middleware: [
         {
@@ -236,6 +257,7 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
       checkResource(resource);
       const signal = callSignal(watchOptions.signal);
       signal.throwIfAborted();
+      checkCurrentContext(kubeConfig);
       const { client } = await raceAbort(load(), signal);
       const fieldSelector = formatFieldSelector(watchOptions.fieldSelector);
       const path =

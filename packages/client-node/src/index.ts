@@ -1,6 +1,8 @@
 export type {
   ClientNodeModule,
+  ContextLike,
   KubeConfigLike,
+  UserLike,
   WatchLike,
 } from './client-library.js';
 export {

@@ -1,6 +1,7 @@
 import type { Logger, WatchEvent } from '@podstorage/core';
 import { CallConnection } from './call-connection.js';
 import type { ClientNodeModule, KubeConfigLike, RequestContextLike } from './client-library.js';
+import { authenticationError } from './configuration-errors.js';
 import { errorFromResponse } from './errors.js';
 import { WatchChannel } from './watch-channel.js';
 
@@ -110,21 +111,34 @@ export async function openWatch<T>(options: OpenWatchOptions): Promise<AsyncIter
     finish({ error });
   };
 
+  const { kubeConfig } = options;
+  // Both methods below apply the credentials (2.x the first, 1.x the second): an exec plugin that
+  // cannot work is final, not a network error to retry.
+  const authenticated = async <R>(apply: () => Promise<R>): Promise<R> => {
+    try {
+      return await apply();
+    } catch (error) {
+      throw authenticationError(error, kubeConfig.getCurrentUser?.());
+    }
+  };
   // The Watch sees this stand-in for the KubeConfig: every call's dispatcher (2.x) or agent (1.x) goes
   // through the connection, which binds it to `signal` and destroys it when the watch ends.
-  const { kubeConfig } = options;
   const config = {
     getCurrentCluster: () => kubeConfig.getCurrentCluster(),
     applySecurityAuthentication: async (context: RequestContextLike) => {
-      await (
-        kubeConfig as unknown as { applySecurityAuthentication(context: RequestContextLike): Promise<void> }
-      ).applySecurityAuthentication(context);
+      await authenticated(() =>
+        (
+          kubeConfig as unknown as { applySecurityAuthentication(context: RequestContextLike): Promise<void> }
+        ).applySecurityAuthentication(context),
+      );
       connection.prepare(context);
     },
     applyToFetchOptions: async (fetchOptions: object) => {
-      const init = await (
-        kubeConfig as unknown as { applyToFetchOptions(options: object): Promise<FetchOptionsLike> }
-      ).applyToFetchOptions(fetchOptions);
+      const init = await authenticated(() =>
+        (
+          kubeConfig as unknown as { applyToFetchOptions(options: object): Promise<FetchOptionsLike> }
+        ).applyToFetchOptions(fetchOptions),
+      );
       signal.throwIfAborted();
       if (init.agent && typeof init.agent === 'object') {
         init.agent = connection.agent(init.agent as Parameters<CallConnection['agent']>[0]);

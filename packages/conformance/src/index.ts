@@ -1,4 +1,5 @@
 export { ConformanceAssertionError } from './check.js';
+export type { ConformanceClock } from './harness.js';
 export { ALL_CAPABILITIES, runConformance } from './run-conformance.js';
 export {
   DEFAULT_SOAK_TIMINGS,

@@ -21,11 +21,17 @@ export interface RecordedCall {
   readonly name: string | undefined;
   /** The options as passed, without the signal and callbacks. */
   readonly options: Readonly<Record<string, unknown>>;
-  /** The fake clock's time of the call. */
+  /** The storage clock's time of the call. */
   readonly at: number;
+  /**
+   * The cluster clock's time of the call: the same as `at` on the fake clock. On the system clock the
+   * cluster's clock follows real time in steps and may lag behind, so compare durations the cluster
+   * times (a watch's `timeoutSeconds`) in its own time.
+   */
+  readonly clusterAt: number;
   outcome: 'pending' | 'fulfilled' | 'rejected';
   error: unknown;
-  /** The fake clock's time the call's promise settled. */
+  /** The storage clock's time the call's promise settled. */
   settledAt: number | undefined;
   /** Watch only: whether the stream is open (headers received, not ended, failed, returned or aborted). */
   streamOpen: boolean;
@@ -43,10 +49,13 @@ export class RecordingTransport implements PodTransport {
   readonly refreshCredentials?: (options: RequestOptions) => Promise<void>;
   readonly #inner: PodTransport;
   readonly #now: () => number;
+  readonly #clusterNow: () => number;
 
-  constructor(inner: PodTransport, now: () => number) {
+  /** `now` reads the storage's clock, `clusterNow` the cluster's (the same function on the fake clock). */
+  constructor(inner: PodTransport, now: () => number, clusterNow: () => number = now) {
     this.#inner = inner;
     this.#now = now;
+    this.#clusterNow = clusterNow;
     const refresh = inner.refreshCredentials;
     if (refresh !== undefined) {
       this.refreshCredentials = (options) =>
@@ -147,6 +156,7 @@ export class RecordingTransport implements PodTransport {
       name,
       options: structuredClone(rest),
       at: this.#now(),
+      clusterAt: this.#clusterNow(),
       outcome: 'pending',
       error: undefined,
       settledAt: undefined,

@@ -3,6 +3,7 @@ import { createScenarios } from './suites/create.js';
 import { deleteAfterCompletionScenarios } from './suites/delete-after-completion.js';
 import { engineScenarios } from './suites/engine.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
+import { reliabilityScenarios } from './suites/reliability.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
 import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
 import type {
@@ -37,13 +38,24 @@ export function runConformance(
 ): void {
   const capabilities: ConformanceCapabilities = { ...ALL_CAPABILITIES, ...options.capabilities };
   const patience = { ...DEFAULT_PATIENCE, ...options.patience };
-  const suite = new SuiteBuilder(runner, factory, capabilities, patience, options.testTimeoutMs ?? 60_000);
-  runner.describe(options.name ?? 'PodStorage conformance', () => {
+  const clock = options.clock ?? 'fake';
+  const suite = new SuiteBuilder(
+    runner,
+    factory,
+    capabilities,
+    patience,
+    options.testTimeoutMs ?? 60_000,
+    clock,
+    options.concurrent ?? false,
+  );
+  const name = options.name ?? `PodStorage conformance${clock === 'system' ? ' (system clock)' : ''}`;
+  runner.describe(name, () => {
     suite.group('waitForPhase', () => waitForPhaseScenarios(suite));
     suite.group('deleteAfterCompletion', () => deleteAfterCompletionScenarios(suite));
     suite.group('eventsForPod', () => eventsForPodScenarios(suite));
     suite.group('watchPodChanges', () => watchPodChangesScenarios(suite));
     suite.group('watch engine', () => engineScenarios(suite));
+    suite.group('reliability', () => reliabilityScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
   });
 }

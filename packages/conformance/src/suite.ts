@@ -1,4 +1,4 @@
-import { Harness, type ScenarioSettings } from './harness.js';
+import { type ConformanceClock, Harness, type ScenarioSettings } from './harness.js';
 import type { ConformanceCapabilities, ConformanceFactory, ConformanceRunner } from './types.js';
 import type { Patience } from './waiting.js';
 
@@ -17,6 +17,9 @@ export class SuiteBuilder {
   readonly #capabilities: ConformanceCapabilities;
   readonly #patience: Patience;
   readonly #testTimeoutMs: number;
+  readonly #concurrent: boolean;
+  /** The clock every scenario of this run uses. */
+  readonly clock: ConformanceClock;
 
   constructor(
     runner: ConformanceRunner,
@@ -24,7 +27,11 @@ export class SuiteBuilder {
     capabilities: ConformanceCapabilities,
     patience: Patience,
     testTimeoutMs: number,
+    clock: ConformanceClock = 'fake',
+    concurrent = false,
   ) {
+    this.clock = clock;
+    this.#concurrent = concurrent;
     this.#runner = runner;
     this.#factory = factory;
     this.#capabilities = capabilities;
@@ -41,7 +48,13 @@ export class SuiteBuilder {
   test(name: string, body: ScenarioBody, options: ScenarioOptions = {}): void {
     const missing = (options.requires ?? []).filter((capability) => !this.#capabilities[capability]);
     const run = async (): Promise<void> => {
-      const harness = await Harness.create(this.#factory, options, this.#patience, this.#runner.expect);
+      const harness = await Harness.create(
+        this.#factory,
+        options,
+        this.#patience,
+        this.#runner.expect,
+        this.clock,
+      );
       let passed = false;
       try {
         await body(harness);
@@ -50,14 +63,17 @@ export class SuiteBuilder {
         await harness.dispose(passed);
       }
     };
+    const it = this.#concurrent ? this.#runner.it.concurrent : this.#runner.it;
+    // Checked when the suite is built, so that asking for concurrency cannot silently run tests one by one.
+    if (it === undefined) throw new Error('runConformance: concurrent needs a runner with it.concurrent');
     if (missing.length > 0) {
-      const skip = this.#runner.it.skip;
+      const skip = it.skip;
       // Checked when the suite is built, so a runner without it.skip cannot turn a skip into a pass.
       if (skip === undefined) throw new Error(`runConformance: the runner has no it.skip to skip "${name}"`);
       skip(`${name} (needs capability: ${missing.join(', ')})`, run);
       return;
     }
-    if (this.#testTimeoutMs > 0) this.#runner.it(name, run, this.#testTimeoutMs);
-    else this.#runner.it(name, run);
+    if (this.#testTimeoutMs > 0) it(name, run, this.#testTimeoutMs);
+    else it(name, run);
   }
 }

@@ -1,5 +1,6 @@
 import type { PodTransport } from '@podstorage/core';
 import type { FakeCluster } from '@podstorage/fake';
+import type { ConformanceClock } from './harness.js';
 import type { Patience } from './waiting.js';
 
 /** A test body as the suite registers it. */
@@ -7,11 +8,13 @@ export type ConformanceTestFunction = () => Promise<void>;
 
 /**
  * The `it` of a test runner (vitest, jest, node:test, mocha): `it(name, fn, timeoutMs?)`, and
- * `it.skip(name, fn)` to report a test as skipped.
+ * `it.skip(name, fn)` to report a test as skipped; `it.concurrent` (vitest, jest) for
+ * {@link ConformanceOptions.concurrent}.
  */
 export interface ConformanceIt {
   (name: string, fn: ConformanceTestFunction, timeoutMs?: number): void;
   skip?: (name: string, fn: ConformanceTestFunction) => void;
+  concurrent?: ConformanceIt;
 }
 
 /** The `describe` of a test runner. */
@@ -75,4 +78,20 @@ export interface ConformanceOptions {
   readonly patience?: Partial<Patience>;
   /** Passed as the per-test timeout to `it`; 0 passes none. Default 60 000. */
   readonly testTimeoutMs?: number;
+  /**
+   * The clock the scenarios run on. `'fake'` (default): the storage and the cluster share the cluster's
+   * manual `FakeClock`, moved by the suite, so runs are deterministic and instant. `'system'`: the storage
+   * runs on core's real `systemClock` and the cluster's clock follows real time, with every timing
+   * scaled down (a 90 s inactivity timeout becomes 900 ms); waits are bounded in real time. It finds what
+   * only real timers show (a timer firing before `performance.now()` reaches its deadline) and takes a
+   * few seconds of real time per group: run it next to the fake-clock run, over at least one transport.
+   */
+  readonly clock?: ConformanceClock;
+  /**
+   * Registers the tests with `it.concurrent`, so the runner runs several at once (vitest: up to its
+   * `maxConcurrency`, 5 by default). Every test has its own cluster, backend and storage, so they do not
+   * interfere; worth it on the system clock, where a test spends most of its time waiting on real time.
+   * Default `false`.
+   */
+  readonly concurrent?: boolean;
 }

@@ -1,5 +1,10 @@
 import type { FakeClock } from '@podstorage/fake';
 
+/** What {@link track} reads the time from: the clock the storage runs on. */
+export interface NowSource {
+  now(): number;
+}
+
 /**
  * How long the suite waits for a condition before failing. A condition fails only once both bounds
  * are exceeded, so a slow machine or a network backend gets real time, and a fast one still gets enough
@@ -38,7 +43,19 @@ export interface UntilOptions {
   readonly detail?: () => string;
   /** Move the fake clock in steps while waiting; without it only real event-loop turns pass. */
   readonly steps?: ClockSteps;
+  /**
+   * On the system clock: real milliseconds to keep trying on top of `patience.realMs` (the time the
+   * condition may legitimately need, such as a stall to be detected), polling with a short real timer
+   * between checks instead of spinning on macrotasks. Ignored when `steps` is given.
+   */
+  readonly realTimeMs?: number;
 }
+
+/** How often {@link until} re-checks a condition on the system clock, in real milliseconds. */
+const POLL_MS = 2;
+
+/** A real timer of `ms`: only between two checks of a condition, never to wait for something to happen. */
+export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Thrown when a condition the suite waits for never becomes true. */
 export class ConditionTimeoutError extends Error {
@@ -68,10 +85,15 @@ export async function until(
     if (condition()) return;
     const steps = options.steps;
     if (steps === undefined) {
-      await macrotask();
+      const realTimeMs = options.realTimeMs;
+      // On the system clock the condition may need real time: after a burst of turns for what is
+      // already under way, re-check every few milliseconds rather than keep a loaded CPU busy.
+      if (realTimeMs !== undefined && turns >= patience.turnsPerStep) await pause(POLL_MS);
+      else await macrotask();
       turns += 1;
-      if (turns >= patience.turns && performance.now() - started >= patience.realMs) {
-        fail(`${turns} event-loop turns, ${Math.round(performance.now() - started)} ms real time`);
+      const waited = performance.now() - started;
+      if (turns >= patience.turns && waited >= patience.realMs + (realTimeMs ?? 0)) {
+        fail(`${turns} event-loop turns, ${Math.round(waited)} ms real time`);
       }
       continue;
     }
@@ -98,12 +120,12 @@ export interface Tracked<T> {
   readonly settled: boolean;
   readonly value: T | undefined;
   readonly reason: unknown;
-  /** The fake clock's time when it settled. */
+  /** The time of `clock` (the storage's) when it settled. */
   readonly settledAt: number | undefined;
 }
 
 /** Starts observing `promise`; its rejection is captured, never reported as unhandled. */
-export function track<T>(promise: Promise<T>, clock?: FakeClock): Tracked<T> {
+export function track<T>(promise: Promise<T>, clock?: NowSource): Tracked<T> {
   const state: {
     promise: Promise<T>;
     status: 'pending' | 'fulfilled' | 'rejected';

@@ -2,17 +2,28 @@
  * A single-consumer queue between a push-based source (the shared watch) and a pull-based consumer
  * (an operation's loop). The source never waits for the consumer; the consumer waits for the source,
  * an error, the end, or its own signal.
+ *
+ * Items pushed with a key coalesce: while an item with that key waits to be taken, a newer one replaces
+ * it in place. A slow consumer then holds at most one item per key (the newest), never an unbounded
+ * backlog, and loses no key's latest state.
  */
 export class AsyncQueue<T> {
-  #items: T[] = [];
+  // Map iteration follows insertion order, and replacing a key's value keeps its place.
+  readonly #items = new Map<unknown, T>();
   #error: { error: unknown } | undefined;
   #ended = false;
   #wake: (() => void) | undefined;
 
-  push(item: T): void {
+  /** Adds `item`, or replaces the waiting item pushed with the same `key`. */
+  push(item: T, key: unknown = Symbol()): void {
     if (this.#ended || this.#error) return;
-    this.#items.push(item);
+    this.#items.set(key, item);
     this.#notify();
+  }
+
+  /** Items waiting to be taken. */
+  get size(): number {
+    return this.#items.size;
   }
 
   /** Makes the next `take()` (once queued items are taken) reject with `error`. */
@@ -34,7 +45,11 @@ export class AsyncQueue<T> {
    */
   async take(signal: AbortSignal): Promise<T | undefined> {
     for (;;) {
-      if (this.#items.length > 0) return this.#items.shift();
+      const first = this.#items.entries().next();
+      if (!first.done) {
+        this.#items.delete(first.value[0]);
+        return first.value[1];
+      }
       if (this.#error) throw this.#error.error;
       if (this.#ended) return undefined;
       signal.throwIfAborted();

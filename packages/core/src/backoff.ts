@@ -1,3 +1,5 @@
+import { InvalidInputError } from './errors.js';
+
 /** How the watch engine waits between failed attempts. */
 export interface BackoffOptions {
   /** The first wait, in milliseconds. Default 500. */
@@ -19,10 +21,14 @@ export class Backoff {
   readonly #random: () => number;
   #failures = 0;
 
+  /** Throws {@link InvalidInputError} for a wait that is not a positive number (a zero or NaN wait is a hot loop). */
   constructor(options: BackoffOptions, random: () => number) {
-    this.initialMs = options.initialMs ?? 500;
-    this.maxMs = options.maxMs ?? 30_000;
-    this.resetAfterMs = options.resetAfterMs ?? 60_000;
+    this.initialMs = positive('backoff.initialMs', options.initialMs ?? 500);
+    this.maxMs = positive('backoff.maxMs', options.maxMs ?? 30_000);
+    this.resetAfterMs = positive('backoff.resetAfterMs', options.resetAfterMs ?? 60_000);
+    if (this.maxMs < this.initialMs) {
+      throw new InvalidInputError('backoff', options, 'maxMs must not be smaller than initialMs');
+    }
     this.#random = random;
   }
 
@@ -34,7 +40,8 @@ export class Backoff {
     const step = Math.min(this.maxMs, this.initialMs * 2 ** this.#failures);
     this.#failures += 1;
     const jittered = step / 2 + (step / 2) * this.#random();
-    return Math.max(jittered, (retryAfterSeconds ?? 0) * 1000);
+    const asked = Number.isFinite(retryAfterSeconds) ? (retryAfterSeconds as number) * 1000 : 0;
+    return Math.max(jittered, asked);
   }
 
   /** Forget past failures, after a healthy period. */
@@ -42,7 +49,15 @@ export class Backoff {
     this.#failures = 0;
   }
 
+  /** Failures since the last reset. */
   get failures(): number {
     return this.#failures;
   }
+}
+
+function positive(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0) || value === Number.POSITIVE_INFINITY) {
+    throw new InvalidInputError(option, value, 'must be a positive, finite number of milliseconds');
+  }
+  return value;
 }

@@ -17,18 +17,51 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` for deadlines, Node timers that do not keep the process alive. */
+// Node's timers hold a signed 32-bit delay: anything longer fires at once with a warning. Longer
+// waits are chained in steps no longer than this.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A system-clock timer that may be re-armed in steps; `current` is the Node timer of the step in flight. */
+class SystemTimer {
+  current: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * The real clock: `performance.now()` for deadlines, Node timers that do not keep the process alive.
+ * Timers of any length work: waits past Node's 2^31 ms limit are chained, and an infinite one never fires.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   date: () => new Date(),
   setTimeout(callback, ms) {
-    const timer = setTimeout(callback, Math.max(0, ms));
-    // A pending deadline alone must not keep a finished program running.
-    timer.unref();
-    return timer;
+    const handle = new SystemTimer();
+    if (Number.isNaN(ms) || ms === Number.POSITIVE_INFINITY) return handle;
+    const due = performance.now() + Math.max(0, ms);
+    const arm = (wait: number) => {
+      const capped = wait > MAX_TIMER_MS;
+      handle.current = setTimeout(
+        () => {
+          // Only a step cut short by the 2^31 limit is re-armed. Node may also fire a timer up to a
+          // millisecond before performance.now() reaches it: callers that need the exact instant
+          // (Timeout) check the clock themselves.
+          if (capped) arm(due - performance.now());
+          else {
+            handle.current = undefined;
+            callback();
+          }
+        },
+        capped ? MAX_TIMER_MS : wait,
+      );
+      // A pending deadline alone must not keep a finished program running.
+      handle.current.unref();
+    };
+    arm(Math.max(0, ms));
+    return handle;
   },
   clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    if (!(handle instanceof SystemTimer)) return;
+    if (handle.current !== undefined) clearTimeout(handle.current);
+    handle.current = undefined;
   },
 };
 

@@ -191,7 +191,7 @@ export class InvalidInputError extends PodStorageError {
   readonly value: unknown;
 
   constructor(argument: string, value: unknown, problem: string) {
-    super(`Invalid ${argument} ${JSON.stringify(value) ?? String(value)}: ${problem}`);
+    super(`Invalid ${argument} ${describeInput(value)}: ${problem}`);
     this.name = 'InvalidInputError';
     this.argument = argument;
     this.value = value;
@@ -202,6 +202,42 @@ export class InvalidInputError extends PodStorageError {
   static override isInstance(value: unknown): value is InvalidInputError {
     return hasMarker(value, INVALID_INPUT_ERROR);
   }
+}
+
+const NUMBER_MARKER = '@@podstorage:number:';
+const NUMBER_IN_JSON = /"@@podstorage:number:([^"]*)"/g;
+
+/**
+ * A bad value as the message shows it: JSON where JSON can say it, but numbers JSON cannot carry
+ * (NaN, Infinity) by name, where `JSON.stringify` would write `null` and hide the problem.
+ */
+function describeInput(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol')
+    return String(value);
+  if (value === undefined || typeof value === 'function') return String(value);
+  try {
+    const json = JSON.stringify(value, (_key, item: unknown) =>
+      typeof item === 'number' && !Number.isFinite(item) ? `${NUMBER_MARKER}${item}` : item,
+    );
+    return json.replace(NUMBER_IN_JSON, '$1');
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * True for the API server's answer to a resourceVersion newer than it has (an etcd restore, a lagging
+ * HA apiserver, a restarted fake): `504 Timeout` whose cause is `ResourceVersionTooLarge`
+ * (apiserver `storage.NewTooLargeResourceVersionError`). The cure is a fresh list, as client-go's
+ * reflector does.
+ */
+export function isTooLargeResourceVersion(error: unknown): boolean {
+  if (!KubernetesError.isInstance(error) || error.code !== 504) return false;
+  const causes = error.status?.details?.causes ?? [];
+  return (
+    causes.some((cause) => cause.reason === 'ResourceVersionTooLarge') ||
+    /too large resource version/i.test(error.serverMessage)
+  );
 }
 
 /** True when `error` is the result of an aborted signal (DOMException AbortError or TimeoutError). */

@@ -31,7 +31,7 @@ export {
   type TimeoutLike,
   type WaitForPhaseOptions,
 } from './pod-storage.js';
-export { compareResourceVersions } from './resource-versions.js';
+export { sameResourceVersion } from './resource-versions.js';
 export { type FieldSelector, formatFieldSelector } from './selectors.js';
 export { Timeout } from './timeout.js';
 export type {
@@ -46,4 +46,4 @@ export type {
   WatchOptions,
 } from './transport.js';
 export { validateNamespace, validatePodName } from './validation.js';
-export type { StoreChange, WatchCounters, WatchSubscriber } from './watch-engine.js';
+export type { StoreChange, WatchCounters, WatchSubscriber, WatchSubscription } from './watch-engine.js';

@@ -1,5 +1,5 @@
 import { AsyncQueue, stoppableIterator } from './async-queue.js';
-import type { BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   InvalidInputError,
@@ -10,13 +10,19 @@ import {
 } from './errors.js';
 import type { KubernetesEvent, Pod } from './kubernetes.js';
 import { type Logger, silentLogger } from './logger.js';
+import { followObject } from './object-follower.js';
 import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
-import { compareResourceVersions } from './resource-versions.js';
+import { type RetrySettings, requestWithRetries } from './retry-policy.js';
 import type { FieldSelector } from './selectors.js';
 import { Timeout } from './timeout.js';
 import type { PodTransport } from './transport.js';
 import { validateNamespace, validatePodName } from './validation.js';
-import { type StoreChange, type WatchCounters, WatchEngine, type WatchSubscriber } from './watch-engine.js';
+import {
+  type WatchCounters,
+  WatchEngine,
+  type WatchSubscriber,
+  type WatchSubscription,
+} from './watch-engine.js';
 
 /** Options of {@link createPodStorage}. Every field has a sensible default. */
 export interface PodStorageOptions {
@@ -118,10 +124,6 @@ interface WaitOutcome {
   readonly pod: Pod;
 }
 
-type WaitItem =
-  | { readonly kind: 'sync'; readonly pod: Pod | undefined; readonly fresh: boolean }
-  | { readonly kind: 'change'; readonly change: StoreChange<Pod> };
-
 /**
  * Creates a {@link PodStorage} over `transport`. The result owns a watch engine shared by all its
  * operations; close it when done.
@@ -141,6 +143,7 @@ class EnginePodStorage implements ManagedPodStorage {
   readonly #requestTimeoutMs: number;
   readonly #finalReadTimeoutMs: number;
   readonly #sharedWatchThreshold: number;
+  readonly #retrySettings: RetrySettings;
   readonly #closed = new AbortController();
   // Pod waits currently running per namespace, to decide when to share one namespace-wide watch.
   readonly #podWaits = new Map<string, number>();
@@ -153,19 +156,34 @@ class EnginePodStorage implements ManagedPodStorage {
     this.#finalReadTimeoutMs = positive('finalReadTimeoutMs', options.finalReadTimeoutMs ?? 5_000);
     this.#sharedWatchThreshold = positive('sharedWatchThreshold', options.sharedWatchThreshold ?? 3);
     const watchTimeoutSeconds = options.watchTimeoutSeconds ?? { min: 300, max: 600 };
-    if (!(watchTimeoutSeconds.min > 0 && watchTimeoutSeconds.max >= watchTimeoutSeconds.min)) {
+    if (
+      !(watchTimeoutSeconds.min > 0 && watchTimeoutSeconds.max >= watchTimeoutSeconds.min) ||
+      !Number.isFinite(watchTimeoutSeconds.max)
+    ) {
       throw new InvalidInputError('watchTimeoutSeconds', watchTimeoutSeconds, 'needs 0 < min <= max');
     }
+    const random = options.random ?? Math.random;
+    const backoff = options.backoff ?? {};
+    // Validates the backoff now, so a bad one fails here rather than in a watch later.
+    new Backoff(backoff, random);
     this.#engine = new WatchEngine(transport, {
       clock: this.#clock,
       logger: this.#logger,
-      random: options.random ?? Math.random,
+      random,
       pageSize: positive('pageSize', options.pageSize ?? 500),
       requestTimeoutMs: this.#requestTimeoutMs,
       inactivityTimeoutMs: positive('inactivityTimeoutMs', options.inactivityTimeoutMs ?? 90_000),
       watchTimeoutSeconds,
-      backoff: options.backoff ?? {},
+      backoff,
     });
+    this.#retrySettings = {
+      clock: this.#clock,
+      logger: this.#logger,
+      random,
+      backoff,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      transport,
+    };
   }
 
   async waitForPhase(
@@ -201,10 +219,18 @@ class EnginePodStorage implements ManagedPodStorage {
       const uid = outcome.pod.metadata?.uid;
       const signal = this.#signal(deadline, options.signal);
       try {
-        await this.#transport.delete('pods', namespace, name, {
-          preconditions: uid === undefined ? undefined : { uid },
+        // Safe to retry: with the uid precondition a repeated delete answers 404 or 409, both success.
+        await requestWithRetries(
+          `delete pod ${namespace}/${name}`,
+          this.#retrySettings,
+          deadline,
           signal,
-        });
+          (attempt) =>
+            this.#transport.delete('pods', namespace, name, {
+              preconditions: uid === undefined ? undefined : { uid },
+              signal: attempt,
+            }),
+        );
         this.#logger.info({ namespace, pod: name, phase: outcome.phase }, 'deleted finished pod');
       } catch (error) {
         // Both mean the pod we waited for is gone (a new one may carry its name): our job is done.
@@ -247,7 +273,7 @@ class EnginePodStorage implements ManagedPodStorage {
   async close(): Promise<void> {
     const reason = new PodStorageError('PodStorage was closed');
     if (!this.#closed.signal.aborted) this.#closed.abort(reason);
-    await this.#engine.close(reason);
+    await this.#engine.close(this.#closed.signal.reason);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -265,61 +291,37 @@ class EnginePodStorage implements ManagedPodStorage {
   ): Promise<WaitOutcome | null> {
     validatePodName(name);
     validateNamespace(namespace);
+    this.#throwIfClosed();
     return this.#withTimeout(timeout, `${operation} pod ${namespace}/${name}`, async (deadline) => {
       const signal = this.#signal(deadline, userSignal);
-      const queue = new AsyncQueue<WaitItem>();
-      // A wait the first read decides (pod absent or already past untilNot) leaves the watch inside
-      // onSync, synchronously, so that the engine sees no consumer left and never opens the stream.
-      let decidedOnSync = false;
-      let unsubscribe: (() => void) | undefined;
-      unsubscribe = this.#subscribePodWait(namespace, name, {
-        onSync: (pods, { fresh }) => {
-          const pod = pods.get(name);
-          queue.push({ kind: 'sync', pod, fresh });
-          if (fresh && (pod === undefined || !untilNot.includes(phaseOf(pod)))) {
-            decidedOnSync = true;
-            unsubscribe?.();
-          }
-        },
-        onChange: (change) => {
-          if (change.object.metadata?.name === name) queue.push({ kind: 'change', change });
-        },
-        onError: (error) => queue.fail(error),
-      });
-      if (decidedOnSync) unsubscribe();
+      const watch = this.#podWatchFor(namespace, name);
       let uid: string | undefined;
-      let readVersion: string | undefined;
       let lastPhase: PodPhase | undefined;
       try {
-        for (;;) {
-          const item = await queue.take(signal);
-          if (item === undefined) throw new PodStorageError(`${operation}: the watch ended unexpectedly`);
-          let pod: Pod;
-          if (item.kind === 'sync') {
-            // A view listed before this wait began may miss a pod created just now: read it instead,
-            // and from then on ignore the watch's versions of it that are not newer than that read.
-            const read = item.fresh ? item.pod : await this.#readPod(name, namespace, deadline, signal);
-            if (read === undefined) return null;
-            pod = read;
-            uid = pod.metadata?.uid;
-            if (!item.fresh) readVersion = pod.metadata?.resourceVersion;
-          } else {
-            pod = item.change.object;
-            // Another pod that carries the same name: ours was reported deleted before it.
-            if (pod.metadata?.uid !== uid) continue;
-            if ((compareResourceVersions(pod.metadata?.resourceVersion, readVersion) ?? 1) <= 0) continue;
-            if (item.change.type === 'DELETED') return null;
-          }
-          lastPhase = phaseOf(pod);
-          if (!untilNot.includes(lastPhase)) return { phase: lastPhase, pod };
-        }
+        const decided = await followObject<Pod, { outcome: WaitOutcome | null }>(
+          {
+            name,
+            signal,
+            subscribe: (subscriber) => watch.subscribe(subscriber),
+            read: (readSignal) => this.#readPod(name, namespace, deadline, readSignal),
+          },
+          (pod) => {
+            if (pod === undefined) return { outcome: null };
+            uid ??= pod.metadata?.uid;
+            // Another pod that carries the same name: ours is gone.
+            if (pod.metadata?.uid !== uid) return { outcome: null };
+            lastPhase = phaseOf(pod);
+            return untilNot.includes(lastPhase) ? undefined : { outcome: { phase: lastPhase, pod } };
+          },
+        );
+        return decided.outcome;
       } catch (error) {
-        if (!deadline.expired || userSignal?.aborted || this.#closed.signal.aborted || !isAbortError(error)) {
-          throw this.#translateAbort(error, deadline, userSignal, lastPhase);
+        if (this.#timedOut(error, deadline, userSignal)) {
+          return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase);
         }
-        return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase);
+        throw this.#translateAbort(error, deadline, userSignal, lastPhase);
       } finally {
-        unsubscribe();
+        watch.release();
       }
     });
   }
@@ -341,15 +343,14 @@ class EnginePodStorage implements ManagedPodStorage {
     });
     let cause: unknown;
     try {
-      const pod = await this.#transport.get('pods', namespace, name, {
-        signal: AbortSignal.any([read.signal, this.#closed.signal]),
-      });
-      if (uid !== undefined && pod.metadata?.uid !== uid) return null;
+      const signal = AbortSignal.any([read.signal, this.#closed.signal]);
+      const pod = await this.#readPod(name, namespace, read, signal);
+      if (pod === undefined || (uid !== undefined && pod.metadata?.uid !== uid)) return null;
       const phase = phaseOf(pod);
       if (!untilNot.includes(phase)) return { phase, pod };
       lastPhase = phase;
     } catch (error) {
-      if (KubernetesError.isInstance(error) && error.code === 404) return null;
+      if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
       cause = error;
     } finally {
       read.dispose();
@@ -365,12 +366,13 @@ class EnginePodStorage implements ManagedPodStorage {
     options: EventsForPodOptions,
     stopped: AbortSignal,
   ): AsyncGenerator<string, void, undefined> {
-    const signal = AbortSignal.any([this.#signal(deadline, options.signal), stopped]);
     const queue = new AsyncQueue<KubernetesEvent>();
     // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
     const yielded = new Map<string, number>();
-    let unsubscribe: (() => void) | undefined;
+    let subscription: WatchSubscription<KubernetesEvent> | undefined;
     try {
+      this.#throwIfClosed();
+      const signal = AbortSignal.any([this.#signal(deadline, options.signal), stopped]);
       // The uid tells this pod's events from those of an earlier or later pod of the same name.
       const uid = options.uid ?? (await this.#readPod(name, namespace, deadline, signal))?.metadata?.uid;
       const about = (event: KubernetesEvent) =>
@@ -378,7 +380,7 @@ class EnginePodStorage implements ManagedPodStorage {
         event.involvedObject.name === name &&
         (uid === undefined || event.involvedObject.uid === undefined || event.involvedObject.uid === uid);
       const selector: FieldSelector = { 'involvedObject.kind': 'Pod', 'involvedObject.name': name };
-      unsubscribe = this.#engine.subscribe('events', namespace, selector, {
+      subscription = this.#engine.subscribe('events', namespace, selector, {
         onSync: (events) => {
           for (const event of [...events.values()].filter(about).sort(byOccurrence)) queue.push(event);
         },
@@ -400,33 +402,38 @@ class EnginePodStorage implements ManagedPodStorage {
         yield event.message as string;
       }
     } catch (error) {
+      // The consumer stopped (return() or break): the iteration is over, quietly, as it asked.
+      if (stopped.aborted) return;
       // The timeout ends the iteration quietly; anything else (the caller's signal, an error) is raised.
-      if (deadline.expired && isAbortError(error) && !options.signal?.aborted && !this.#closed.signal.aborted)
-        return;
+      if (this.#timedOut(error, deadline, options.signal)) return;
       throw this.#translateAbort(error, deadline, options.signal, undefined);
     } finally {
-      unsubscribe?.();
+      subscription?.close();
       if (ownsDeadline) deadline.dispose();
     }
   }
 
-  /** Reads the pod now, within the request timeout; `undefined` when it does not exist. */
+  /**
+   * Reads the pod now, retrying network errors, 429 and 5xx within `deadline` (each attempt bounded by
+   * the request timeout); `undefined` when it does not exist.
+   */
   async #readPod(
     name: string,
     namespace: string,
     deadline: Timeout,
     signal: AbortSignal,
   ): Promise<Pod | undefined> {
-    const request = deadline.partial(this.#requestTimeoutMs);
     try {
-      return await this.#transport.get('pods', namespace, name, {
-        signal: AbortSignal.any([signal, request.signal]),
-      });
+      return await requestWithRetries(
+        `get pod ${namespace}/${name}`,
+        this.#retrySettings,
+        deadline,
+        signal,
+        (attempt) => this.#transport.get('pods', namespace, name, { signal: attempt }),
+      );
     } catch (error) {
       if (KubernetesError.isInstance(error) && error.code === 404) return undefined;
       throw error;
-    } finally {
-      request.dispose();
     }
   }
 
@@ -438,15 +445,20 @@ class EnginePodStorage implements ManagedPodStorage {
     const signals = [this.#closed.signal, stopped];
     if (userSignal) signals.push(userSignal);
     const signal = AbortSignal.any(signals);
+    // Keyed by pod (uid): a consumer slower than the changes holds each pod's newest state once, so
+    // memory is bounded by the number of pods, and no pod's latest state is ever lost.
     const queue = new AsyncQueue<Pod>();
-    const unsubscribe = this.#engine.subscribe('pods', namespace, undefined, {
-      onSync: () => {},
-      onChange: (change) => {
-        if (change.type === 'MODIFIED') queue.push(change.object);
-      },
-      onError: (error) => queue.fail(error),
-    });
+    let subscription: WatchSubscription<Pod> | undefined;
     try {
+      this.#throwIfClosed();
+      subscription = this.#engine.subscribe('pods', namespace, undefined, {
+        onSync: () => {},
+        onChange: (change) => {
+          const { metadata } = change.object;
+          if (change.type === 'MODIFIED') queue.push(change.object, metadata?.uid ?? metadata?.name);
+        },
+        onError: (error) => queue.fail(error),
+      });
       for (;;) {
         const pod = await queue.take(signal);
         if (pod === undefined) return;
@@ -457,7 +469,7 @@ class EnginePodStorage implements ManagedPodStorage {
       if (userSignal?.aborted) throw userSignal.reason;
       throw error;
     } finally {
-      unsubscribe();
+      subscription?.close();
     }
   }
 
@@ -465,22 +477,36 @@ class EnginePodStorage implements ManagedPodStorage {
    * A pod wait joins the namespace-wide watch when one runs or when enough waits run in the namespace;
    * otherwise it watches just its pod, so a single wait in a busy namespace does not stream all of it.
    */
-  #subscribePodWait(namespace: string, name: string, subscriber: WatchSubscriber<Pod>): () => void {
+  #podWatchFor(
+    namespace: string,
+    name: string,
+  ): { subscribe(subscriber: WatchSubscriber<Pod>): WatchSubscription<Pod>; release(): void } {
     const waits = (this.#podWaits.get(namespace) ?? 0) + 1;
     this.#podWaits.set(namespace, waits);
     const shared =
       waits >= this.#sharedWatchThreshold || this.#engine.isWatching('pods', namespace, undefined);
     const selector: FieldSelector | undefined = shared ? undefined : { 'metadata.name': name };
-    const unsubscribe = this.#engine.subscribe('pods', namespace, selector, subscriber);
-    let subscribed = true;
-    return () => {
-      if (!subscribed) return;
-      subscribed = false;
-      unsubscribe();
-      const left = (this.#podWaits.get(namespace) ?? 1) - 1;
-      if (left === 0) this.#podWaits.delete(namespace);
-      else this.#podWaits.set(namespace, left);
+    let released = false;
+    return {
+      subscribe: (subscriber) => this.#engine.subscribe('pods', namespace, selector, subscriber),
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.#podWaits.get(namespace) ?? 1) - 1;
+        if (left === 0) this.#podWaits.delete(namespace);
+        else this.#podWaits.set(namespace, left);
+      },
     };
+  }
+
+  /** Operations on a closed storage reject at once, before any request. */
+  #throwIfClosed(): void {
+    if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
+  }
+
+  /** True when `error` is this operation's own deadline running out (not the caller's signal, not close()). */
+  #timedOut(error: unknown, deadline: Timeout, userSignal: AbortSignal | undefined): boolean {
+    return isAbortError(error) && deadline.expired && !userSignal?.aborted && !this.#closed.signal.aborted;
   }
 
   /** Runs `body` under a Timeout made from `timeout`, disposing it afterwards if it was made here. */
@@ -558,10 +584,12 @@ function positive(option: string, value: number): number {
   return value;
 }
 
-/** Orders events as they happened: by first occurrence, then by resourceVersion as a tiebreak. */
+/**
+ * Orders events as they happened: by first occurrence. Ties keep the server's order (the sort is
+ * stable); resourceVersions are never ordered (see `sameResourceVersion`).
+ */
 function byOccurrence(a: KubernetesEvent, b: KubernetesEvent): number {
   const time = (event: KubernetesEvent) =>
     Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? '') || 0;
-  const version = (event: KubernetesEvent) => Number(event.metadata?.resourceVersion) || 0;
-  return time(a) - time(b) || version(a) - version(b);
+  return time(a) - time(b);
 }

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { compareResourceVersions } from './resource-versions.js';
+import { sameResourceVersion } from './resource-versions.js';
 
-describe('compareResourceVersions', () => {
-  it('orders decimal versions numerically, beyond the range of a double', () => {
-    expect(compareResourceVersions('9', '10')).toBeLessThan(0);
-    expect(compareResourceVersions('10', '9')).toBeGreaterThan(0);
-    expect(compareResourceVersions('42', '42')).toBe(0);
-    expect(compareResourceVersions('90071992547409930', '90071992547409931')).toBeLessThan(0);
+describe('sameResourceVersion', () => {
+  it('is equality of the opaque strings, whatever their format', () => {
+    expect(sameResourceVersion('42', '42')).toBe(true);
+    expect(sameResourceVersion('abc/7', 'abc/7')).toBe(true);
+    expect(sameResourceVersion('9', '10')).toBe(false);
+    // Not numerically equal either: versions are never parsed.
+    expect(sameResourceVersion('010', '10')).toBe(false);
   });
 
-  it('refuses to order what is not a decimal integer', () => {
-    expect(compareResourceVersions('abc', '10')).toBeUndefined();
-    expect(compareResourceVersions('010', '10')).toBeUndefined();
-    expect(compareResourceVersions(undefined, '10')).toBeUndefined();
-    expect(compareResourceVersions('', '')).toBeUndefined();
+  it('never calls an unknown version the same as anything', () => {
+    expect(sameResourceVersion(undefined, undefined)).toBe(false);
+    expect(sameResourceVersion('', '')).toBe(false);
+    expect(sameResourceVersion(undefined, '1')).toBe(false);
   });
 });

@@ -1,13 +1,10 @@
-const DECIMAL = /^[1-9][0-9]*$/;
-
 /**
- * Orders two resourceVersions when that is possible: negative when `a` is older, positive when newer,
- * zero when equal; `undefined` when either is not a decimal integer. Kubernetes calls resourceVersions
- * opaque, but etcd-backed servers give increasing integers (and newer servers promise comparability);
- * callers must treat `undefined` as "unknown", never as "equal".
+ * The one policy podstorage has about resourceVersions: they are opaque strings, and only equality
+ * means anything. Kubernetes promises no format and no order (an etcd-backed server happens to use
+ * increasing integers, an aggregated or restored server need not), so nothing here ever orders two
+ * versions. Where the engine must know whether a view is at least as new as a read, it waits until the
+ * view holds the very version it read, or reads again; a deletion is news whatever version it carries.
  */
-export function compareResourceVersions(a: string | undefined, b: string | undefined): number | undefined {
-  if (a === undefined || b === undefined || !DECIMAL.test(a) || !DECIMAL.test(b)) return undefined;
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
+export function sameResourceVersion(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && a !== '' && a === b;
 }

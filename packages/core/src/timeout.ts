@@ -20,6 +20,7 @@ export class Timeout implements Disposable {
   readonly #deadline: number;
   #controller: AbortController | undefined;
   #timer: TimerHandle | undefined;
+  #fired = false;
 
   constructor(operation: string, ms: number, options: { clock?: Clock } = {}) {
     if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
@@ -33,8 +34,9 @@ export class Timeout implements Disposable {
     this.startedAt = this.#clock.date();
   }
 
-  /** Milliseconds left before the deadline; never negative. */
+  /** Milliseconds left before the deadline; never negative, and 0 once the signal has fired. */
   left(): number {
+    if (this.#fired) return 0;
     return Math.max(0, this.#deadline - this.#clock.now());
   }
 
@@ -43,20 +45,23 @@ export class Timeout implements Disposable {
     return this.#clock.now() - this.#start;
   }
 
-  /** True once the deadline has passed. */
+  /**
+   * True once the deadline has passed. Expiry is one fact: `signal` aborts exactly when this becomes
+   * true (reading it past the deadline fires the signal at once), never before.
+   */
   get expired(): boolean {
-    return this.left() === 0;
+    if (this.#fired) return true;
+    if (this.#clock.now() < this.#deadline) return false;
+    this.#fire();
+    return true;
   }
 
   /** Aborts at the deadline, with a `TimeoutError` DOMException as its reason. */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
-      const controller = new AbortController();
-      this.#controller = controller;
-      const fire = () => controller.abort(new DOMException(`${this.operation} timed out`, 'TimeoutError'));
-      const left = this.left();
-      if (left === 0) fire();
-      else if (Number.isFinite(left)) this.#timer = this.#clock.setTimeout(fire, left);
+      this.#controller = new AbortController();
+      if (this.#fired || this.#clock.now() >= this.#deadline) this.#fire();
+      else this.#arm();
     }
     return this.#controller.signal;
   }
@@ -67,6 +72,31 @@ export class Timeout implements Disposable {
    */
   partial(ms: number, operation = this.operation): Timeout {
     return new Timeout(operation, Math.min(ms, this.left()), { clock: this.#clock });
+  }
+
+  // A timer may fire a little before the clock reaches the deadline (Node's timers round, and
+  // performance.now() is finer): then it is re-armed for the rest, so the signal never runs ahead of
+  // `expired`. An infinite deadline arms nothing.
+  #arm(): void {
+    const left = this.#deadline - this.#clock.now();
+    if (left === Number.POSITIVE_INFINITY) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#clock.now() >= this.#deadline) this.#fire();
+      else this.#arm();
+    }, left);
+  }
+
+  #fire(): void {
+    if (!this.#fired) {
+      this.#fired = true;
+      if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const controller = this.#controller;
+    if (controller !== undefined && !controller.signal.aborted) {
+      controller.abort(new DOMException(`${this.operation} timed out`, 'TimeoutError'));
+    }
   }
 
   /** Disarms the deadline timer. The signal stays as it is; call when the operation is over. */

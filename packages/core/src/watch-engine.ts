@@ -1,10 +1,11 @@
-import { Backoff, type BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
 import { type Clock, delay, type TimerHandle } from './clock.js';
 import { isAbortError, KubernetesError, PodStorageError } from './errors.js';
 import type { ObjectMeta } from './kubernetes.js';
 import type { Logger } from './logger.js';
+import { listAllPages } from './pager.js';
+import { classifyFailure, type StreamEnding, WatchRetryPolicy } from './retry-policy.js';
 import { type FieldSelector, formatFieldSelector } from './selectors.js';
-import { Timeout } from './timeout.js';
 import type { PodTransport, ResourceName, ResourceTypes } from './transport.js';
 
 /** Counters the engine keeps, for tests, benchmarks and metrics. All are totals except `watchesActive`. */
@@ -30,23 +31,40 @@ export interface WatchCounters {
 /** A change to the set of objects a shared watch holds. */
 export interface StoreChange<T> {
   readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /**
+   * The object after the change; for DELETED, the last state the watch knew. A DELETED the engine
+   * infers (the object was missing from a relist, or another object took its name) carries the older
+   * state it held: a deletion is news whatever the version of the object it carries.
+   */
   readonly object: T;
 }
 
 /**
- * A consumer of a shared watch. `onSync` is called once, synchronously, with the objects known at the
- * moment the consumer joins (or when the first list completes), and every change after that follows
- * through `onChange`: together they are a consistent view, never a mix of older and newer states.
- *
- * `fresh` says whether that view was listed after the consumer joined. When it was not (the consumer
- * joined a watch that was already running), the view may lag behind what the consumer knows, such as
- * a pod it has just created: read the object itself before deciding from its absence.
+ * A consumer of a shared watch. `onSync` is called once, with the objects known when the consumer
+ * joins (synchronously, inside `subscribe`, if the watch is synced) or when the first list completes,
+ * and every change after that follows through `onChange`: together they are one consistent view of
+ * the watch. That view may lag behind what the consumer knows (a pod it created a moment ago): see
+ * {@link WatchSubscription.fresh} and `followObject`, which makes a lagging view safe to decide from.
  */
 export interface WatchSubscriber<T> {
   onSync(objects: ReadonlyMap<string, T>, view: { readonly fresh: boolean }): void;
   onChange(change: StoreChange<T>): void;
   /** The watch failed for good (a non-retryable error, or the storage was closed). */
   onError(error: unknown): void;
+}
+
+/** A consumer's place in a shared watch. */
+export interface WatchSubscription<T> {
+  /**
+   * True when this consumer's first view will come from a list sent after it joined, so it is at least
+   * as new as anything the consumer knew before joining. False when it joined a watch that had already
+   * started listing: its view may lag.
+   */
+  readonly fresh: boolean;
+  /** The object the watch holds now under `name` (its latest state), if any. */
+  get(name: string): T | undefined;
+  /** Leaves the watch; the watch stops when its last consumer leaves. Idempotent. */
+  close(): void;
 }
 
 /** The engine's settings, resolved from `PodStorageOptions`. */
@@ -63,24 +81,10 @@ export interface WatchEngineSettings {
 
 type KubernetesObject = { metadata?: ObjectMeta };
 
-// A stream that ends this quickly having sent nothing is treated as a failure, so a server that
-// closes every watch at once is retried with backoff rather than in a hot loop.
-const MIN_HEALTHY_STREAM_MS = 1_000;
-
-/** What the engine does about an error from the transport. */
-type ErrorDecision = 'relist' | 'refresh-credentials' | 'retry' | 'fail';
-
-function decide(error: unknown): ErrorDecision {
-  if (!KubernetesError.isInstance(error)) {
-    // A transport that knows a failure is final says so (an exec credential plugin that is not
-    // installed); anything else (network reset, payload error, request timeout) is worth retrying.
-    return PodStorageError.isInstance(error) && !error.retryable ? 'fail' : 'retry';
-  }
-  if (error.code === 410) return 'relist';
-  if (error.code === 401) return 'refresh-credentials';
-  if (error.code === 429 || error.code === 408 || error.code >= 500) return 'retry';
-  return 'fail';
-}
+/** How one watch request ended. `broken`: it failed or broke with `error`. */
+type Attempt =
+  | StreamEnding
+  | (Omit<StreamEnding, 'outcome'> & { readonly outcome: 'broken'; readonly error: unknown });
 
 const uidOf = (object: KubernetesObject | undefined) => object?.metadata?.uid;
 const versionOf = (object: KubernetesObject | undefined) => object?.metadata?.resourceVersion;
@@ -88,8 +92,9 @@ const versionOf = (object: KubernetesObject | undefined) => object?.metadata?.re
 /**
  * One list-then-watch of a (resource, namespace, field selector), shared by all its consumers: an
  * informer. It keeps the objects it has seen, resumes from the last resourceVersion after a stream ends,
- * breaks or stalls, relists and reports the differences after 410, and stops as soon as its last consumer
- * leaves.
+ * breaks or stalls, relists and reports the differences after 410 or a lost history, and stops as soon
+ * as its last consumer leaves. When to retry is {@link WatchRetryPolicy}'s decision, paging is
+ * {@link listAllPages}'.
  */
 class SharedWatch<R extends ResourceName> {
   readonly #engine: WatchEngine;
@@ -100,17 +105,15 @@ class SharedWatch<R extends ResourceName> {
   readonly #namespace: string;
   readonly #fieldSelector: FieldSelector | undefined;
   readonly #description: string;
-  readonly #subscribers = new Set<WatchSubscriber<ResourceTypes[R]>>();
+  // Each consumer, and whether its first view is fresh (see WatchSubscription.fresh).
+  readonly #subscribers = new Map<WatchSubscriber<ResourceTypes[R]>, boolean>();
   readonly #controller = new AbortController();
   #objects = new Map<string, ResourceTypes[R]>();
   #resourceVersion = '';
   #synced = false;
+  #listsStarted = 0;
   #freshFromList = false;
   #running: Promise<void> | undefined;
-  // Lists started so far, and how many had started when each consumer joined: a list started after
-  // a consumer joined is fresh for it.
-  #listsStarted = 0;
-  readonly #joinedAfterLists = new Map<WatchSubscriber<ResourceTypes[R]>, number>();
 
   constructor(engine: WatchEngine, resource: R, namespace: string, fieldSelector: FieldSelector | undefined) {
     this.#engine = engine;
@@ -128,20 +131,28 @@ class SharedWatch<R extends ResourceName> {
     return this.#running;
   }
 
-  subscribe(subscriber: WatchSubscriber<ResourceTypes[R]>): () => void {
-    this.#subscribers.add(subscriber);
-    if (this.#synced) subscriber.onSync(this.#objects, { fresh: false });
-    else this.#joinedAfterLists.set(subscriber, this.#listsStarted);
-    this.#running ??= this.#run();
-    return () => {
-      this.#joinedAfterLists.delete(subscriber);
-      if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.stop();
+  subscribe(subscriber: WatchSubscriber<ResourceTypes[R]>): WatchSubscription<ResourceTypes[R]> {
+    const fresh = this.#listsStarted === 0;
+    this.#subscribers.set(subscriber, fresh);
+    let subscribed = true;
+    const subscription: WatchSubscription<ResourceTypes[R]> = {
+      fresh,
+      get: (name) => this.#objects.get(name),
+      close: () => {
+        if (!subscribed) return;
+        subscribed = false;
+        if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.stop();
+      },
     };
+    if (this.#synced) subscriber.onSync(this.#objects, { fresh: false });
+    // onSync may have closed the subscription already (the consumer had all it needed).
+    if (subscribed) this.#running ??= this.#run();
+    return subscription;
   }
 
   /** Stops the watch and fails its consumers with `error`. */
   fail(error: unknown): void {
-    const subscribers = [...this.#subscribers];
+    const subscribers = [...this.#subscribers.keys()];
     this.#subscribers.clear();
     this.stop();
     for (const subscriber of subscribers) subscriber.onError(error);
@@ -155,63 +166,48 @@ class SharedWatch<R extends ResourceName> {
   async #run(): Promise<void> {
     const { clock, logger } = this.#settings;
     const signal = this.#controller.signal;
-    const backoff = new Backoff(this.#settings.backoff, this.#settings.random);
+    const policy = new WatchRetryPolicy(this.#settings.backoff, this.#settings.random);
     let needList = true;
-    let refreshedCredentials = false;
     while (!signal.aborted) {
-      let retryAfterSeconds: number | undefined;
-      try {
-        if (needList) {
+      let attempt: Attempt;
+      if (needList) {
+        try {
           await this.#list(signal);
           needList = false;
-          // The consumers may have had all they needed from the list.
-          if (signal.aborted) break;
+        } catch (error) {
+          attempt = { outcome: 'broken', error, lastedMs: 0, progressed: false };
         }
-        const started = clock.now();
-        const { outcome, events } = await this.#watchOnce(signal);
-        refreshedCredentials = false;
-        const lasted = clock.now() - started;
-        if (lasted >= backoff.resetAfterMs) backoff.reset();
-        logger.debug({ watch: this.#description, outcome, events, lastedMs: lasted }, 'watch stream ended');
-        if (outcome === 'expired') needList = true;
-        if (outcome === 'stalled' || events > 0 || lasted >= MIN_HEALTHY_STREAM_MS) continue;
-        logger.warn({ watch: this.#description, outcome }, 'watch stream ended at once with nothing sent');
-      } catch (error) {
+        // The consumers may have had all they needed from the list.
         if (signal.aborted) break;
-        const decision = decide(error);
+      }
+      attempt ??= await this.#watchOnce(signal);
+      if (signal.aborted) break;
+      let wait: number;
+      if (attempt.outcome === 'broken') {
+        const { error } = attempt;
+        const decision = classifyFailure(error);
+        logger.warn({ watch: this.#description, err: error, decision }, 'watch request failed');
         if (decision === 'fail') {
           logger.error({ watch: this.#description, err: error }, 'watch failed');
           this.fail(error);
           break;
         }
         if (decision === 'refresh-credentials') {
-          const refresh = this.#transport.refreshCredentials;
-          if (refresh === undefined || refreshedCredentials) {
-            this.fail(error);
-            break;
-          }
-          refreshedCredentials = true;
-          logger.info({ watch: this.#description }, 'credentials rejected (401): refreshing them once');
-          try {
-            await refresh.call(this.#transport, { signal });
-          } catch (refreshError) {
-            if (!signal.aborted) this.fail(refreshError);
-            break;
-          }
+          if (!(await this.#refreshCredentials(policy, error, signal))) break;
           continue;
         }
         if (decision === 'relist') needList = true;
-        if (KubernetesError.isInstance(error)) retryAfterSeconds = error.retryAfterSeconds;
-        logger.warn({ watch: this.#description, err: error, decision }, 'watch request failed');
-        // The first 410 is normal (history moved on): relist at once. Repeated ones back off like errors.
-        if (decision === 'relist' && backoff.failures === 0) {
-          backoff.next();
-          continue;
+        wait = policy.afterError(decision, error, attempt.lastedMs, attempt.progressed);
+      } else {
+        logger.debug({ watch: this.#description, ...attempt }, 'watch stream ended');
+        if (attempt.outcome === 'expired' || policy.shouldRelistAfter(attempt)) needList = true;
+        wait = policy.afterStream(attempt);
+        if (wait > 0 && attempt.outcome === 'closed') {
+          logger.warn({ watch: this.#description }, 'watch stream ended at once with nothing sent');
         }
       }
-      if (signal.aborted) break;
+      if (wait === 0) continue;
       this.#counters.retries += 1;
-      const wait = backoff.next(retryAfterSeconds);
       logger.debug({ watch: this.#description, waitMs: wait }, 'backing off');
       try {
         await delay(clock, wait, signal);
@@ -221,35 +217,36 @@ class SharedWatch<R extends ResourceName> {
     }
   }
 
+  /** Refreshes credentials after a 401, once per working period; false when the watch failed instead. */
+  async #refreshCredentials(policy: WatchRetryPolicy, error: unknown, signal: AbortSignal): Promise<boolean> {
+    const refresh = this.#transport.refreshCredentials;
+    if (refresh === undefined || !policy.mayRefreshCredentials()) {
+      this.fail(error);
+      return false;
+    }
+    this.#settings.logger.info(
+      { watch: this.#description },
+      'credentials rejected (401): refreshing them once',
+    );
+    try {
+      await refresh.call(this.#transport, { signal });
+      return true;
+    } catch (refreshError) {
+      if (!signal.aborted) this.fail(refreshError);
+      return false;
+    }
+  }
+
   /** Lists every page, then reports what differs from what was known (nothing on the first list). */
   async #list(signal: AbortSignal): Promise<void> {
-    const listed = new Map<string, ResourceTypes[R]>();
     this.#listsStarted += 1;
-    const listNumber = this.#listsStarted;
-    let continueToken: string | undefined;
-    let resourceVersion = '';
-    do {
-      this.#counters.lists += 1;
-      const requestTimeout = new Timeout(`list ${this.#description}`, this.#settings.requestTimeoutMs, {
-        clock: this.#settings.clock,
-      });
-      try {
-        const page = await this.#transport.list(this.#resource, this.#namespace, {
-          fieldSelector: this.#fieldSelector,
-          limit: this.#settings.pageSize,
-          continue: continueToken,
-          signal: AbortSignal.any([signal, requestTimeout.signal]),
-        });
-        for (const item of page.items) {
-          const name = (item as KubernetesObject).metadata?.name;
-          if (name !== undefined) listed.set(name, item);
-        }
-        continueToken = page.metadata.continue || undefined;
-        resourceVersion = page.metadata.resourceVersion ?? '';
-      } finally {
-        requestTimeout.dispose();
-      }
-    } while (continueToken !== undefined);
+    const { objects: listed, resourceVersion } = await listAllPages(
+      { ...this.#settings, transport: this.#transport, onRequest: () => (this.#counters.lists += 1) },
+      this.#resource,
+      this.#namespace,
+      this.#fieldSelector,
+      signal,
+    );
     signal.throwIfAborted();
 
     const known = this.#objects;
@@ -258,12 +255,8 @@ class SharedWatch<R extends ResourceName> {
     this.#freshFromList = true;
     if (!this.#synced) {
       this.#synced = true;
-      const joinedAfterLists = new Map(this.#joinedAfterLists);
-      this.#joinedAfterLists.clear();
-      for (const subscriber of [...this.#subscribers]) {
-        subscriber.onSync(this.#objects, {
-          fresh: listNumber > (joinedAfterLists.get(subscriber) ?? listNumber),
-        });
+      for (const [subscriber, fresh] of [...this.#subscribers]) {
+        if (this.#subscribers.has(subscriber)) subscriber.onSync(this.#objects, { fresh });
       }
       return;
     }
@@ -282,17 +275,17 @@ class SharedWatch<R extends ResourceName> {
   }
 
   /** One watch request, from the last resourceVersion seen, until it ends, expires, stalls or breaks. */
-  async #watchOnce(
-    signal: AbortSignal,
-  ): Promise<{ outcome: 'closed' | 'stalled' | 'expired'; events: number }> {
+  async #watchOnce(signal: AbortSignal): Promise<Attempt> {
     const { clock, inactivityTimeoutMs, watchTimeoutSeconds, random } = this.#settings;
     const stream = new AbortController();
     const abortStream = () => stream.abort(signal.reason);
     signal.addEventListener('abort', abortStream, { once: true });
     let stalled = false;
     let inactivity: TimerHandle | undefined;
+    let lastActivity = clock.now();
     // Every byte or event re-arms the timer: a quiet stream that still sends keep-alives is healthy.
     const markActivity = () => {
+      lastActivity = clock.now();
       if (inactivity !== undefined) clock.clearTimeout(inactivity);
       inactivity = clock.setTimeout(() => {
         stalled = true;
@@ -305,7 +298,15 @@ class SharedWatch<R extends ResourceName> {
     this.#freshFromList = false;
     this.#counters.watchesOpened += 1;
     this.#counters.watchesActive += 1;
-    let events = 0;
+    const started = clock.now();
+    const startVersion = this.#resourceVersion;
+    // A stalled stream was alive only until the last thing it sent: a server that accepts watches and
+    // then says nothing must not count as healthy for the inactivity timeout it made us wait.
+    const ending = (outcome: StreamEnding['outcome']): StreamEnding => ({
+      outcome,
+      lastedMs: (outcome === 'stalled' ? lastActivity : clock.now()) - started,
+      progressed: this.#resourceVersion !== startVersion,
+    });
     try {
       const timeoutSeconds = Math.round(
         watchTimeoutSeconds.min + (watchTimeoutSeconds.max - watchTimeoutSeconds.min) * random(),
@@ -321,14 +322,15 @@ class SharedWatch<R extends ResourceName> {
       markActivity();
       for await (const event of watch) {
         markActivity();
-        events += 1;
         this.#counters.events += 1;
         if (event.type === 'ERROR') {
-          if (event.object.code === 410) return { outcome: 'expired', events };
-          throw KubernetesError.fromStatus(event.object, {
+          const error = KubernetesError.fromStatus(event.object, {
             operation: `watch ${this.#resource}`,
             namespace: this.#namespace,
           });
+          // An expired or unknown resourceVersion ends the stream: relist. Anything else is an error.
+          if (classifyFailure(error) === 'relist') return ending('expired');
+          return { ...ending('closed'), outcome: 'broken', error };
         }
         if (event.type === 'BOOKMARK') {
           this.#resourceVersion = event.object.metadata.resourceVersion || this.#resourceVersion;
@@ -336,16 +338,17 @@ class SharedWatch<R extends ResourceName> {
         }
         this.#apply(event.type, event.object);
       }
-      return { outcome: stalled ? 'stalled' : 'closed', events };
+      return ending(stalled ? 'stalled' : 'closed');
     } catch (error) {
-      if (stalled && !signal.aborted) return { outcome: 'stalled', events };
-      if (isAbortError(error) && !signal.aborted && !stalled) {
-        throw new PodStorageError(`watch of ${this.#description} was aborted by the transport`, {
+      if (stalled && !signal.aborted) return ending('stalled');
+      if (isAbortError(error) && !signal.aborted) {
+        const aborted = new PodStorageError(`watch of ${this.#description} was aborted by the transport`, {
           cause: error,
           retryable: true,
         });
+        return { ...ending('closed'), outcome: 'broken', error: aborted };
       }
-      throw error;
+      return { ...ending('closed'), outcome: 'broken', error };
     } finally {
       if (stalled) this.#counters.stalls += 1;
       if (inactivity !== undefined) clock.clearTimeout(inactivity);
@@ -381,7 +384,9 @@ class SharedWatch<R extends ResourceName> {
   }
 
   #emit(change: StoreChange<ResourceTypes[R]>): void {
-    for (const subscriber of [...this.#subscribers]) subscriber.onChange(change);
+    for (const subscriber of [...this.#subscribers.keys()]) {
+      if (this.#subscribers.has(subscriber)) subscriber.onChange(change);
+    }
   }
 }
 
@@ -405,6 +410,7 @@ export class WatchEngine {
   };
   readonly #watches = new Map<string, SharedWatch<ResourceName>>();
   readonly #running = new Set<Promise<void>>();
+  #closedReason: { readonly reason: unknown } | undefined;
 
   constructor(transport: PodTransport, settings: WatchEngineSettings) {
     this.transport = transport;
@@ -417,20 +423,22 @@ export class WatchEngine {
     namespace: string,
     fieldSelector: FieldSelector | undefined,
     subscriber: WatchSubscriber<ResourceTypes[R]>,
-  ): () => void {
+  ): WatchSubscription<ResourceTypes[R]> {
+    // A closed engine opens nothing: not even the first list.
+    if (this.#closedReason !== undefined) throw this.#closedReason.reason;
     const key = watchKey(resource, namespace, fieldSelector);
     let watch = this.#watches.get(key) as SharedWatch<R> | undefined;
     if (watch === undefined) {
       watch = new SharedWatch(this, resource, namespace, fieldSelector);
       this.#watches.set(key, watch as unknown as SharedWatch<ResourceName>);
     }
-    const unsubscribe = watch.subscribe(subscriber);
+    const subscription = watch.subscribe(subscriber);
     const running = watch.running;
     if (running !== undefined && !this.#running.has(running)) {
       this.#running.add(running);
       void running.finally(() => this.#running.delete(running));
     }
-    return unsubscribe;
+    return subscription;
   }
 
   /** True while a shared watch for exactly this key is running. */
@@ -449,6 +457,7 @@ export class WatchEngine {
 
   /** Stops every watch, failing its consumers with `reason`, and waits until all have wound down. */
   async close(reason: unknown): Promise<void> {
+    this.#closedReason ??= { reason };
     for (const watch of [...this.#watches.values()]) watch.fail(reason);
     await Promise.allSettled([...this.#running]);
   }

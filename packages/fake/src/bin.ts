@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     clock,
     mode: values.manual ? 'manual' : 'simulated',
     ...(historySize === undefined ? {} : { historySize }),
+    logger,
   });
   const stopClock = clock.followRealTime();
   const server = await serveFakeCluster(cluster, {

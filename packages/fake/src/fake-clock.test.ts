@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from './fake-clock.js';
+import { waitFor } from './test-support.js';
 
 describe('FakeClock', () => {
   it('starts at the given wall time and moves only when advanced', async () => {
@@ -94,8 +95,7 @@ describe('FakeClock.followRealTime', () => {
     }, 50);
     const realStart = performance.now();
     const stop = clock.followRealTime({ speed: 10, tickMs: 1 });
-    // Waits on a condition (the timer firing), not on a fixed sleep.
-    while (!fired) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => fired, 'the timer to fire in real time');
     await stop();
     const realElapsed = performance.now() - realStart;
     expect(clock.now()).toBeGreaterThanOrEqual(50);

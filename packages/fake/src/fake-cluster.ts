@@ -2,6 +2,7 @@ import type {
   BookmarkObject,
   FieldSelector,
   KubernetesEvent,
+  Logger,
   ObjectMeta,
   Pod,
   PodPhase,
@@ -33,6 +34,7 @@ import {
   objectKey,
   type StoredObject,
   type StoredResource,
+  type StoreState,
   selectableFields,
 } from './object-store.js';
 import {
@@ -54,7 +56,8 @@ import {
   statusError,
   tooLargeResourceVersion,
 } from './status.js';
-import { Watcher } from './watcher.js';
+import { type RequestWatchdog, RequestWatchdogImplementation, type WatchdogOptions } from './watchdog.js';
+import { connectionResetError, Watcher } from './watcher.js';
 
 export type { Namespace };
 
@@ -127,6 +130,33 @@ export interface FakeClusterOptions {
   readonly defaultLifecycle?: LifecycleScript;
   /** Seed of the generator behind `generateName` suffixes. Default 1. */
   readonly seed?: number;
+  /**
+   * The hot-loop watchdog's limit on requests through `transport()` and servers: over `maxRequests`
+   * within `perMs` of cluster-clock time, requests are refused with 429 and a violation is recorded
+   * (see {@link FakeCluster.assertNoHotLoop}). Default {@link DEFAULT_WATCHDOG} (2 000 per 1 000 ms);
+   * `false` turns it off.
+   */
+  readonly watchdog?: WatchdogOptions | false;
+  /** Where the cluster reports what a test should know (a tripped watchdog). Default: warnings to the console. */
+  readonly logger?: Logger;
+  /**
+   * How a watch from a resourceVersion newer than the cluster's (a client resuming after the cluster
+   * lost history: {@link FakeCluster.restore}) is answered, unless it asks for `sendInitialEvents`
+   * (always `error`, as the apiserver). `error` (default): one ERROR event, 504 Timeout with cause
+   * `ResourceVersionTooLarge`, and the end, so the client learns at once. `wait`: what the apiserver's
+   * watch cache does: the watch is accepted and stays silent (no events, no bookmarks) until the
+   * cluster's version passes the requested one; changes up to it are never sent.
+   */
+  readonly futureWatch?: 'error' | 'wait';
+}
+
+/**
+ * The state of a cluster at one moment, taken by {@link FakeCluster.snapshot} and put back by
+ * {@link FakeCluster.restore}: every object and the resourceVersion counter (not the history).
+ */
+export interface ClusterSnapshot {
+  /** The cluster's resourceVersion when the snapshot was taken. */
+  readonly resourceVersion: string;
 }
 
 /** Counters for leak checks and for asserting how many requests and watches a client made. */
@@ -137,6 +167,8 @@ export interface FakeClusterStats {
   readonly watchesOpened: number;
   /** Requests made through `transport()` (or a server), by verb. */
   readonly requests: Record<RequestVerb, number>;
+  /** How many times the hot-loop watchdog tripped (see {@link FakeCluster.watchdog}). */
+  readonly watchdogViolations: number;
 }
 
 /** The object a watch stream carries for a resource. */
@@ -154,6 +186,13 @@ const OBJECT_KINDS: Record<StoredResource, string> = {
   pods: 'Pod',
   events: 'Event',
   namespaces: 'Namespace',
+};
+
+const consoleWarnings: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (_fields, message) => console.warn(message),
+  error: (fields, message) => console.error(message, fields),
 };
 
 function copy<T>(value: T): T {
@@ -208,6 +247,14 @@ interface Matcher {
   readonly labels: readonly LabelRequirement[];
 }
 
+/** An open watch's filter, and (for a watch from a future version in `wait` mode) the version it waits past. */
+interface WatchEntry extends Matcher {
+  readonly after?: number;
+}
+
+// What each snapshot holds; the object handed out carries only its resourceVersion.
+const SNAPSHOTS = new WeakMap<ClusterSnapshot, StoreState>();
+
 /**
  * An in-memory Kubernetes cluster for tests: namespaces, pods and core/v1 events with one global
  * resourceVersion, a bounded change history (old versions expire with 410), watches with bookmarks,
@@ -222,7 +269,10 @@ export class FakeCluster {
   readonly clock: FakeClock;
   /** Breaks watches and requests on purpose. */
   readonly faults: FaultInjector;
+  /** Counts requests and refuses a client that hot-loops (see {@link FakeClusterOptions.watchdog}). */
+  readonly watchdog: RequestWatchdog;
   readonly #faults: FaultInjectorImplementation;
+  readonly #watchdog: RequestWatchdogImplementation;
   readonly #store: ObjectStore;
   readonly #mode: 'simulated' | 'manual';
   readonly #bookmarkIntervalMs: number;
@@ -231,7 +281,8 @@ export class FakeCluster {
   readonly #defaultLifecycle: LifecycleScript;
   readonly #random: SeededRandom;
   readonly #simulator: LifecycleSimulator;
-  readonly #watchers = new Map<Watcher<StoredObject>, Matcher>();
+  readonly #watchers = new Map<Watcher<StoredObject>, WatchEntry>();
+  readonly #futureWatch: 'error' | 'wait';
   readonly #deletionTimers = new Map<string, TimerHandle>();
   readonly #requests: Record<RequestVerb, number> = {
     get: 0,
@@ -252,6 +303,7 @@ export class FakeCluster {
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? 1_800;
     this.#nodeName = options.nodeName ?? 'fake-node-1';
     this.#defaultLifecycle = options.defaultLifecycle ?? {};
+    this.#futureWatch = options.futureWatch ?? 'error';
     this.#random = new SeededRandom(options.seed ?? 1);
     this.#faults = new FaultInjectorImplementation({
       clock: this.clock,
@@ -259,6 +311,12 @@ export class FakeCluster {
       compact: () => this.#store.compact(),
     });
     this.faults = this.#faults;
+    this.#watchdog = new RequestWatchdogImplementation({
+      clock: this.clock,
+      logger: options.logger ?? consoleWarnings,
+      limit: options.watchdog,
+    });
+    this.watchdog = this.#watchdog;
     this.#simulator = new LifecycleSimulator({
       clock: this.clock,
       nodeName: this.#nodeName,
@@ -292,13 +350,23 @@ export class FakeCluster {
       activeWatches: [...this.#watchers.keys()].filter((watcher) => watcher.active).length,
       watchesOpened: this.#watchesOpened,
       requests: { ...this.#requests },
+      watchdogViolations: this.#watchdog.violations().length,
     };
   }
 
   /**
-   * The request layer shared by `transport()` and servers: counts the request, then applies injected
-   * latency, failures (throws their `KubernetesError`) and, for watches, a stall before headers. Rejects
-   * with the signal's reason once it aborts.
+   * Throws if the watchdog ever tripped: a client made more requests than its limit allows (the Error
+   * gives the rate, the verbs and the window). Call it when a test ends.
+   */
+  assertNoHotLoop(): void {
+    this.#watchdog.assertNoHotLoop();
+  }
+
+  /**
+   * The request layer shared by `transport()` and servers: counts the request, lets the watchdog refuse
+   * it (429) when the client hot-loops, then applies injected latency, failures (throws their
+   * `KubernetesError`) and, for watches, a stall before headers. Rejects with the signal's reason once
+   * it aborts.
    */
   async beginRequest(
     verb: RequestVerb,
@@ -307,7 +375,53 @@ export class FakeCluster {
     signal: AbortSignal,
   ): Promise<void> {
     this.#requests[verb]++;
+    const held = this.#watchdog.admit(verb, signal);
+    if (held !== undefined) await held;
     await this.#faults.beforeRequest({ verb, resource, namespace, signal });
+  }
+
+  /**
+   * Takes a copy of every object and of the resourceVersion counter, for {@link FakeCluster.restore}:
+   * an etcd backup. The snapshot of a new `FakeCluster` is the state of a freshly started fake.
+   */
+  snapshot(): ClusterSnapshot {
+    const snapshot: ClusterSnapshot = Object.freeze({ resourceVersion: this.resourceVersion() });
+    SNAPSHOTS.set(snapshot, this.#store.state());
+    return snapshot;
+  }
+
+  /**
+   * Loses history, as an etcd restore or a restarted API server does: objects and the resourceVersion
+   * counter go back to `snapshot` (of this cluster or another), the change history is forgotten, and
+   * every open watch breaks with a connection reset, as at a restart. A client that resumes from a
+   * version newer than the snapshot's then gets 504 Timeout `ResourceVersionTooLarge` on watches and
+   * on lists with that resourceVersion, until it lists afresh (see {@link FakeClusterOptions.futureWatch});
+   * older versions are expired (410). Once new changes carry the counter past a client's version again,
+   * that version is valid, but names a different state: a client that kept it misses changes, as on a
+   * real cluster. The simulated kubelet keeps running pods that are still there with the same uid;
+   * restored pods in graceful deletion finish it on the clock. Counters (`stats()`), pending faults and
+   * the watchdog are the test's, and stay.
+   */
+  restore(snapshot: ClusterSnapshot): void {
+    const state = SNAPSHOTS.get(snapshot);
+    if (state === undefined)
+      throw new TypeError('FakeCluster.restore: not a snapshot taken by FakeCluster.snapshot()');
+    // Copy first: failing a watcher removes it from the map.
+    for (const watcher of [...this.#watchers.keys()]) watcher.fail(connectionResetError());
+    this.#store.restore(state);
+    this.#simulator.retain((key, uid) => this.#store.get('pods', key)?.metadata?.uid === uid);
+    for (const timer of this.#deletionTimers.values()) this.clock.clearTimeout(timer);
+    this.#deletionTimers.clear();
+    for (const pod of this.#store.values('pods') as Pod[]) {
+      const deletion = pod.metadata?.deletionTimestamp;
+      if (deletion === undefined) continue;
+      const left = Math.max(0, Math.ceil((Date.parse(deletion) - this.clock.date().getTime()) / 1_000));
+      this.#scheduleDeletion(
+        objectKey(pod.metadata?.namespace, pod.metadata?.name ?? ''),
+        pod.metadata?.uid,
+        left,
+      );
+    }
   }
 
   // ---------------------------------------------------------------- namespaces
@@ -742,11 +856,15 @@ export class FakeCluster {
       watcher.end();
       return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
     }
-    if (from !== undefined && from > this.#store.resourceVersion) {
+    // The watch cache answers a streaming list from the future with this error, and accepts a plain
+    // watch from the future, waiting for the version (Cacher.waitUntilWatchCacheFreshAndForceAllEvents).
+    const future = from !== undefined && from > this.#store.resourceVersion;
+    if (future && (options.sendInitialEvents || this.#futureWatch === 'error')) {
       watcher.push({ type: 'ERROR', object: tooLargeResourceVersion(from, this.#store.resourceVersion) });
       watcher.end();
       return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
     }
+    const after = future ? from : undefined;
 
     if (from === undefined || options.sendInitialEvents) {
       for (const object of this.#store.values(resource)) {
@@ -761,13 +879,14 @@ export class FakeCluster {
       }
     }
     if (!watcher.open) return watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
-    this.#watchers.set(watcher, matcher);
+    this.#watchers.set(watcher, after === undefined ? matcher : { ...matcher, after });
 
     if (options.allowWatchBookmarks) {
       let timer: TimerHandle | undefined;
       const arm = () => {
         timer = this.clock.setTimeout(() => {
-          watcher.push(bookmark());
+          // A watch waiting past a future version gets no bookmark older than that version.
+          if (after === undefined || this.#store.resourceVersion >= after) watcher.push(bookmark());
           if (watcher.open) arm();
         }, this.#bookmarkIntervalMs);
       };
@@ -787,6 +906,7 @@ export class FakeCluster {
   #dispatch(change: Change): void {
     for (const [watcher, matcher] of [...this.#watchers]) {
       if (!watcher.open || watcher.resource !== change.resource) continue;
+      if (matcher.after !== undefined && change.resourceVersion <= matcher.after) continue;
       const event = this.#transition(matcher, change);
       if (event !== undefined) watcher.push(event);
     }

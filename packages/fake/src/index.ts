@@ -1,5 +1,6 @@
 export { DEFAULT_FAKE_CLOCK_START, FakeClock } from './fake-clock.js';
 export {
+  type ClusterSnapshot,
   type DeleteQuery,
   FakeCluster,
   type FakeClusterOptions,
@@ -29,3 +30,9 @@ export {
   parseLabelSelector,
 } from './selectors.js';
 export { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './server/serve.js';
+export {
+  DEFAULT_WATCHDOG,
+  type RequestWatchdog,
+  type WatchdogOptions,
+  type WatchdogViolation,
+} from './watchdog.js';

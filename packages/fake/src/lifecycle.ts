@@ -274,6 +274,11 @@ export class LifecycleSimulator {
     this.#runs.delete(key);
   }
 
+  /** Stops simulating every pod for which `keep(key, uid)` is false (after a restore changed the store). */
+  retain(keep: (key: string, uid: string) => boolean): void {
+    for (const run of [...this.#runs.values()]) if (!keep(run.key, run.uid)) this.stop(run.key);
+  }
+
   #after(run: Run, ms: number, step: () => void): void {
     const timer = this.#host.clock.setTimeout(() => {
       run.timers.delete(timer);

@@ -92,6 +92,22 @@ export function checkSelectableFields(
   }
 }
 
+/** A deep copy of a store's objects and resourceVersion counter, as {@link ObjectStore.state} takes it. */
+export interface StoreState {
+  readonly resourceVersion: number;
+  readonly objects: Readonly<Record<StoredResource, ReadonlyMap<string, StoredObject>>>;
+}
+
+function copyObjects(
+  objects: Readonly<Record<StoredResource, ReadonlyMap<string, StoredObject>>>,
+): Record<StoredResource, Map<string, StoredObject>> {
+  return {
+    namespaces: new Map(structuredClone([...objects.namespaces])),
+    pods: new Map(structuredClone([...objects.pods])),
+    events: new Map(structuredClone([...objects.events])),
+  };
+}
+
 /**
  * The storage: one global resourceVersion counter over every resource, the current objects, and a
  * bounded history of changes. A resourceVersion R is still served (watch from R, snapshot at R) when
@@ -99,7 +115,7 @@ export function checkSelectableFields(
  */
 export class ObjectStore {
   readonly #historySize: number;
-  readonly #objects: Record<StoredResource, Map<string, StoredObject>> = {
+  #objects: Record<StoredResource, Map<string, StoredObject>> = {
     namespaces: new Map(),
     pods: new Map(),
     events: new Map(),
@@ -164,6 +180,23 @@ export class ObjectStore {
   compact(): void {
     this.#history.length = 0;
     this.#compactedThrough = this.#resourceVersion;
+  }
+
+  /** A deep copy of the objects and the resourceVersion counter (not the history). */
+  state(): StoreState {
+    return { resourceVersion: this.#resourceVersion, objects: copyObjects(this.#objects) };
+  }
+
+  /**
+   * Puts the objects and the counter back as `state` holds them and forgets every change, as a store
+   * restored from a backup does: versions after `state.resourceVersion` are handed out again, versions
+   * before it are expired, and listeners hear nothing (a restore is not a change).
+   */
+  restore(state: StoreState): void {
+    this.#objects = copyObjects(state.objects);
+    this.#resourceVersion = state.resourceVersion;
+    this.#history.length = 0;
+    this.#compactedThrough = state.resourceVersion;
   }
 
   /** Changes after `resourceVersion`, oldest first. The caller checks that it is still servable. */

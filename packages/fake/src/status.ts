@@ -91,11 +91,16 @@ export function expiredStatus(message: string): Status {
   return failureStatus(410, message, {}, 'Expired');
 }
 
-/** 504 for a resourceVersion newer than anything the server has seen. */
+/**
+ * 504 for a resourceVersion newer than the server has: the Status of the apiserver's
+ * `storage.NewTooLargeResourceVersionError` (staging/src/k8s.io/apiserver/pkg/storage/errors.go), a
+ * `NewTimeoutError` ("Timeout: " prefix) with one cause `ResourceVersionTooLarge`, and the retry-after
+ * of the watch cache (`resourceVersionTooHighRetrySeconds = 1` in storage/cacher/watch_cache.go).
+ */
 export function tooLargeResourceVersion(requested: number, current: number): Status {
   return failureStatus(
     504,
-    `Too large resource version: ${requested}, current: ${current}`,
+    `Timeout: Too large resource version: ${requested}, current: ${current}`,
     {
       causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
       retryAfterSeconds: 1,

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ExecSettings, loadClusterConfig } from './cluster-config.js';
 import { CredentialError } from './errors.js';
 import { ExecCredentialPlugin } from './exec-credential.js';
-import { EXEC_PLUGIN_SOURCE, temporaryDirectory } from './test-support.js';
+import { EXEC_PLUGIN_SOURCE, execKubeconfig, temporaryDirectory, waitFor } from './test-support.js';
 import { createUndiciTransport } from './undici-transport.js';
 
 let directory: ReturnType<typeof temporaryDirectory>;
@@ -29,7 +29,7 @@ function settings(mode: string, extra: Partial<ExecSettings> = {}): ExecSettings
   };
 }
 
-function runs(): { mode: string; args: string[]; env?: string; info: string }[] {
+function runs(): { mode: string; pid: number; args: string[]; env?: string; info: string }[] {
   try {
     return readFileSync(`${directory.path}/runs.jsonl`, 'utf8')
       .trim()
@@ -97,6 +97,91 @@ describe('exec credential plugins', () => {
     await plugin.credential();
     expect(plugin.runs).toBe(3);
   });
+
+  it('a caller that aborts leaves the shared run to the others: they get its credential, not the abort', async () => {
+    const plugin = new ExecCredentialPlugin(settings('token-when-released'));
+    const first = new AbortController();
+    const second = new AbortController();
+    const leaving = plugin.credential(first.signal).catch((reason: unknown) => reason);
+    const staying = plugin.credential(second.signal);
+    const reason = new Error('the first caller gave up');
+    first.abort(reason);
+    expect(await leaving).toBe(reason);
+    // Only now may the plugin answer: the run must have outlived the first caller's abort.
+    directory.write('release', '');
+    expect((await staying).token?.reveal()).toBe('exec-secret-released');
+    expect(second.signal.aborted).toBe(false);
+    expect(plugin.runs).toBe(1);
+  }, 30_000);
+
+  it('the shared run is killed once every caller waiting on it has gone, and the next caller starts afresh', async () => {
+    const plugin = new ExecCredentialPlugin(settings('token-when-released'));
+    const callers = [new AbortController(), new AbortController()];
+    const outcomes = callers.map((caller) =>
+      plugin.credential(caller.signal).catch((reason: unknown) => reason),
+    );
+    // A node process can take long to start on a loaded machine: the bound only bounds a failure.
+    await waitFor(() => runs().length === 1, 'the plugin to start', 2_000_000);
+    const pid = runs()[0]?.pid ?? 0;
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const reasons = callers.map((_, index) => new Error(`caller ${index} gave up`));
+    callers[0]?.abort(reasons[0]);
+    expect(await outcomes[0]).toBe(reasons[0]);
+    expect(alive()).toBe(true);
+    callers[1]?.abort(reasons[1]);
+    expect(await outcomes[1]).toBe(reasons[1]);
+    await waitFor(() => !alive(), 'the abandoned plugin to be killed', 2_000_000);
+    // A caller that comes after does not join the cancelled run: it gets a run of its own.
+    directory.write('release', '');
+    expect((await plugin.credential()).token?.reveal()).toBe('exec-secret-released');
+    expect(plugin.runs).toBe(2);
+  }, 30_000);
+
+  it('through the transport: a request that aborts while the plugin runs fails no other request', async () => {
+    const cluster = new FakeCluster({ mode: 'manual' });
+    const server = await serveFakeCluster(cluster, { token: 'exec-secret-released' });
+    try {
+      const transport = createUndiciTransport({
+        kubeconfig: execKubeconfig(server, {
+          command: process.execPath,
+          args: [script, 'token-when-released'],
+        }),
+      });
+      const first = new AbortController();
+      const leaving = transport
+        .list('pods', 'default', { signal: first.signal })
+        .catch((reason: unknown) => reason);
+      const staying = transport.list('pods', 'default', { signal: new AbortController().signal });
+      const reason = new Error('the first request gave up');
+      first.abort(reason);
+      expect(await leaving).toBe(reason);
+      directory.write('release', '');
+      expect((await staying).items).toEqual([]);
+      expect(runs()).toHaveLength(1);
+      await transport.close();
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('a caller whose signal has already aborted neither starts a run nor disturbs one under way', async () => {
+    const plugin = new ExecCredentialPlugin(settings('token-when-released'));
+    const reason = new Error('aborted before asking');
+    await expect(plugin.credential(AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(plugin.runs).toBe(0);
+    const staying = plugin.credential(new AbortController().signal);
+    await expect(plugin.credential(AbortSignal.abort(reason))).rejects.toBe(reason);
+    directory.write('release', '');
+    expect((await staying).token?.reveal()).toBe('exec-secret-released');
+    expect(plugin.runs).toBe(1);
+  }, 30_000);
 
   it('speaks v1beta1 too', async () => {
     const plugin = new ExecCredentialPlugin(

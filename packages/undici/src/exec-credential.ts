@@ -24,6 +24,14 @@ export interface ExecCredentialPluginOptions {
   readonly now?: () => number;
 }
 
+/** One run of the plugin, shared by the callers waiting on it; cancelled when the last one leaves. */
+interface SharedRun {
+  readonly promise: Promise<ExecCredential>;
+  readonly controller: AbortController;
+  /** Callers still waiting on it. */
+  waiting: number;
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -31,7 +39,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * Runs a kubeconfig exec credential plugin (`client.authentication.k8s.io/v1` or `v1beta1`) as kubectl
  * does: the command with its args, without a shell, with the kubeconfig's env and `KUBERNETES_EXEC_INFO`,
  * stdin closed (never interactive), bounded by a timeout. Credentials are cached until their
- * `expirationTimestamp`; concurrent callers share one run. Errors never include what the plugin printed.
+ * `expirationTimestamp`; concurrent callers share one run, which one caller's abort does not end (only
+ * its own wait). Errors never include what the plugin printed.
  */
 export class ExecCredentialPlugin {
   readonly #settings: ExecSettings;
@@ -40,7 +49,7 @@ export class ExecCredentialPlugin {
   readonly #logger: Logger;
   readonly #now: () => number;
   #cached: ExecCredential | undefined;
-  #running: Promise<ExecCredential> | undefined;
+  #running: SharedRun | undefined;
   /** How many times the plugin was run (for tests and metrics). */
   runs = 0;
 
@@ -64,20 +73,63 @@ export class ExecCredentialPlugin {
     return this.refresh(signal);
   }
 
-  /** Runs the plugin now (joining a run already under way) and caches what it returns. */
+  /**
+   * Runs the plugin now (joining a run already under way) and caches what it returns. `signal` abandons
+   * this caller's wait only: the run goes on for the other callers waiting on it, and is killed once
+   * every one of them has gone (or by its own timeout).
+   */
   refresh(signal?: AbortSignal): Promise<ExecCredential> {
+    // A caller already gone must not start a run that nobody would wait for.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     this.#cached = undefined;
-    this.#running ??= this.#run(signal).finally(() => {
-      this.#running = undefined;
+    let run = this.#running;
+    if (run === undefined) {
+      const controller = new AbortController();
+      const started: SharedRun = { promise: this.#run(controller.signal), controller, waiting: 0 };
+      const settled = () => {
+        if (this.#running === started) this.#running = undefined;
+      };
+      started.promise.then(settled, settled);
+      this.#running = started;
+      run = started;
+    }
+    return this.#join(run, signal);
+  }
+
+  /** Waits for `run` on behalf of one caller, who may leave early through `signal`. */
+  #join(run: SharedRun, signal: AbortSignal | undefined): Promise<ExecCredential> {
+    run.waiting += 1;
+    // A caller without a signal never leaves, so the run it waits on is never cancelled.
+    if (signal === undefined) return run.promise;
+    return new Promise<ExecCredential>((resolve, reject) => {
+      const leave = () => {
+        reject(signal.reason);
+        run.waiting -= 1;
+        if (run.waiting > 0) return;
+        // Nobody waits any more: kill the plugin, and let the next caller start a run of its own
+        // rather than join one that is being torn down.
+        if (this.#running === run) this.#running = undefined;
+        run.controller.abort(new Error('every caller waiting for the exec plugin has gone'));
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      run.promise.then(
+        (credential) => {
+          signal.removeEventListener('abort', leave);
+          resolve(credential);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', leave);
+          reject(error);
+        },
+      );
     });
-    return this.#running;
   }
 
   #describe(): string {
     return `exec plugin "${basename(this.#settings.command)}" of user "${this.#settings.user}"`;
   }
 
-  async #run(signal: AbortSignal | undefined): Promise<ExecCredential> {
+  async #run(signal: AbortSignal): Promise<ExecCredential> {
     const settings = this.#settings;
     const execInfo = {
       kind: 'ExecCredential',
@@ -102,7 +154,7 @@ export class ExecCredentialPlugin {
           maxBuffer: 16 * 1024 * 1024,
           windowsHide: true,
           encoding: 'utf8',
-          ...(signal ? { signal } : {}),
+          signal,
         },
         (error, output) => {
           if (error === null) {
@@ -127,11 +179,9 @@ export class ExecCredentialPlugin {
     return credential;
   }
 
-  #failure(
-    error: Error & { code?: unknown; killed?: boolean; signal?: unknown },
-    signal: AbortSignal | undefined,
-  ) {
-    if (signal?.aborted) return signal.reason;
+  #failure(error: Error & { code?: unknown; killed?: boolean; signal?: unknown }, signal: AbortSignal) {
+    // Cancelled because every caller left: nobody sees this reason.
+    if (signal.aborted) return signal.reason;
     const user = this.#settings.user;
     if (error.code === 'ENOENT') {
       const hint = this.#settings.installHint ? `\n${this.#settings.installHint}` : '';

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type ConformanceFactory, runConformance } from '@podstorage/conformance';
-import { type FakeCluster, serveFakeCluster } from '@podstorage/fake';
+import { type ConformanceClock, type ConformanceFactory, runConformance } from '@podstorage/conformance';
+import { type FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import type { Kubeconfig } from './kubeconfig.js';
 import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
@@ -30,6 +30,8 @@ export interface WireMode {
   readonly tls?: boolean;
   readonly token?: string;
   readonly watch: 'http' | 'websocket';
+  /** The clock the suite runs on (default: the fake clock). */
+  readonly clock?: ConformanceClock;
 }
 
 /**
@@ -63,6 +65,8 @@ export function runWireConformance(name: string, mode: WireMode): void {
     name,
     patience: { realMs: 5_000, turnsPerStep: 10 },
     testTimeoutMs: 30_000,
+    // Most of a system-clock test is waiting on real time: several at once keep the run short.
+    ...(mode.clock === 'system' ? { clock: mode.clock, concurrent: true } : {}),
   });
 }
 
@@ -90,15 +94,15 @@ export function temporaryDirectory(): {
 /**
  * A real exec credential plugin: a node script run through execFile (`node plugin.mjs MODE`). What it
  * does is chosen by its first argument; it records every run (args, env, KUBERNETES_EXEC_INFO) as a JSON
- * line in `runs.jsonl`, and prints a secret on stderr when it fails (which must never surface).
+ * line in `runs.jsonl` (with its pid), and prints a secret on stderr when it fails (which must never surface).
  */
 export const EXEC_PLUGIN_SOURCE = `
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const [mode, ...rest] = process.argv.slice(2);
-appendFileSync(join(here, 'runs.jsonl'), JSON.stringify({ mode, args: rest, env: process.env.PLUGIN_ENV, info: process.env.KUBERNETES_EXEC_INFO }) + '\\n');
+appendFileSync(join(here, 'runs.jsonl'), JSON.stringify({ mode, pid: process.pid, args: rest, env: process.env.PLUGIN_ENV, info: process.env.KUBERNETES_EXEC_INFO }) + '\\n');
 const apiVersion = process.env.PLUGIN_API_VERSION ?? 'client.authentication.k8s.io/v1';
 const print = (status) => process.stdout.write(JSON.stringify({ kind: 'ExecCredential', apiVersion, status }));
 const later = new Date(Date.now() + 3600_000).toISOString();
@@ -108,6 +112,9 @@ switch (mode) {
   case 'cert-from-files': print({ clientCertificateData: readFileSync(join(here, 'client.crt'), 'utf8'), clientKeyData: readFileSync(join(here, 'client.key'), 'utf8') }); break;
   case 'fail': process.stderr.write('error: exec-secret-on-stderr\\n'); process.exit(3); break;
   case 'hang': setInterval(() => {}, 1000); break;
+  // Answers once the test creates the file 'release': a run that stays under way for as long as a test
+  // needs. Gives up after a minute, so that a failed test leaves no process behind.
+  case 'token-when-released': { const poll = setInterval(() => { if (existsSync(join(here, 'release'))) { clearInterval(poll); print({ token: 'exec-secret-released' }); } }, 10); setTimeout(() => process.exit(8), 60_000).unref(); break; }
   case 'bad-json': process.stdout.write('exec-secret-in-bad-output {'); break;
   case 'expired': print({ token: 'exec-secret-expired', expirationTimestamp: '2001-01-01T00:00:00Z' }); break;
   case 'no-credentials': print({}); break;
@@ -115,6 +122,40 @@ switch (mode) {
   default: process.exit(9);
 }
 `;
+
+/** A kubeconfig for `server` whose one user authenticates with the exec plugin `command args`. */
+export function execKubeconfig(
+  server: FakeClusterServer,
+  exec: { readonly command: string; readonly args: readonly string[] },
+): Kubeconfig {
+  return {
+    clusters: [
+      {
+        name: 'fake',
+        cluster: {
+          server: server.url,
+          ...(server.ca === undefined
+            ? {}
+            : { 'certificate-authority-data': Buffer.from(server.ca).toString('base64') }),
+        },
+      },
+    ],
+    users: [
+      {
+        name: 'exec-user',
+        user: {
+          exec: {
+            command: exec.command,
+            args: [...exec.args],
+            apiVersion: 'client.authentication.k8s.io/v1',
+          },
+        },
+      },
+    ],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'exec-user' } }],
+    'current-context': 'fake',
+  };
+}
 
 /** A plain HTTP server whose answers a test writes by hand, for what the fake server never sends. */
 export async function scriptedServer(

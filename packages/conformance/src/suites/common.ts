@@ -1,9 +1,8 @@
-import type { Steps } from '../harness.js';
-
-/** Short clock steps, for retries and reconnects (backoff starts at 500 ms). */
-export const QUICK: Steps = { stepMs: 100, maxAdvanceMs: 120_000 };
-/** Long clock steps, for stalls and server timeouts measured in minutes. */
-export const SLOW: Steps = { stepMs: 1_000, maxAdvanceMs: 900_000 };
+/**
+ * A timeout for operations that must not time out during a scenario. Not scaled on the system clock:
+ * it stands for "longer than the test", and a real timer this long is cleared when the operation ends.
+ */
+export const LONG_TIMEOUT = 3_600_000;
 
 /** A resourceVersion as a number, to compare versions of the fake's single global counter. */
 export function version(resourceVersion: unknown): bigint {

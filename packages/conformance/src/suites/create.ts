@@ -2,7 +2,7 @@ import { KubernetesError, type Pod, type PodTransport } from '@podstorage/core';
 import { assert } from '../check.js';
 import { type Harness, NAMESPACE, podManifest } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
-import { cancellation, QUICK } from './common.js';
+import { cancellation } from './common.js';
 
 const never = () => new AbortController().signal;
 
@@ -26,7 +26,7 @@ export function createScenarios(suite: SuiteBuilder): void {
       const phase = await h.resolves(
         h.storage.waitForPhase('made', NAMESPACE, 600_000, { untilNot: ['Pending', 'Running'] }),
         'the created pod to finish',
-        QUICK,
+        h.quick,
       );
       h.equal(phase, 'Succeeded', 'the simulated kubelet ran it');
     },
@@ -93,17 +93,24 @@ export function createScenarios(suite: SuiteBuilder): void {
   suite.test(
     'a create cancelled by its signal rejects with the reason and creates nothing',
     async (h) => {
-      h.cluster.faults.latency(5_000, { verbs: ['create'] });
+      // Long enough on the system clock that the abort lands first, but for a badly loaded machine.
+      const latencyMs = h.clockMode === 'system' ? 1_000 : 5_000;
+      h.cluster.faults.latency(latencyMs, { verbs: ['create'] });
       const controller = new AbortController();
+      // On the cluster's clock, which times the latency: the request reaches it at this time or later.
+      const sent = h.cluster.clock.now();
       const creating = h.track(
         create(h)('pods', NAMESPACE, podManifest('late'), { signal: controller.signal }),
       );
       await h.until(() => h.cluster.stats().requests.create === 1, 'the create to reach the cluster');
+      // On the system clock the latency may have passed already: then there is nothing to cancel.
+      if (h.cluster.clock.now() >= sent + latencyMs && h.clockMode === 'system') return;
       const reason = cancellation('create');
       controller.abort(reason);
       await h.until(() => creating.settled, 'the create to settle');
       h.equal(creating.reason, reason, 'rejects with the reason');
-      await h.advance(10_000);
+      // Past the latency: a server that went on with the cancelled create would have stored it by now.
+      await h.advance(latencyMs * 2);
       h.equal(h.cluster.getPod(NAMESPACE, 'late'), undefined, 'no pod was created');
     },
     { requires: ['create', 'latency'] },

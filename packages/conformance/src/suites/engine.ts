@@ -1,10 +1,8 @@
 import { PodStorageError, PodTimeoutError } from '@podstorage/core';
 import { assert } from '../check.js';
-import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
+import { type Harness, NAMESPACE } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
-import { QUICK, SLOW } from './common.js';
-
-const LONG_TIMEOUT = 3_600_000;
+import { LONG_TIMEOUT } from './common.js';
 
 async function closeChecks(h: Harness, close: () => PromiseLike<void>): Promise<void> {
   h.createPod('a');
@@ -45,7 +43,7 @@ export function engineScenarios(suite: SuiteBuilder): void {
     await h.watching('pods');
     await h.settle(100);
     for (const name of names) h.cluster.setPodPhase(NAMESPACE, name, 'Running');
-    await h.until(() => waits.every((wait) => wait.settled), 'all 25 waits', QUICK);
+    await h.until(() => waits.every((wait) => wait.settled), 'all 25 waits', h.quick);
     h.equal(
       waits.map((wait) => wait.value),
       names.map(() => 'Running'),
@@ -102,15 +100,19 @@ export function engineScenarios(suite: SuiteBuilder): void {
     await h.nothingOpen('after the wait resolved');
     h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after a resolved wait');
 
-    const slow = h.track(h.storage.waitForPhase('web', NAMESPACE, 10_000, { untilNot: ['Running'] }));
-    await h.watching('pods');
-    const error = await h.rejects(slow, 'a wait that times out', QUICK);
+    const slow = h.track(h.storage.waitForPhase('web', NAMESPACE, h.ms(10_000), { untilNot: ['Running'] }));
+    await h.reached(
+      () => h.isWatching('pods'),
+      () => slow.settled,
+      'a watch before the timeout',
+    );
+    const error = await h.rejects(slow, 'a wait that times out', h.quick);
     assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
     await h.nothingOpen('after the wait timed out');
     h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after a timed-out wait');
 
-    const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, 10_000));
-    await h.until(() => events.finished, 'the events iteration to time out', QUICK);
+    const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, h.ms(10_000)));
+    await h.until(() => events.finished, 'the events iteration to time out', h.quick);
     await h.nothingOpen('after the events iteration ended');
     h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left after eventsForPod ended');
   });
@@ -119,15 +121,16 @@ export function engineScenarios(suite: SuiteBuilder): void {
     'a slow server cannot hold a wait past its timeout',
     async (h) => {
       h.createPod('web');
-      h.cluster.faults.latency(10 * 60_000, { resource: 'pods', verbs: ['get', 'list', 'watch'] });
+      h.cluster.faults.latency(h.ms(10 * 60_000), { resource: 'pods', verbs: ['get', 'list', 'watch'] });
+      const timeoutMs = h.ms(10_000);
       const error = await h.rejects(
-        h.storage.waitForPhase('web', NAMESPACE, 10_000, { untilNot: ['Pending'] }),
+        h.storage.waitForPhase('web', NAMESPACE, timeoutMs, { untilNot: ['Pending'] }),
         'a wait against a server that never answers in time',
-        QUICK,
+        h.quick,
       );
       assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
       assert(
-        error.elapsedMs <= 10_000 + TIMINGS.finalReadTimeoutMs + 1_000,
+        error.elapsedMs <= timeoutMs + h.timings.finalReadTimeoutMs + h.ms(1_000) + h.toleranceMs,
         `gave up within the timeout plus the final read budget, elapsed ${error.elapsedMs} ms`,
       );
       await h.nothingOpen('after the timeout (slow requests were cancelled)');
@@ -140,21 +143,27 @@ export function engineScenarios(suite: SuiteBuilder): void {
     async (h) => {
       h.createPod('web');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-      h.cluster.faults.latency(10 * 60_000, { resource: 'pods', verbs: ['get', 'list'] });
+      h.cluster.faults.latency(h.ms(10 * 60_000), { resource: 'pods', verbs: ['get', 'list'] });
       const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
       await h.until(() => h.transport.readsOf('pods').length >= 1, 'the first read');
-      await h.advance(TIMINGS.requestTimeoutMs - 1_000, 1_000);
-      h.equal(
-        h.transport.readsOf('pods')[0]?.outcome,
-        'pending',
-        'the read is still waiting before requestTimeoutMs',
+      const first = h.transport.readsOf('pods')[0];
+      assert(first, 'the first read was recorded');
+      // The request's deadline starts just before the call is recorded: within the clock's granularity.
+      const abandonAt = first.at + h.timings.requestTimeoutMs - h.granularityMs;
+      await h.advanceTo(abandonAt - h.ms(1_000), h.ms(1_000));
+      const outcome = first.outcome;
+      if (h.before(abandonAt))
+        h.equal(outcome, 'pending', 'the read is still waiting before requestTimeoutMs');
+      await h.until(() => h.transport.readsOf('pods').length >= 2, 'a retried read', h.quick);
+      h.equal(first.outcome, 'rejected', 'the hanging read was abandoned');
+      assert(
+        (first.settledAt ?? 0) >= abandonAt,
+        `abandoned after requestTimeoutMs, not ${(first.settledAt ?? 0) - first.at} ms`,
       );
-      await h.until(() => h.transport.readsOf('pods').length >= 2, 'a retried read', QUICK);
-      h.equal(h.transport.readsOf('pods')[0]?.outcome, 'rejected', 'the hanging read was abandoned');
       h.cluster.faults.latency(0, { resource: 'pods', verbs: ['get', 'list'] });
       h.cluster.faults.clear();
       h.equal(
-        await h.resolves(wait, 'the wait once the server is fast again', QUICK),
+        await h.resolves(wait, 'the wait once the server is fast again', h.quick),
         'Running',
         'then succeeds',
       );
@@ -195,7 +204,7 @@ export function engineScenarios(suite: SuiteBuilder): void {
       );
       h.cluster.setPodPhase(NAMESPACE, 'late', 'Running');
       h.equal(
-        await h.resolves(wait, 'the wait once the watch resumes', SLOW),
+        await h.resolves(wait, 'the wait once the watch resumes', h.slow),
         'Running',
         'it saw the pod run',
       );
@@ -213,11 +222,11 @@ export function engineScenarios(suite: SuiteBuilder): void {
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
       // The lagging view still says Pending, which is outside untilNot: deciding from it would be wrong.
       const wait = h.track(h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }));
-      await h.advance(TIMINGS.inactivityTimeoutMs + 10_000, 1_000);
+      await h.advance(h.timings.inactivityTimeoutMs + h.ms(10_000), h.ms(1_000));
       assert(!wait.settled, `the pod is still Running, yet the wait settled with ${String(wait.value)}`);
       h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
       h.equal(
-        await h.resolves(wait, 'the wait after the pod finished', SLOW),
+        await h.resolves(wait, 'the wait after the pod finished', h.slow),
         'Succeeded',
         'decided from fresh state',
       );

@@ -1,10 +1,8 @@
 import { InvalidInputError, KubernetesError, PodTimeoutError, Timeout } from '@podstorage/core';
 import { assert } from '../check.js';
-import { NAMESPACE, TIMINGS } from '../harness.js';
+import { NAMESPACE } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
-import { cancellation, QUICK, SLOW, version } from './common.js';
-
-const LONG_TIMEOUT = 3_600_000;
+import { cancellation, LONG_TIMEOUT, version } from './common.js';
 
 /** waitForPhase: reads first, watches from the read, never misses or invents a transition. */
 export function waitForPhaseScenarios(suite: SuiteBuilder): void {
@@ -38,13 +36,21 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       'waits on pods already past the phases',
     );
     h.equal(results, ['Succeeded', 'Failed', 'Running'], 'each wait returns the phase the pod already has');
-    h.equal(h.clock.now(), started, 'no time had to pass');
+    h.equal(h.transport.callsOf('watch').length, 0, 'the reads decided: no watch was needed');
+    if (h.clockMode === 'fake') h.equal(h.clock.now(), started, 'no time had to pass');
+    else {
+      // Real time passes anyway; what must not happen is a wait on a timer (a backoff, a watch).
+      const elapsed = h.clock.now() - started;
+      assert(elapsed <= h.toleranceMs, `answered at once, not after ${elapsed} ms`);
+    }
   });
 
   suite.test(
     'follows the simulator: Running for untilNot [Pending], Succeeded for untilNot [Pending, Running]',
     async (h) => {
-      h.createPod('job', { lifecycle: { scheduleAfterMs: 100, pullMs: 1_000, runMs: 5_000 } });
+      h.createPod('job', {
+        lifecycle: { scheduleAfterMs: h.ms(100), pullMs: h.ms(1_000), runMs: h.ms(5_000) },
+      });
       const running = h.track(
         h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
       );
@@ -52,21 +58,20 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
         h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
       );
       h.equal(
-        await h.resolves(running, 'wait for the pod to leave Pending', QUICK),
+        await h.resolves(running, 'wait for the pod to leave Pending', h.quick),
         'Running',
         'leaves Pending for Running',
       );
+      const finishedEarly = finished.settled;
+      // Read after the wait's state: if the pod runs now, it ran when the wait was looked at.
+      const phaseNow = h.cluster.getPod(NAMESPACE, 'job')?.status?.phase;
+      // On the system clock the pod may have finished by now on a loaded machine: nothing to check then.
+      if (h.clockMode === 'fake') h.equal(phaseNow, 'Running', 'the wait answered while the pod runs');
+      if (phaseNow === 'Running') {
+        assert(!finishedEarly, `the wait for leaving Running must still wait, got ${String(finished.value)}`);
+      }
       h.equal(
-        h.cluster.getPod(NAMESPACE, 'job')?.status?.phase,
-        'Running',
-        'the wait answered while the pod runs',
-      );
-      assert(
-        !finished.settled,
-        `the wait for leaving Running must still wait, got ${String(finished.value)}`,
-      );
-      h.equal(
-        await h.resolves(finished, 'wait for the pod to finish', QUICK),
+        await h.resolves(finished, 'wait for the pod to finish', h.quick),
         'Succeeded',
         'finishes Succeeded',
       );
@@ -95,7 +100,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     await h.watching('pods');
     // A modification that drops the phase again must not end the wait.
     h.clearPhase('unscheduled');
-    await h.advance(5_000);
+    await h.advance(h.ms(5_000));
     assert(
       !wait.settled,
       `a pod without phase is still Pending; the wait ended with ${String(wait.value ?? wait.reason)}`,
@@ -127,7 +132,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     );
     await h.until(() => h.transport.openStreams('pods') >= 1, 'a watch of flaky');
     h.cluster.setPodPhase(NAMESPACE, 'flaky', 'Unknown');
-    await h.advance(5_000);
+    await h.advance(h.ms(5_000));
     assert(!throughUnknown.settled, 'Unknown is in untilNot: the wait goes on');
     h.cluster.setPodPhase(NAMESPACE, 'flaky', 'Failed');
     h.equal(await h.resolves(throughUnknown, 'wait past Unknown'), 'Failed', 'then returns Failed');
@@ -150,15 +155,21 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       h.storage.waitForPhase('graceful', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }),
     );
     await h.watching('pods');
-    const terminating = h.cluster.deletePod(NAMESPACE, 'graceful', { gracePeriodSeconds: 30 });
+    const terminating = h.cluster.deletePod(NAMESPACE, 'graceful', {
+      gracePeriodSeconds: h.seconds(30_000),
+    });
     assert(
       terminating.metadata?.deletionTimestamp,
       'fake precondition: graceful deletion sets deletionTimestamp',
     );
     await h.settle();
-    assert(!wait.settled, 'a terminating pod that still runs is still Running');
+    const settled = wait.settled;
+    // Read after the wait's state: if the pod is still there, it was there when the wait was looked at.
+    const present = h.cluster.getPod(NAMESPACE, 'graceful') !== undefined;
+    if (h.clockMode === 'fake') assert(present, 'fake precondition: the grace period has not ended');
+    if (present) assert(!settled, 'a terminating pod that still runs is still Running');
     h.equal(
-      await h.resolves(wait, 'wait on a pod being deleted', QUICK),
+      await h.resolves(wait, 'wait on a pod being deleted', h.quick),
       null,
       'null once the grace period ends',
     );
@@ -187,7 +198,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     h.createPod('reborn');
     h.cluster.setPodPhase(NAMESPACE, 'reborn', 'Running');
     h.equal(
-      await h.resolves(wait, 'wait across the gap', QUICK),
+      await h.resolves(wait, 'wait across the gap', h.quick),
       null,
       'the replacement is not the pod waited for',
     );
@@ -205,7 +216,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     h.cluster.setPodPhase(NAMESPACE, 'reborn', 'Running');
     h.cluster.faults.compact();
     h.equal(
-      await h.resolves(wait, 'wait across the 410 gap', QUICK),
+      await h.resolves(wait, 'wait across the 410 gap', h.quick),
       null,
       'the fresh read shows another uid: null',
     );
@@ -223,7 +234,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch was open to reset');
       const changed = version(h.cluster.setPodPhase(NAMESPACE, 'web', 'Running').metadata?.resourceVersion);
       h.equal(
-        await h.resolves(wait, 'wait across the reconnect', QUICK),
+        await h.resolves(wait, 'wait across the reconnect', h.quick),
         'Running',
         'the change in the gap is seen',
       );
@@ -246,7 +257,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch was open to reset');
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
     h.cluster.faults.compact();
-    h.equal(await h.resolves(wait, 'wait across 410', QUICK), 'Running', 'the fresh read shows Running');
+    h.equal(await h.resolves(wait, 'wait across 410', h.quick), 'Running', 'the fresh read shows Running');
     assert(h.storage.counters().relists >= 1, 'the 410 led to a relist');
   });
 
@@ -257,12 +268,12 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch was open to reset');
     h.createPod('noise');
     h.cluster.faults.compact();
-    await h.until(() => h.storage.counters().relists >= 1, 'a relist after 410', QUICK);
+    await h.until(() => h.storage.counters().relists >= 1, 'a relist after 410', h.quick);
     await h.watching('pods', 'a watch after the relist');
-    await h.advance(5_000);
+    await h.advance(h.ms(5_000));
     assert(!wait.settled, 'the pod is still Pending: the wait goes on');
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Succeeded');
-    h.equal(await h.resolves(wait, 'wait after the relist', QUICK), 'Succeeded', 'a later change is seen');
+    h.equal(await h.resolves(wait, 'wait after the relist', h.quick), 'Succeeded', 'a later change is seen');
   });
 
   suite.test('resolves null when the pod is deleted during a gap that ends in 410 Gone', async (h) => {
@@ -272,7 +283,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch was open to reset');
     h.cluster.deletePod(NAMESPACE, 'web', { gracePeriodSeconds: 0 });
     h.cluster.faults.compact();
-    h.equal(await h.resolves(wait, 'wait across 410', QUICK), null, 'the fresh read finds no pod');
+    h.equal(await h.resolves(wait, 'wait across 410', h.quick), null, 'the fresh read finds no pod');
   });
 
   suite.test('detects a stalled stream after inactivityTimeoutMs, resumes and sees the change', async (h) => {
@@ -280,16 +291,26 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
     await h.watching('pods');
     const watchesBefore = h.transport.callsOf('watch', 'pods').length;
+    const stalled = h.transport.callsOf('watch', 'pods')[watchesBefore - 1];
+    assert(stalled, 'the watch to stall was recorded');
     assert(h.cluster.faults.stallWatches() >= 1, 'fault: a watch was open to stall');
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-    await h.advance(TIMINGS.inactivityTimeoutMs - 1_000);
-    assert(!wait.settled, 'the stalled stream delivered nothing, so nothing can be known yet');
-    h.equal(
-      h.transport.callsOf('watch', 'pods').length,
-      watchesBefore,
-      'no new watch before inactivityTimeoutMs has passed without data',
+    // The stream's last activity was at the earliest when the watch was asked for (a real timer may
+    // fire up to the clock's granularity early).
+    const earliestStall = stalled.at + h.timings.inactivityTimeoutMs - h.granularityMs;
+    await h.advanceTo(earliestStall - h.ms(1_000));
+    const settled = wait.settled;
+    const watches = h.transport.callsOf('watch', 'pods').length;
+    if (h.before(earliestStall)) {
+      assert(!settled, 'the stalled stream delivered nothing, so nothing can be known yet');
+      h.equal(watches, watchesBefore, 'no new watch before inactivityTimeoutMs has passed without data');
+    }
+    h.equal(await h.resolves(wait, 'wait across the stall', h.slow), 'Running', 'resumed and saw the change');
+    const resumed = h.transport.callsOf('watch', 'pods')[watchesBefore];
+    assert(
+      resumed && resumed.at >= earliestStall,
+      `the stall was detected after inactivityTimeoutMs: the next watch came ${resumed ? resumed.at - stalled.at : '?'} ms after the stalled one`,
     );
-    h.equal(await h.resolves(wait, 'wait across the stall', SLOW), 'Running', 'resumed and saw the change');
     assert(h.storage.counters().stalls >= 1, 'counters().stalls counts the stall');
     await h.nothingOpen('after the wait ended (the stalled stream was closed)');
   });
@@ -303,7 +324,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       await h.until(() => h.transport.callsOf('watch', 'pods').length >= 1, 'the first watch request');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
       h.equal(
-        await h.resolves(wait, 'wait across the stall before headers', SLOW),
+        await h.resolves(wait, 'wait across the stall before headers', h.slow),
         'Running',
         'gave up on it and re-watched',
       );
@@ -325,7 +346,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     assert(h.cluster.faults.endWatches() >= 1, 'fault: a watch was open to end');
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
     h.equal(
-      await h.resolves(wait, 'wait across the end of the watch', QUICK),
+      await h.resolves(wait, 'wait across the end of the watch', h.quick),
       'Running',
       'the change after the end is seen',
     );
@@ -342,27 +363,31 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       const first = h.transport.callsOf('watch', 'pods')[0];
       assert(first, 'a watch was opened');
       const seconds = first.options.timeoutSeconds;
+      const { min, max } = h.timings.watchTimeoutSeconds;
       assert(
-        typeof seconds === 'number' && seconds >= 120 && seconds <= 180,
-        `the watch asks for timeoutSeconds within watchTimeoutSeconds (120..180), got ${String(seconds)}`,
+        typeof seconds === 'number' && seconds >= min && seconds <= max,
+        `the watch asks for timeoutSeconds within watchTimeoutSeconds (${min}..${max}), got ${String(seconds)}`,
       );
       await h.until(
         () => h.transport.callsOf('watch', 'pods').length >= 2,
         'the watch after the server timeout',
-        SLOW,
+        h.slow,
       );
       const second = h.transport.callsOf('watch', 'pods')[1];
+      // In the cluster's time, which timed it (on the system clock it may lag behind the storage's).
       assert(
-        second && second.at - first.at >= seconds * 1_000,
-        'the first watch lasted until its timeoutSeconds',
+        second && second.clusterAt - first.clusterAt >= seconds * 1_000,
+        `the first watch lasted until its timeoutSeconds (${seconds} s), the next came ${second ? second.clusterAt - first.clusterAt : '?'} ms later`,
       );
       assert(second.options.resourceVersion !== undefined, 'the next watch resumes from a resourceVersion');
       h.equal(h.storage.counters().stalls, 0, 'a quiet watch kept alive by bookmarks is not a stall');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-      h.equal(await h.resolves(wait, 'wait after the timeout', QUICK), 'Running', 'the change is seen');
+      h.equal(await h.resolves(wait, 'wait after the timeout', h.quick), 'Running', 'the change is seen');
       h.equal(h.storage.counters().relists, 0, 'no relist was needed');
     },
-    { storage: { watchTimeoutSeconds: { min: 120, max: 180 } } },
+    // Bookmarks far more often than the inactivity timeout, so that even a paused process on the system
+    // clock sees one before the stream counts as stalled.
+    { storage: { watchTimeoutSeconds: { min: 120, max: 180 } }, bookmarkIntervalMs: 10_000 },
   );
 
   suite.test(
@@ -380,20 +405,20 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       await h.until(
         () => open.received.some((event) => event.type === 'BOOKMARK' && event.resourceVersion === latest),
         `a bookmark at resourceVersion ${latest}`,
-        { stepMs: 1_000, maxAdvanceMs: 30_000 },
+        h.steps({ stepMs: 1_000, maxAdvanceMs: 30_000 }),
       );
       h.cluster.faults.compact();
       const readsBefore = h.transport.readsOf('pods').length;
       const watchesBefore = watches().length;
       assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch was open to reset');
-      await h.until(() => watches().length > watchesBefore, 'the resumed watch', QUICK);
+      await h.until(() => watches().length > watchesBefore, 'the resumed watch', h.quick);
       await h.watching('pods', 'the resumed watch to be open');
       h.equal(
         watches()[watchesBefore]?.options.resourceVersion,
         latest,
         'the resumed watch starts at the bookmark',
       );
-      await h.advance(5_000, 100);
+      await h.advance(h.ms(5_000), h.ms(100));
       h.equal(
         h.transport.readsOf('pods').length,
         readsBefore,
@@ -409,9 +434,10 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
   suite.test('retries a read answered 429 only after Retry-After, then succeeds', async (h) => {
     h.createPod('web');
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+    const retryAfterSeconds = h.seconds(7_000);
     h.cluster.faults.failNext(
       1,
-      { code: 429, retryAfterSeconds: 7 },
+      { code: 429, retryAfterSeconds },
       { resource: 'pods', verbs: ['get', 'list'] },
     );
     const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
@@ -420,36 +446,47 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       'the first read to be refused',
     );
     const refusedAt = h.transport.readsOf('pods')[0]?.settledAt ?? 0;
-    await h.advance(6_900, 100);
-    h.equal(h.transport.readsOf('pods').length, 1, 'no retry before Retry-After (7 s)');
-    assert(!wait.settled, 'the wait has not decided yet');
-    h.equal(await h.resolves(wait, 'wait after the 429', QUICK), 'Running', 'the retried read succeeds');
+    const retryAt = refusedAt + retryAfterSeconds * 1_000;
+    await h.advanceTo(retryAt - h.ms(100), h.ms(100));
+    const reads = h.transport.readsOf('pods').length;
+    const settled = wait.settled;
+    if (h.before(retryAt - h.granularityMs)) {
+      h.equal(reads, 1, `no retry before Retry-After (${retryAfterSeconds} s)`);
+      assert(!settled, 'the wait has not decided yet');
+    }
+    h.equal(await h.resolves(wait, 'wait after the 429', h.quick), 'Running', 'the retried read succeeds');
     const retry = h.transport.readsOf('pods')[1];
     assert(
-      retry && retry.at - refusedAt >= 7_000,
+      retry && retry.at >= retryAt - h.granularityMs,
       `retried ${retry ? retry.at - refusedAt : '?'} ms after the 429`,
     );
   });
 
   suite.test('retries a watch answered 429 only after Retry-After, then succeeds', async (h) => {
     h.createPod('web');
-    h.cluster.faults.failNext(1, { code: 429, retryAfterSeconds: 5 }, { resource: 'pods', verbs: ['watch'] });
+    const retryAfterSeconds = h.seconds(5_000);
+    h.cluster.faults.failNext(1, { code: 429, retryAfterSeconds }, { resource: 'pods', verbs: ['watch'] });
     const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
     const watches = () => h.transport.callsOf('watch', 'pods');
     await h.until(() => watches()[0]?.outcome === 'rejected', 'the first watch to be refused');
     const refusedAt = watches()[0]?.settledAt ?? 0;
+    const retryAt = refusedAt + retryAfterSeconds * 1_000;
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
-    await h.advance(4_900, 100);
-    h.equal(watches().length, 1, 'no retry before Retry-After (5 s)');
-    assert(!wait.settled, 'the wait has not decided yet');
+    await h.advanceTo(retryAt - h.ms(100), h.ms(100));
+    const count = watches().length;
+    const settled = wait.settled;
+    if (h.before(retryAt - h.granularityMs)) {
+      h.equal(count, 1, `no retry before Retry-After (${retryAfterSeconds} s)`);
+      assert(!settled, 'the wait has not decided yet');
+    }
     h.equal(
-      await h.resolves(wait, 'wait after the 429', QUICK),
+      await h.resolves(wait, 'wait after the 429', h.quick),
       'Running',
       'the retried watch sees the change',
     );
     const retry = watches()[1];
     assert(
-      retry && retry.at - refusedAt >= 5_000,
+      retry && retry.at >= retryAt - h.granularityMs,
       `retried ${retry ? retry.at - refusedAt : '?'} ms after the 429`,
     );
   });
@@ -464,20 +501,27 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
     const watches = () => h.transport.callsOf('watch', 'pods');
     await h.until(() => watches()[0]?.outcome === 'rejected', 'the first watch to fail');
+    // The shortest backoff is half the first step (jitter).
+    const earliestRetry = (watches()[0]?.settledAt ?? 0) + h.timings.backoff.initialMs / 2;
     await h.settle(200);
-    h.equal(watches().length, 1, 'no retry until time passes (backoff, not a hot loop)');
+    const count = watches().length;
+    if (h.before(earliestRetry - h.granularityMs)) {
+      h.equal(count, 1, 'no retry until time passes (backoff, not a hot loop)');
+    }
     h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
     h.equal(
-      await h.resolves(wait, 'wait through 503s', QUICK),
+      await h.resolves(wait, 'wait through 503s', h.quick),
       'Running',
       'succeeds once the server recovers',
     );
-    const times = watches().map((call) => call.at);
+    const calls = watches();
+    const times = calls.map((call) => call.at);
     assert(times.length >= 4, `three refused watches and one that worked, got ${times.length}`);
     for (let index = 1; index < 4; index += 1) {
+      const waited = (times[index] ?? 0) - (calls[index - 1]?.settledAt ?? 0);
       assert(
-        (times[index] ?? 0) > (times[index - 1] ?? 0),
-        `each retry waits on the clock: watch times ${times.join(', ')}`,
+        waited >= h.timings.backoff.initialMs / 2 - h.granularityMs,
+        `each retry waits on the clock (at least half the first backoff step): watch times ${times.join(', ')}`,
       );
     }
     assert(h.storage.counters().retries >= 3, 'counters().retries counts the retries');
@@ -489,7 +533,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     const read = await h.resolves(
       h.storage.waitForPhase('api', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
       'wait through 500s on the read',
-      QUICK,
+      h.quick,
     );
     h.equal(read, 'Running', 'the third read succeeds');
     assert(h.transport.readsOf('pods').length - readsBefore >= 3, 'the failed reads were retried');
@@ -516,7 +560,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
         assert(KubernetesError.isInstance(error), `a KubernetesError, got ${String(error)}`);
         h.equal(error.code, code, 'carrying the code');
         h.equal(error.reason, reason, 'and the reason');
-        await h.advance(60_000);
+        await h.advance(h.ms(60_000));
         const attempts =
           verb === 'list' ? h.transport.readsOf('pods').length : h.transport.callsOf('watch', 'pods').length;
         h.equal(attempts, 1, `a ${code} is final: not retried`);
@@ -539,7 +583,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       await h.watching('pods', 'the watch after the refresh');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
       h.equal(
-        await h.resolves(wait, 'wait after the refresh', QUICK),
+        await h.resolves(wait, 'wait after the refresh', h.quick),
         'Running',
         'works with the refreshed credentials',
       );
@@ -554,7 +598,7 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       const error = await h.rejects(
         h.storage.waitForPhase('api', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
         'wait whose credentials stay rejected',
-        QUICK,
+        h.quick,
       );
       assert(
         KubernetesError.isInstance(error) && error.code === 401,
@@ -579,27 +623,35 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     'rejects PodTimeoutError with operation and elapsed time when the timeout expires',
     async (h) => {
       h.createPod('slow');
-      const wait = h.track(h.storage.waitForPhase('slow', NAMESPACE, 10_000, { untilNot: ['Pending'] }));
-      await h.watching('pods');
-      await h.advance(9_900, 100);
-      assert(!wait.settled, 'no answer before the timeout');
-      const error = await h.rejects(wait, 'the wait to time out', QUICK);
+      const timeoutMs = h.ms(10_000);
+      const started = h.clock.now();
+      const wait = h.track(h.storage.waitForPhase('slow', NAMESPACE, timeoutMs, { untilNot: ['Pending'] }));
+      await h.reached(
+        () => h.isWatching('pods'),
+        () => wait.settled,
+        'a watch before the timeout',
+      );
+      await h.advanceTo(started + h.ms(9_900), h.ms(100));
+      const settled = wait.settled;
+      if (h.before(started + timeoutMs)) assert(!settled, 'no answer before the timeout');
+      const error = await h.rejects(wait, 'the wait to time out', h.quick);
       assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
       assert(typeof error.operation === 'string' && error.operation.length > 0, 'it names the operation');
+      const most = timeoutMs + h.timings.finalReadTimeoutMs + h.ms(1_000) + h.toleranceMs;
       assert(
-        error.elapsedMs >= 10_000 && error.elapsedMs <= 10_000 + TIMINGS.finalReadTimeoutMs + 1_000,
-        `elapsedMs is the time waited (10 s plus at most the final read), got ${error.elapsedMs}`,
+        error.elapsedMs >= timeoutMs && error.elapsedMs <= most,
+        `elapsedMs is the time waited (${timeoutMs} ms plus at most the final read: ${most} ms), got ${error.elapsedMs}`,
       );
       assert(
-        error.failedAt.getTime() - error.startedAt.getTime() >= 10_000,
+        error.failedAt.getTime() - error.startedAt.getTime() >= timeoutMs - h.granularityMs,
         'startedAt and failedAt are the wall-clock times of the attempt',
       );
 
-      const deadline = new Timeout('conformance: wait for slow', 5_000, { clock: h.clock });
+      const deadline = new Timeout('conformance: wait for slow', h.ms(5_000), { clock: h.clock });
       const named = await h.rejects(
         h.storage.waitForPhase('slow', NAMESPACE, deadline, { untilNot: ['Pending'] }),
         'a wait with a Timeout object',
-        QUICK,
+        h.quick,
       );
       assert(PodTimeoutError.isInstance(named), `a PodTimeoutError, got ${String(named)}`);
       h.equal(named.operation, 'conformance: wait for slow', "the operation is the Timeout's");
@@ -611,24 +663,37 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     'reads once more before giving up: a pod that finished while the watch was stalled',
     async (h) => {
       h.createPod('web');
-      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, 60_000, { untilNot: ['Pending'] }));
-      await h.watching('pods');
-      assert(h.cluster.faults.stallWatches() >= 1, 'fault: a watch was open to stall');
+      h.createPod('gone');
+      // Shorter than inactivityTimeoutMs, so the stall cannot be detected before the deadline; long
+      // enough on the system clock for both watches to open first on a loaded machine.
+      const timeoutMs = h.ms(120_000);
+      const started = h.clock.now();
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, timeoutMs, { untilNot: ['Pending'] }));
+      const gone = h.track(h.storage.waitForPhase('gone', NAMESPACE, timeoutMs, { untilNot: ['Pending'] }));
+      const watching = await h.reached(
+        () => h.transport.openStreams('pods') >= 2,
+        () => wait.settled || gone.settled,
+        'a watch for each wait before the timeout',
+      );
+      if (!watching) return;
+      assert(h.cluster.faults.stallWatches() >= 2, 'fault: both watches were open to stall');
       h.cluster.setPodPhase(NAMESPACE, 'web', 'Succeeded');
-      const phase = await h.resolves(wait, 'the wait to end', QUICK);
+      h.cluster.deletePod(NAMESPACE, 'gone', { gracePeriodSeconds: 0 });
+      // Only if the changes came before the deadline must the final read see them.
+      if (!h.before(started + timeoutMs)) return;
+      const phase = await h.resolves(wait, 'the wait to end', h.quick);
       h.equal(phase, 'Succeeded', 'the final read shows the pod finished, instead of a timeout');
       assert(
-        (wait.settledAt ?? 0) >= 60_000,
+        (wait.settledAt ?? 0) >= started + timeoutMs,
         'it came from the final read at the deadline (the stream was stalled)',
       );
-
-      h.createPod('gone');
-      const gone = h.track(h.storage.waitForPhase('gone', NAMESPACE, 60_000, { untilNot: ['Pending'] }));
-      await h.until(() => h.transport.openStreams('pods') >= 1, 'a watch of gone');
-      assert(h.cluster.faults.stallWatches() >= 1, 'fault: a watch was open to stall');
-      h.cluster.deletePod(NAMESPACE, 'gone', { gracePeriodSeconds: 0 });
-      h.equal(await h.resolves(gone, 'the wait to end', QUICK), null, 'the final read shows the pod is gone');
+      h.equal(
+        await h.resolves(gone, 'the wait to end', h.quick),
+        null,
+        'the final read shows the pod is gone',
+      );
     },
+    { storage: { inactivityTimeoutMs: 300_000 } },
   );
 
   suite.test(

@@ -1,8 +1,8 @@
 import type { PodChange } from '@podstorage/core';
 import { assert } from '../check.js';
-import { type Harness, NAMESPACE, TIMINGS } from '../harness.js';
+import { type Harness, NAMESPACE } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
-import { cancellation, QUICK, SLOW } from './common.js';
+import { cancellation } from './common.js';
 
 type Seen = { name: string | undefined; resourceVersion: string | undefined; phase: string };
 
@@ -66,8 +66,8 @@ export function watchPodChangesScenarios(suite: SuiteBuilder): void {
     const p2 = h.cluster.setPodPhase(NAMESPACE, 'p2', 'Failed');
     h.createPod('created-in-gap');
     h.cluster.deletePod(NAMESPACE, 'p4', { gracePeriodSeconds: 0 });
-    await h.until(() => changes.items.length >= 2, 'the changes made in the gap', QUICK);
-    await h.advance(10_000, 100);
+    await h.until(() => changes.items.length >= 2, 'the changes made in the gap', h.quick);
+    await h.advance(h.ms(10_000), h.ms(100));
     const seen = changes.items.map(summary).sort((x, y) => String(x.name).localeCompare(String(y.name)));
     h.equal(
       seen.filter((change) => change.name !== 'p4'),
@@ -93,9 +93,9 @@ export function watchPodChangesScenarios(suite: SuiteBuilder): void {
       h.cluster.deletePod(NAMESPACE, 'p3', { gracePeriodSeconds: 0 });
       h.createPod('created-in-gap');
       h.cluster.faults.compact();
-      await h.until(() => h.storage.counters().relists >= 1, 'a relist after 410', QUICK);
-      await h.until(() => changes.items.length >= 2, 'the changes made in the gap', QUICK);
-      await h.advance(10_000, 100);
+      await h.until(() => h.storage.counters().relists >= 1, 'a relist after 410', h.quick);
+      await h.until(() => changes.items.length >= 2, 'the changes made in the gap', h.quick);
+      await h.advance(h.ms(10_000), h.ms(100));
       const seen = changes.items.map(summary).sort((x, y) => String(x.name).localeCompare(String(y.name)));
       h.equal(
         seen,
@@ -130,12 +130,12 @@ export function watchPodChangesScenarios(suite: SuiteBuilder): void {
 
     assert(h.cluster.faults.stallWatches() >= 1, 'fault: a watch to stall');
     const q1 = h.cluster.setPodPhase(NAMESPACE, 'q1', 'Running');
-    await h.until(() => has('q1', q1.metadata?.resourceVersion), 'q1 after the stall', SLOW);
+    await h.until(() => has('q1', q1.metadata?.resourceVersion), 'q1 after the stall', h.slow);
     await h.watching('pods');
 
     assert(h.cluster.faults.endWatches() >= 1, 'fault: a watch to end');
     const q2 = h.cluster.setPodPhase(NAMESPACE, 'q2', 'Running');
-    await h.until(() => has('q2', q2.metadata?.resourceVersion), 'q2 after the end', QUICK);
+    await h.until(() => has('q2', q2.metadata?.resourceVersion), 'q2 after the end', h.quick);
     await h.watching('pods');
 
     assert(h.cluster.faults.resetWatches() >= 1, 'fault: a watch to reset');
@@ -144,9 +144,9 @@ export function watchPodChangesScenarios(suite: SuiteBuilder): void {
     await h.until(
       () => has('q3', q3.metadata?.resourceVersion) && has('q1', q1done.metadata?.resourceVersion),
       'q3 and q1 after the reset',
-      QUICK,
+      h.quick,
     );
-    await h.advance(TIMINGS.inactivityTimeoutMs * 2, 1_000);
+    await h.advance(h.timings.inactivityTimeoutMs * 2, h.ms(1_000));
     checkChanges(h, changes.items);
     h.equal(changes.items.length, 4, 'four modifications, four changes');
   });

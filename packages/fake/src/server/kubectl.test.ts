@@ -67,12 +67,9 @@ async function succeeds(...args: string[]): Promise<string> {
   return run.stdout;
 }
 
-/** Waits for a child process by polling (no sleep): kubectl runs in real time, the test waits on it. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 600 && !condition(); turn++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+/** Waits on what kubectl (a child process, in real time) has done: a Go binary starting on a loaded machine is slow. */
+function until(condition: () => boolean, what: string): Promise<void> {
+  return waitFor(condition, what, { realMs: 30_000 });
 }
 
 describe.skipIf(!kubectlFound)('kubectl against the fake API server', () => {

@@ -110,6 +110,7 @@ async function handleRequest(
   context: Context,
   request: IncomingMessage,
   response: ServerResponse,
+  controller: AbortController,
 ): Promise<void> {
   const { method, url } = requestLine(request);
   const unauthorized = checkBearerToken(request, context.token);
@@ -128,8 +129,6 @@ async function handleRequest(
   const path = parseResourcePath(segments);
   if (path === undefined) return sendStatus(response, pathNotFound());
 
-  const controller = new AbortController();
-  response.on('close', () => controller.abort());
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
     const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
@@ -168,7 +167,14 @@ async function handleRequest(
   sendJson(response, result.code, result.body);
 }
 
-function fail(response: ServerResponse, error: unknown, logger: Logger): void {
+function fail(response: ServerResponse, error: unknown, logger: Logger, signal: AbortSignal): void {
+  if (signal.aborted) {
+    // The client went away (during injected latency, a stall, a held request): there is nobody to
+    // answer and nothing went wrong on the server's side.
+    logger.debug({ path: response.req.url }, 'fake cluster: the client closed the request before the answer');
+    if (!response.destroyed) response.destroy();
+    return;
+  }
   if (response.headersSent) {
     response.destroy();
     return;
@@ -286,7 +292,12 @@ export async function serveFakeCluster(
         'fake cluster: request',
       );
     });
-    handleRequest(context, request, response).catch((error: unknown) => fail(response, error, logger));
+    // Aborted when the client hangs up (or the answer is sent): ends latency, stalls and open watches.
+    const controller = new AbortController();
+    response.on('close', () => controller.abort());
+    handleRequest(context, request, response, controller).catch((error: unknown) =>
+      fail(response, error, logger, controller.signal),
+    );
   };
   const server: Server =
     tls === undefined

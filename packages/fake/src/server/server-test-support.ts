@@ -32,17 +32,7 @@ export async function startServer(
   return running;
 }
 
-/**
- * Waits until `condition` holds, yielding one real macrotask at a time (no timers, no sleeping). Fails
- * after `limit` turns so a broken test ends quickly with a message instead of hanging.
- */
-export async function waitFor(condition: () => boolean, what: string, limit = 20_000): Promise<void> {
-  for (let turn = 0; turn < limit; turn++) {
-    if (condition()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { waitFor } from '../test-support.js';
 
 /** A raw HTTP response, read whole. */
 export interface RawResponse {

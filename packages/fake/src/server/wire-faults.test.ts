@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
+import { recordingLogger } from '../test-support.js';
 import type { FakeClusterServer } from './serve.js';
 import {
   openHttpWatch,
@@ -216,5 +217,82 @@ describe('request faults reach the wire', () => {
     expect(answered).toBe(false);
     await cluster.clock.advance(1);
     expect((await response).status).toBe(200);
+  });
+
+  it('latency: a client that hangs up while its answer is delayed is not logged as a server error', async () => {
+    const logger = recordingLogger();
+    const logged = logger.lines;
+    ({ cluster, server } = await startServer({}, { logger }));
+    cluster.faults.latency(2_000, { verbs: ['get'] });
+    cluster.createPod(podManifest('a'));
+    const request = httpRequest(new URL('/api/v1/namespaces/default/pods/a', server.url), { agent: false });
+    request.on('error', () => {});
+    request.end();
+    await waitFor(() => cluster.stats().requests.get === 1, 'the request to arrive');
+    expect(cluster.clock.pendingTimers()).toBe(1);
+    request.destroy();
+    // The abort reached the fault layer when its latency timer is gone.
+    await waitFor(() => cluster.clock.pendingTimers() === 0, 'the latency to be cancelled');
+    await waitFor(() => server.openConnections() === 0, 'the connection to close');
+    await roundTrip();
+    expect(logged.filter((entry) => entry.level === 'error' || entry.level === 'warn')).toEqual([]);
+    expect(logged.map((entry) => entry.message)).toContain(
+      'fake cluster: the client closed the request before the answer',
+    );
+  });
+});
+
+describe('the hot-loop watchdog reaches the wire', () => {
+  it('answers HTTP requests, chunked watches and WebSocket watches over the limit with 429 and Retry-After', async () => {
+    const logger = recordingLogger();
+    ({ cluster, server } = await startServer({ watchdog: { maxRequests: 3, perMs: 1_000 }, logger }));
+    for (let index = 0; index < 3; index++) {
+      expect((await send(server.url, 'GET', '/api/v1/namespaces/default/pods')).status).toBe(200);
+    }
+    const refused = await send(server.url, 'GET', '/api/v1/namespaces/default/pods');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        "Too many requests: the fake cluster's watchdog saw more than 3 requests within 1000 ms; please back off",
+      reason: 'TooManyRequests',
+      details: { retryAfterSeconds: 1 },
+      code: 429,
+    });
+    const watch = await send(server.url, 'GET', '/api/v1/namespaces/default/pods?watch=true');
+    expect([watch.status, watch.headers['retry-after'], watch.json().reason]).toEqual([
+      429,
+      '1',
+      'TooManyRequests',
+    ]);
+    await expect(
+      openWebSocketWatch(server.url, '/api/v1/namespaces/default/pods?watch=true'),
+    ).rejects.toThrow('HTTP 429');
+    expect(cluster.watchdog.violations()).toMatchObject([{ requests: 4, verbs: { list: 4 }, rejected: 3 }]);
+    expect(() => cluster.assertNoHotLoop()).toThrow(/4 requests \(list 4\)/);
+
+    // Past as many 429s as the limit, a request is held until its client hangs up, which logs no error.
+    const held = httpRequest(new URL('/api/v1/namespaces/default/pods', server.url), { agent: false });
+    let answered = false;
+    held.on('response', () => {
+      answered = true;
+    });
+    held.on('error', () => {});
+    held.end();
+    await waitFor(() => cluster.watchdog.violations()[0]?.held === 1, 'the request to be held');
+    await roundTrip();
+    expect(answered).toBe(false);
+    held.destroy();
+    await waitFor(() => server.openConnections() === 0, 'the held connection to close');
+    expect(logger.lines.filter((line) => line.level === 'error')).toEqual([]);
+
+    // Once the window has passed on the cluster clock, requests are served again.
+    await cluster.clock.advance(1_000);
+    expect((await send(server.url, 'GET', '/api/v1/namespaces/default/pods')).status).toBe(200);
+    expect(cluster.watchdog.tripped).toBe(false);
   });
 });

@@ -1,0 +1,5 @@
+import { MAJORS, runClientNodeConformance } from './clients.test-support.js';
+
+// The conformance suite in real time with @kubernetes/client-node 2.x, over HTTP: core's systemClock,
+// the fake's clock following it, real sockets.
+runClientNodeConformance(MAJORS[0] as (typeof MAJORS)[number], 'system');

@@ -1,0 +1,520 @@
+import type { Pod, PodChange, PodTransport, WatchEvent } from '@podstorage/core';
+import { assert } from '../check.js';
+import { type Harness, NAMESPACE } from '../harness.js';
+import type { SuiteBuilder } from '../suite.js';
+import { type HistoryLoss, lostHistory, opaqueResourceVersions } from '../transport-wrappers.js';
+import { LONG_TIMEOUT } from './common.js';
+
+/** Runs watchPodChanges (the namespace-wide shared watch) and waits until it is open. */
+async function namespaceWatch(h: Harness) {
+  const changes = h.collect(h.storage.watchPodChanges(NAMESPACE));
+  await h.watching('pods');
+  return changes;
+}
+
+/** A watch transport whose every stream is answered by `stream()` instead of the cluster. */
+function watchesAnsweredBy(
+  stream: (signal: AbortSignal) => AsyncIterable<WatchEvent<unknown>>,
+): (transport: PodTransport) => PodTransport {
+  return (transport) => ({
+    get: transport.get.bind(transport),
+    list: transport.list.bind(transport),
+    delete: transport.delete.bind(transport),
+    watch: async (_resource, _namespace, options) =>
+      stream(options.signal) as AsyncIterable<WatchEvent<never>>,
+  });
+}
+
+/**
+ * How many `calls` began within `windowMs` of clock time from `from`: a count of attempts that a loaded
+ * machine can only lower, since a retry never comes before its backoff.
+ */
+function within(calls: readonly { at: number }[], from: number, windowMs: number): number {
+  return calls.filter((call) => call.at <= from + windowMs).length;
+}
+
+/** Resolves when `signal` aborts, rejecting with its reason: a stream that says nothing. */
+function silence(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/**
+ * Reliability against the ways real servers and networks fail (issue 9): lost history, deletions
+ * during a broken watch, single-request failures, hot loops, backoff resets, expired continue tokens,
+ * opaque resourceVersions, cancellation, closed storages and slow consumers.
+ */
+export function reliabilityScenarios(suite: SuiteBuilder): void {
+  const loss: HistoryLoss = { lostUpTo: undefined, refused: 0 };
+  suite.test(
+    'relists, with backoff, when the server lost the history it is resumed from (504 ResourceVersionTooLarge)',
+    async (h) => {
+      loss.lostUpTo = undefined;
+      loss.refused = 0;
+      h.createPod('web');
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.watching('pods');
+      const listsBefore = h.transport.callsOf('list', 'pods').length;
+      // The server restarts with an older history: every version it handed out is unknown now.
+      loss.lostUpTo = h.cluster.resourceVersion();
+      h.cluster.faults.resetWatches();
+      h.createPod('after-the-loss');
+      await h.until(() => h.transport.callsOf('list', 'pods').length > listsBefore, 'a relist', h.quick);
+      assert(loss.refused >= 1, 'the resumed watch was refused with 504 ResourceVersionTooLarge');
+      await h.watching('pods', 'a watch from the fresh list');
+      h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+      h.equal(await h.resolves(wait, 'the wait after the relist', h.quick), 'Running', 'the wait goes on');
+    },
+    { wrap: (transport) => lostHistory(transport, loss) },
+  );
+
+  for (const futureWatch of ['error', 'wait'] as const) {
+    suite.test(
+      `after the API server is restored from an older snapshot, waits and watchPodChanges see what happened (future watches: ${futureWatch})`,
+      async (h) => {
+        h.createPod('job');
+        const backup = h.cluster.snapshot();
+        for (let index = 0; index < 5; index += 1) h.createPod(`later-${index}`);
+        const changes = await namespaceWatch(h);
+        const wait = h.track(
+          h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+        );
+        await h.settle();
+        // The storage now holds versions the restored server never handed out.
+        h.cluster.restore(backup);
+        h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+        // A real watch cache stays silent for a future version ('wait'): only the stall detection and
+        // a relist can notice; the fake's default answers 504 ResourceVersionTooLarge ('error').
+        h.equal(
+          await h.resolves(wait, 'the wait after the restore', h.slow),
+          'Succeeded',
+          'the wait sees the change made after the restore',
+        );
+        await h.until(
+          () =>
+            changes.items.some(
+              (change) => change.pod.metadata?.name === 'job' && change.phase === 'Succeeded',
+            ),
+          'watchPodChanges to report the change made after the restore',
+          h.slow,
+        );
+        assert(h.storage.counters().relists >= 1, 'the watch relisted');
+        await changes.iterator.return?.();
+      },
+      { futureWatch },
+    );
+  }
+
+  const stubborn: HistoryLoss = { lostUpTo: undefined, refused: 0 };
+  suite.test(
+    'backs off while the server keeps refusing every version as too large',
+    async (h) => {
+      stubborn.lostUpTo = undefined;
+      stubborn.refused = 0;
+      h.createPod('web');
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.watching('pods');
+      // Refuses even the versions of new lists: a lagging apiserver that does not catch up for a while.
+      stubborn.lostUpTo = String(10n ** 18n);
+      const from = h.clock.now();
+      h.cluster.faults.resetWatches();
+      const window = h.ms(60_000);
+      await h.advance(window, h.ms(100));
+      await h.until(
+        () => h.transport.callsOf('list', 'pods').length >= 3,
+        'relists after the refusals',
+        h.quick,
+      );
+      const lists = within(h.transport.callsOf('list', 'pods'), from, window);
+      assert(
+        lists <= 12,
+        `backed off between relists: ${lists} lists in ${window} ms (backoff starts at ${h.timings.backoff.initialMs} ms)`,
+      );
+      stubborn.lostUpTo = undefined;
+      h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+      h.equal(await h.resolves(wait, 'the wait once the server caught up', h.slow), 'Running', 'it recovers');
+    },
+    { wrap: (transport) => lostHistory(transport, stubborn) },
+  );
+
+  suite.test(
+    'a wait that joined a lagging watch ends with null when its pod is deleted while the watch is broken and history moves on',
+    async (h) => {
+      h.createPod('job');
+      const changes = await namespaceWatch(h);
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      // The wait reads the pod at a newer version than the stalled watch holds.
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+      const wait = h.track(
+        h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+      );
+      await h.until(() => h.transport.readsOf('pods').length >= 1, 'the joining wait to read its pod');
+      await h.settle();
+      h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
+      h.cluster.faults.compact();
+      // The stall is detected, the resume gets 410, and the relist infers the deletion from the old state.
+      h.equal(
+        await h.resolves(wait, 'the wait after the relist', h.slow),
+        null,
+        'the deleted pod resolves null',
+      );
+      await changes.iterator.return?.();
+    },
+  );
+
+  suite.test(
+    'a wait that joined a lagging watch ends with null when its pod is replaced by a new one of the same name',
+    async (h) => {
+      h.createPod('job');
+      const changes = await namespaceWatch(h);
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+      const wait = h.track(
+        h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+      );
+      await h.until(() => h.transport.readsOf('pods').length >= 1, 'the joining wait to read its pod');
+      await h.settle();
+      h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
+      h.createPod('job');
+      h.cluster.faults.compact();
+      h.equal(
+        await h.resolves(wait, 'the wait after the relist', h.slow),
+        null,
+        'the replaced pod resolves null, never waiting on the new one',
+      );
+      await changes.iterator.return?.();
+    },
+  );
+
+  suite.test('one 429 on the read of a joining wait does not fail it', async (h) => {
+    h.createPod('web');
+    const changes = await namespaceWatch(h);
+    const retryAfterSeconds = h.seconds(1_000);
+    h.cluster.faults.failNext(
+      1,
+      { code: 429, reason: 'TooManyRequests', retryAfterSeconds },
+      { verbs: ['get'] },
+    );
+    const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+    await h.until(() => h.transport.callsOf('get', 'pods').length >= 2, 'the read to be retried', h.quick);
+    const [first, second] = h.transport.callsOf('get', 'pods');
+    assert(first && second, 'two reads');
+    assert(
+      second.at - first.at >= retryAfterSeconds * 1_000 - h.granularityMs,
+      `the retry waited for Retry-After (${retryAfterSeconds} s), it came after ${second.at - first.at} ms`,
+    );
+    h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+    h.equal(await h.resolves(wait, 'the wait', h.quick), 'Running', 'the wait goes on');
+    await changes.iterator.return?.();
+  });
+
+  suite.test('one 503 on the read of eventsForPod does not end it', async (h) => {
+    h.createPod('web');
+    h.cluster.recordPodEvent(
+      { namespace: NAMESPACE, name: 'web' },
+      { reason: 'Scheduled', message: 'first' },
+    );
+    h.cluster.faults.failNext(1, { code: 503, reason: 'ServiceUnavailable' }, { verbs: ['get'] });
+    const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT));
+    await h.until(() => events.items.length >= 1 || events.finished, 'the first message', h.quick);
+    assert(!events.failed, `eventsForPod failed: ${String(events.error)}`);
+    h.equal(events.items, ['first'], 'the existing message arrives after the retried read');
+  });
+
+  suite.test('one 500 on the delete of deleteAfterCompletion does not fail it', async (h) => {
+    h.createPod('job');
+    h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+    h.cluster.faults.failNext(1, { code: 500, reason: 'InternalError' }, { verbs: ['delete'] });
+    h.equal(
+      await h.resolves(
+        h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT),
+        'the delete',
+        h.quick,
+      ),
+      'Succeeded',
+      'returns the final phase',
+    );
+    h.equal(h.cluster.getPod(NAMESPACE, 'job'), undefined, 'the pod was deleted on the retry');
+    h.equal(h.transport.callsOf('delete').length, 2, 'one failed delete, one retried');
+  });
+
+  suite.test(
+    'the delete of deleteAfterCompletion is bounded by requestTimeoutMs and retried',
+    async (h) => {
+      h.createPod('job');
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+      h.cluster.faults.latency(h.ms(50 * 60_000), { verbs: ['delete'] });
+      const deletion = h.track(h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT));
+      await h.until(() => h.transport.callsOf('delete').length >= 1, 'the first delete');
+      await h.until(
+        () => h.transport.callsOf('delete')[0]?.outcome === 'rejected',
+        'the hanging delete to be abandoned',
+        { stepMs: h.ms(1_000), maxAdvanceMs: h.timings.requestTimeoutMs + h.ms(5_000) },
+      );
+      h.cluster.faults.latency(0, { verbs: ['delete'] });
+      h.equal(await h.resolves(deletion, 'the retried delete', h.quick), 'Succeeded', 'then it completes');
+      h.equal(h.cluster.getPod(NAMESPACE, 'job'), undefined, 'the pod is gone');
+    },
+    { requires: ['latency'] },
+  );
+
+  suite.test(
+    'backs off a watch that answers ERROR 410 every time instead of relisting in a hot loop',
+    async (h) => {
+      h.createPod('web');
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.until(() => h.transport.callsOf('watch', 'pods').length >= 1, 'the first watch');
+      const from = h.transport.callsOf('watch', 'pods')[0]?.at ?? 0;
+      const window = h.ms(60_000);
+      await h.advanceTo(from + window, h.ms(100));
+      await h.until(() => h.transport.callsOf('list', 'pods').length >= 3, 'it keeps trying', h.quick);
+      const lists = within(h.transport.callsOf('list', 'pods'), from, window);
+      assert(
+        lists <= 12,
+        `at most a dozen relists in ${window} ms with backoff from ${h.timings.backoff.initialMs} ms, saw ${lists}`,
+      );
+      assert(!wait.settled, 'the wait is still waiting');
+    },
+    {
+      wrap: watchesAnsweredBy(async function* () {
+        yield {
+          type: 'ERROR',
+          object: { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: 'too old' },
+        };
+      }),
+    },
+  );
+
+  suite.test(
+    'backs off a server that accepts watches and then stays silent',
+    async (h) => {
+      h.createPod('web');
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length >= 8,
+        'eight silent watches',
+        h.steps({ stepMs: 1_000, maxAdvanceMs: 10 * 60_000 }),
+      );
+      const opened = h.transport.callsOf('watch', 'pods').map((call) => call.at);
+      // Each gap is the inactivity timeout plus the backoff, which must grow.
+      const waits = opened
+        .slice(1)
+        .map((at, index) => at - (opened[index] ?? 0) - h.timings.inactivityTimeoutMs);
+      assert(
+        (waits.at(-1) ?? 0) >= h.ms(8_000),
+        `the wait after repeated stalls grew (${h.timings.backoff.initialMs} ms doubling), gaps past the inactivity timeout: ${waits.join(', ')} ms`,
+      );
+      assert(!wait.settled, 'the wait is still waiting');
+    },
+    {
+      // A short inactivity timeout, so that eight stalls take seconds, not minutes, on the system clock.
+      storage: { inactivityTimeoutMs: 10_000 },
+      wrap: watchesAnsweredBy(async function* (signal) {
+        yield* [];
+        await silence(signal);
+      }),
+    },
+  );
+
+  suite.test(
+    'a stream healthy for longer than resetAfterMs resets the backoff, even when it ends in a reset',
+    async (h) => {
+      h.createPod('web');
+      h.cluster.faults.failNext(6, { code: 503, reason: 'ServiceUnavailable' }, { verbs: ['watch'] });
+      const wait = h.track(h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }));
+      await h.until(() => h.transport.openStreams('pods') >= 1, 'a watch after six failures', h.quick);
+      assert(h.storage.counters().retries >= 6, 'six failed watches were retried with backoff');
+      // Healthy for resetAfterMs and more: bookmarks keep it alive.
+      await h.advance(h.timings.backoff.resetAfterMs + h.ms(10_000), h.ms(1_000));
+      const watches = h.transport.callsOf('watch', 'pods').length;
+      const retries = h.storage.counters().retries;
+      assert(h.cluster.faults.resetWatches() >= 1, 'fault: the healthy watch was open to reset');
+      // On the fake clock within 1 s (a seventh backoff step would be 16 s or more); on the system clock
+      // real time says little on a loaded machine, so the retry counter shows there was no backoff.
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length > watches,
+        'the watch to be resumed',
+        h.steps({ stepMs: 100, maxAdvanceMs: 1_000 }),
+      );
+      h.equal(h.storage.counters().retries, retries, 'resumed at once, without a backoff');
+      assert(!wait.settled, 'the wait is still waiting');
+    },
+    // Bookmarks far more often than the inactivity timeout: even a paused process sees the stream healthy.
+    { bookmarkIntervalMs: 10_000 },
+  );
+
+  suite.test(
+    'falls back to one full list when a continue token expires, and a joining wait reads its pod at once',
+    async (h) => {
+      for (let index = 0; index < 1_200; index += 1) h.createPod(`pod-${String(index).padStart(4, '0')}`);
+      h.createPod('done');
+      h.cluster.setPodPhase(NAMESPACE, 'done', 'Succeeded');
+      // History moves on while paging: every continue token has expired by the time it is used.
+      const changes = h.collect(h.storage.watchPodChanges(NAMESPACE));
+      await h.until(() => h.transport.callsOf('list', 'pods').length >= 1, 'the first page');
+      const finished = await h.resolves(
+        h.storage.waitForPhase('done', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+        'a wait on a finished pod while the shared watch is still listing',
+      );
+      h.equal(finished, 'Succeeded', 'the wait read its own pod instead of waiting for the list');
+      await h.watching('pods', 'the watch after the full list');
+      const lists = h.transport.callsOf('list', 'pods');
+      assert(lists.length <= 6, `no paging loop: ${lists.length} list requests`);
+      assert(
+        lists.some((call) => call.options.limit === undefined && call.options.continue === undefined),
+        'one full list without limit',
+      );
+      h.cluster.setPodPhase(NAMESPACE, 'pod-0007', 'Running');
+      await h.until(
+        () => changes.items.some((change) => change.pod.metadata?.name === 'pod-0007'),
+        'the change',
+      );
+      await changes.iterator.return?.();
+    },
+    {
+      storage: { pageSize: 100 },
+      wrap: (transport, cluster) => {
+        let pages = 0;
+        return {
+          get: transport.get.bind(transport),
+          watch: transport.watch.bind(transport),
+          delete: transport.delete.bind(transport),
+          list: async (resource, namespace, options) => {
+            const page = await transport.list(resource, namespace, options);
+            if (page.metadata.continue) {
+              pages += 1;
+              cluster.setPodPhase(NAMESPACE, 'pod-0000', undefined, {
+                message: `history moved on (${pages})`,
+              });
+              cluster.faults.compact();
+            }
+            return page;
+          },
+        };
+      },
+    },
+  );
+
+  suite.test(
+    'with opaque resourceVersions a wait that joins a lagging watch never decides from an older state',
+    async (h) => {
+      h.createPod('job');
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Pending');
+      const changes = await namespaceWatch(h);
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      // Two changes the lagging watch has not seen: still Pending, then Running.
+      const pod = h.cluster.getPod(NAMESPACE, 'job') as Pod;
+      h.cluster.updatePod({ ...pod, metadata: { ...pod.metadata, labels: { step: 'one' } } });
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+      const wait = h.track(h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }));
+      await h.advance(h.timings.inactivityTimeoutMs + h.ms(10_000), h.ms(1_000));
+      assert(!wait.settled, `the pod is Running; the wait settled with ${String(wait.value ?? wait.reason)}`);
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+      h.equal(await h.resolves(wait, 'the wait', h.slow), 'Succeeded', 'decided from the newest state');
+      await changes.iterator.return?.();
+    },
+    { wrap: opaqueResourceVersions },
+  );
+
+  suite.test(
+    'with opaque resourceVersions every backend operation still works',
+    async (h) => {
+      h.createPod('job');
+      h.cluster.recordPodEvent(
+        { namespace: NAMESPACE, name: 'job' },
+        { reason: 'Scheduled', message: 'hello' },
+      );
+      const events = h.collect(h.storage.eventsForPod('job', NAMESPACE, LONG_TIMEOUT));
+      const changes = await namespaceWatch(h);
+      const deletion = h.track(h.storage.deleteAfterCompletion('job', NAMESPACE, LONG_TIMEOUT));
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+      h.cluster.faults.resetWatches();
+      h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+      h.equal(await h.resolves(deletion, 'the delete', h.quick), 'Succeeded', 'finished and deleted');
+      await h.until(() => events.items.length >= 1, 'the event');
+      h.equal(events.items, ['hello'], 'the message');
+      await h.until(() => changes.items.length >= 2, 'both changes', h.quick);
+      const versions = changes.items.map((change) => change.pod.metadata?.resourceVersion);
+      h.equal(new Set(versions).size, versions.length, 'no version twice');
+      await changes.iterator.return?.();
+    },
+    { wrap: opaqueResourceVersions },
+  );
+
+  suite.test('eventsForPod: return() while a next() is pending resolves that next() as done', async (h) => {
+    h.createPod('web');
+    const iterator = h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT);
+    const pending = h.track(iterator.next());
+    await h.watching('events');
+    assert(!pending.settled, 'no event yet');
+    await h.resolves(Promise.resolve(iterator.return?.()), 'return()');
+    h.equal(
+      await h.resolves(pending, 'the pending next()'),
+      { done: true, value: undefined },
+      'done, not an AbortError',
+    );
+    await h.nothingOpen('after return()');
+  });
+
+  suite.test('operations called after close() reject at once and send nothing', async (h) => {
+    h.createPod('web');
+    await h.storage.close();
+    const before = h.transport.calls.length;
+    const wait = await h.rejects(
+      h.storage.waitForPhase('web', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
+      'waitForPhase after close',
+    );
+    const deletion = await h.rejects(
+      h.storage.deleteAfterCompletion('web', NAMESPACE, LONG_TIMEOUT),
+      'delete after close',
+    );
+    const events = await h.rejects(
+      h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT).next(),
+      'events after close',
+    );
+    const changes = await h.rejects(h.storage.watchPodChanges(NAMESPACE).next(), 'changes after close');
+    for (const error of [wait, deletion, events, changes]) {
+      assert(String(error).includes('closed'), `rejects with the closed error, got ${String(error)}`);
+    }
+    h.equal(h.transport.calls.length, before, 'no request was sent after close()');
+  });
+
+  suite.test(
+    'a slow watchPodChanges consumer holds one pending change per pod, the newest, never a backlog',
+    async (h) => {
+      const names = Array.from({ length: 20 }, (_, index) => `pod-${index}`);
+      for (const name of names) h.createPod(name);
+      h.createPod('warm-up');
+      const iterator = h.storage.watchPodChanges(NAMESPACE);
+      const first = h.track(iterator.next());
+      await h.watching('pods');
+      h.cluster.setPodPhase(NAMESPACE, 'warm-up', 'Running');
+      await h.resolves(first, 'the first change');
+      // 2,000 changes the consumer does not take yet.
+      for (let round = 0; round < 100; round += 1) {
+        for (const name of names)
+          h.cluster.setPodPhase(NAMESPACE, name, undefined, { message: `round ${round}` });
+      }
+      await h.until(() => h.storage.counters().events >= 2_001, 'the watch to deliver every change');
+      const taken: PodChange[] = [];
+      for (let index = 0; index < names.length; index += 1) {
+        taken.push((await h.resolves(iterator.next(), `change ${index}`)).value as PodChange);
+      }
+      h.equal(
+        taken.map((change) => change.pod.metadata?.name).sort(),
+        [...names].sort(),
+        'one change per pod',
+      );
+      for (const change of taken) {
+        const name = change.pod.metadata?.name as string;
+        h.equal(change.pod.metadata?.resourceVersion, h.versionOf(name), `${name} is at its newest state`);
+      }
+      const more = h.track(iterator.next());
+      await h.settle();
+      assert(!more.settled, `nothing else was pending, got ${JSON.stringify(more.value)}`);
+      await iterator.return?.();
+    },
+  );
+}
