@@ -56,8 +56,15 @@ const statuses: fc.Arbitrary<InjectedStatus> = fc.constantFrom<InjectedStatus>(
   { code: 429, reason: 'TooManyRequests', message: 'injected: too many requests', retryAfterSeconds: 0 },
   { code: 500, reason: 'InternalError', message: 'injected: internal error' },
   { code: 503, reason: 'ServiceUnavailable', message: 'injected: service unavailable' },
-  { code: 504, reason: 'Timeout', message: 'injected: Too large resource version' },
+  { code: 504, reason: 'Timeout', message: 'injected: gateway timeout' },
 );
+
+/** A watch from a version the server does not have yet (it lost history, or lags): relist, not retry. */
+const TOO_LARGE: InjectedStatus = {
+  code: 504,
+  reason: 'Timeout',
+  message: 'injected: Too large resource version: 999999, current: 1',
+};
 
 function describeFault(spec: FaultSpec): string {
   const on = 'resource' in spec && spec.resource ? ` on ${spec.resource}` : '';
@@ -65,7 +72,7 @@ function describeFault(spec: FaultSpec): string {
     case 'cutWatchesAfter':
       return `fault cutWatchesAfter(${spec.events}${spec.upcoming ? `, next ${spec.upcoming} watches` : ''})${on}`;
     case 'failNext':
-      return `fault failNext(${spec.count}, ${spec.status.code}${spec.status.retryAfterSeconds === undefined ? '' : ` Retry-After ${spec.status.retryAfterSeconds}s`}${spec.verbs ? ` [${spec.verbs.join(',')}]` : ''})${on}`;
+      return `fault failNext(${spec.count}, ${spec.status.code}${spec.status === TOO_LARGE ? ' too large resource version' : ''}${spec.status.retryAfterSeconds === undefined ? '' : ` Retry-After ${spec.status.retryAfterSeconds}s`}${spec.verbs ? ` [${spec.verbs.join(',')}]` : ''})${on}`;
     case 'latency':
       return `fault latency(${spec.ms} ms${spec.verbs ? ` [${spec.verbs.join(',')}]` : ''})${on}`;
     default:
@@ -91,6 +98,14 @@ function faults(capabilities: { stallBeforeHeaders: boolean; latency: boolean })
       count: fc.integer({ min: 1, max: 3 }),
       status: statuses,
       verbs,
+      resource,
+    }),
+    // Only a watch carries a resourceVersion that can be too large (lists and reads ask for the newest).
+    fc.record({
+      kind: fc.constant('failNext' as const),
+      count: fc.integer({ min: 1, max: 3 }),
+      status: fc.constant(TOO_LARGE),
+      verbs: fc.constant<readonly RequestVerb[]>(['watch']),
       resource,
     }),
   ];

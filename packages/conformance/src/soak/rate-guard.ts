@@ -24,8 +24,17 @@ export class RateGuardTransport implements PodTransport {
   readonly #times: number[] = [];
   #tripped = false;
 
-  constructor(inner: PodTransport, now: () => number, limit: number) {
+  readonly #onWatch: (resource: ResourceName, options: WatchOptions) => void;
+
+  /** `onWatch` hears of every watch request as it is made (the soak learns when a consumer is attached). */
+  constructor(
+    inner: PodTransport,
+    now: () => number,
+    limit: number,
+    onWatch: (resource: ResourceName, options: WatchOptions) => void = () => {},
+  ) {
     this.#inner = inner;
+    this.#onWatch = onWatch;
     this.#now = now;
     this.#limit = limit;
     const refresh = inner.refreshCredentials;
@@ -61,6 +70,7 @@ export class RateGuardTransport implements PodTransport {
     namespace: string,
     options: WatchOptions,
   ): Promise<AsyncIterable<WatchEvent<ResourceTypes[R]>>> {
+    this.#onWatch(resource, options);
     return this.#admit(options.signal, () => this.#inner.watch(resource, namespace, options));
   }
 

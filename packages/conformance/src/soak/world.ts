@@ -107,6 +107,8 @@ export class SoakWorld {
   readonly events: EventsOperation[] = [];
   readonly changes: ChangesOperation[] = [];
   readonly #commandLog: string[] = [];
+  /** The observation at which each namespace-wide pod watch request was made. */
+  readonly #namespaceWatches: number[] = [];
   readonly #storageLog: string[] = [];
   readonly #violations: string[] = [];
   /** Every event message recorded, with the pod (name and uid, if it existed) it was about. */
@@ -128,7 +130,17 @@ export class SoakWorld {
     this.time = time;
     this.backend = backend;
     this.settings = settings;
-    const guarded = new RateGuardTransport(backend.transport, () => time.now(), MAX_REQUESTS_PER_SECOND + 1);
+    const guarded = new RateGuardTransport(
+      backend.transport,
+      () => time.now(),
+      MAX_REQUESTS_PER_SECOND + 1,
+      (resource, options) => {
+        // The engine watches only once its list is done: from then on every consumer of the
+        // namespace-wide pod watch has its view, and every later change reaches it.
+        if (resource === 'pods' && options.fieldSelector === undefined)
+          this.#namespaceWatches.push(this.truth.seq);
+      },
+    );
     this.transport = new RecordingTransport(guarded, () => time.now());
     this.truth = new Truth(cluster, SOAK_NAMESPACE, [...POD_NAMES, SENTINEL], () => time.now());
     const record =
@@ -734,6 +746,36 @@ export class SoakWorld {
     return seen.some((low) => low < number) && seen.some((high) => high > number);
   }
 
+  /**
+   * Pods modified after the consumer had its view (its namespace-wide watch began) whose newest state
+   * is not the newest it yielded of them.
+   */
+  #missingModifications(consumer: ChangesOperation): string[] {
+    if (consumer.status !== 'running' || consumer.stopped) return [];
+    const attached = this.#namespaceWatches.find((seq) => seq >= consumer.startSeq);
+    if (attached === undefined) return [];
+    const newest = new Map<string, string>();
+    for (const { value } of consumer.items) {
+      newest.set(value.pod.metadata?.uid ?? '', value.pod.metadata?.resourceVersion ?? '');
+    }
+    const missing: string[] = [];
+    for (const name of POD_NAMES) {
+      const incarnation = this.truth.current.get(name);
+      const state = incarnation?.states.at(-1);
+      if (incarnation === undefined || state === undefined) continue;
+      const before = this.truth.stateAt(name, attached);
+      const known =
+        before?.incarnation === incarnation ? before.state.resourceVersion : incarnation.creationVersion;
+      if (state.resourceVersion === known) continue;
+      if (newest.get(incarnation.uid) !== state.resourceVersion) {
+        missing.push(
+          `${name} at resourceVersion ${state.resourceVersion} (${state.phase}, since #${state.seq})`,
+        );
+      }
+    }
+    return missing;
+  }
+
   /** Pods whose newest state a running watchPodChanges consumer has not yielded. */
   #missingChanges(consumer: ChangesOperation): string[] {
     if (consumer.status !== 'running' || consumer.stopped) return [];
@@ -810,6 +852,20 @@ export class SoakWorld {
         }
       }
       this.check();
+    }
+
+    // Without a relist nothing was coalesced: each consumer's newest yield of a pod is the pod's newest
+    // state, for every pod modified since the consumer had its view.
+    if (this.storage.counters().relists === 0) {
+      for (const consumer of this.changes) {
+        const missing = this.#missingModifications(consumer);
+        if (missing.length > 0) {
+          this.#violation(
+            `watchPodChanges#${consumer.id} started at #${consumer.startSeq} (no relist in this run) missed the newest state of ${missing.join(', ')}`,
+          );
+        }
+      }
+      this.#throwViolations();
     }
 
     // 2. Every pod is modified once more: finished if it was not, else labelled.
