@@ -441,6 +441,13 @@ export class SoakWorld {
     for (const consumer of this.events) this.#checkEvents(consumer, false);
     for (const consumer of this.changes) this.#checkChanges(consumer);
     this.#checkRequestRate();
+    if (this.cluster.watchdog.tripped || this.cluster.watchdog.violations().length > 0) {
+      try {
+        this.cluster.watchdog.assertNoHotLoop();
+      } catch (error) {
+        this.#violation(`the fake cluster's watchdog: ${describeError(error)}`);
+      }
+    }
     this.#throwViolations();
   }
 
