@@ -7,6 +7,6 @@ import { type ClientMajor, clientNodeFactory, MAJORS } from './clients.test-supp
 for (const major of MAJORS as readonly ClientMajor[]) {
   runSoak({ describe, it, expect }, clientNodeFactory(major, false), {
     name: `soak: ${major.name} over HTTP`,
-    runs: 3,
+    runs: 5,
   });
 }

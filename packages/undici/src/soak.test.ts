@@ -6,9 +6,9 @@ import { wireFactory } from './test-support.js';
 // watches and WebSocket watches. SOAK_SEED, SOAK_RUNS, SOAK_DURATION_MS… run it longer (`pnpm soak`).
 runSoak({ describe, it, expect }, wireFactory({ watch: 'http' }), {
   name: 'soak: undici over HTTP',
-  runs: 3,
+  runs: 5,
 });
 runSoak({ describe, it, expect }, wireFactory({ watch: 'websocket' }), {
   name: 'soak: undici over WebSocket',
-  runs: 3,
+  runs: 5,
 });

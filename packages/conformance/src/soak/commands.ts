@@ -12,9 +12,9 @@ export type SoakCommand = fc.AsyncCommand<SoakModel, SoakWorld>;
 
 class Step implements SoakCommand {
   readonly #label: string;
-  readonly #act: (world: SoakWorld) => void | Promise<void>;
+  readonly #act: (world: SoakWorld) => unknown;
 
-  constructor(label: string, act: (world: SoakWorld) => void | Promise<void>) {
+  constructor(label: string, act: (world: SoakWorld) => unknown) {
     this.#label = label;
     this.#act = act;
   }
@@ -225,7 +225,7 @@ export function soakCommands(capabilities: {
       weight: 1,
       arbitrary: fc
         .nat(5)
-        .map((index) => new Step(`abort a wait's signal (choice ${index})`, (w) => void w.cancel(index))),
+        .map((index) => new Step(`abort a wait's signal (choice ${index})`, (w) => w.cancel(index))),
     },
     {
       weight: 2,
@@ -244,7 +244,7 @@ export function soakCommands(capabilities: {
         .nat(5)
         .map(
           (index) =>
-            new Step(`stop an eventsForPod (choice ${index})`, (w) => void w.stopConsumer('events', index)),
+            new Step(`stop an eventsForPod (choice ${index})`, (w) => w.stopConsumer('events', index)),
         ),
     },
     { weight: 1, arbitrary: fc.constant(new Step('watchPodChanges()', (w) => w.startChanges())) },
@@ -254,10 +254,7 @@ export function soakCommands(capabilities: {
         .nat(5)
         .map(
           (index) =>
-            new Step(
-              `stop a watchPodChanges (choice ${index})`,
-              (w) => void w.stopConsumer('changes', index),
-            ),
+            new Step(`stop a watchPodChanges (choice ${index})`, (w) => w.stopConsumer('changes', index)),
         ),
     },
     {

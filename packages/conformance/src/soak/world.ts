@@ -199,10 +199,13 @@ export class SoakWorld {
   // ---- commands -----------------------------------------------------------------------------------
 
   /** Runs one command's action, then observes, lets in-flight work settle, and checks what ended. */
-  async step(description: string, action: () => void | Promise<void>): Promise<void> {
-    this.#commandLog.push(`#${this.truth.seq + 1} ${description}`);
-    if (this.settings.trace) console.error(`soak: #${this.truth.seq + 1} ${description}`);
-    await action();
+  async step(description: string, action: () => unknown): Promise<void> {
+    const line = `#${this.truth.seq + 1} ${description}`;
+    this.#commandLog.push(line);
+    if (this.settings.trace) console.error(`soak: ${line}`);
+    const result = await action();
+    // A command that picks its target at run time says which one it picked.
+    if (typeof result === 'string') this.#commandLog[this.#commandLog.length - 1] = `${line}: ${result}`;
     this.observe();
     await this.time.settle();
     this.observe();
