@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { soakCommands } from './soak/commands.js';
 import { resolveSoakSettings, type SoakOptions, type SoakSettings } from './soak/options.js';
-import { POD_NAMES } from './soak/truth.js';
 import { type RunSettings, SoakWorld } from './soak/world.js';
 import type { ConformanceFactory, ConformanceRunner } from './types.js';
 
@@ -10,16 +9,23 @@ export { SoakViolation } from './soak/world.js';
 
 /** What a soak did, for its summary line. */
 export interface SoakSummary {
+  /** Property runs made (each a fresh cluster, backend and storage). */
   readonly runs: number;
+  /** Commands run, over all runs. */
   readonly commands: number;
+  /** `waitForPhase` and `deleteAfterCompletion` calls started. */
   readonly waits: number;
+  /** `eventsForPod` and `watchPodChanges` consumers started. */
   readonly consumers: number;
+  /** Fault commands run. */
   readonly faults: number;
   /** Violations that matched `ignore` (`SOAK_IGNORE`). */
   readonly ignored: number;
   /** The first line of each ignored violation. */
   readonly ignoredViolations: readonly string[];
+  /** The fast-check seed of the first run. */
   readonly seed: number;
+  /** Real time the soak took. */
   readonly realMs: number;
 }
 
@@ -82,8 +88,12 @@ export async function soak(factory: ConformanceFactory, settings: SoakSettings):
       sharedWatchThreshold: fc.integer({ min: 1, max: 4 }),
       randomSeed: fc.integer(),
       pageSize: fc.constantFrom(1, 2, 500),
-      initialPods: fc.subarray([...POD_NAMES], { minLength: 2 }),
-      finishPhases: fc.array(fc.boolean(), { minLength: POD_NAMES.length, maxLength: POD_NAMES.length }),
+      opaqueVersions: fc.boolean(),
+      initialPods: fc.subarray([...settings.names], { minLength: Math.min(2, settings.names.length) }),
+      finishPhases: fc.array(fc.boolean(), {
+        minLength: settings.names.length,
+        maxLength: settings.names.length,
+      }),
     }),
     fc.commands(soakCommands(settings), {
       maxCommands: settings.commands,

@@ -1,7 +1,6 @@
 import type { PodPhase } from '@podstorage/core';
 import type { InjectedStatus, RequestVerb } from '@podstorage/fake';
 import fc from 'fast-check';
-import { POD_NAMES } from './truth.js';
 import type { DeleteMode, FaultSpec, SoakWorld } from './world.js';
 
 /** The model fast-check threads through the commands; the truth lives in the world (the real cluster). */
@@ -33,7 +32,6 @@ class Step implements SoakCommand {
 }
 
 const ALL_PHASES: readonly PodPhase[] = ['Pending', 'Running', 'Unknown', 'Succeeded', 'Failed'];
-const name = fc.constantFrom(...POD_NAMES);
 const LONG_TIMEOUT_MS = 600_000;
 
 /** Timeouts: mostly longer than the run (the outcome decides), some short (the timeout decides), some huge. */
@@ -125,10 +123,12 @@ function faults(capabilities: { stallBeforeHeaders: boolean; latency: boolean })
 }
 
 /** Every command the soak draws from, weighted. */
-export function soakCommands(capabilities: {
-  stallBeforeHeaders: boolean;
-  latency: boolean;
+export function soakCommands(settings: {
+  readonly names: readonly string[];
+  readonly stallBeforeHeaders: boolean;
+  readonly latency: boolean;
 }): fc.Arbitrary<SoakCommand>[] {
+  const name = fc.constantFrom(...settings.names);
   const weighted: { weight: number; arbitrary: fc.Arbitrary<SoakCommand> }[] = [
     {
       weight: 4,
@@ -259,7 +259,7 @@ export function soakCommands(capabilities: {
     },
     {
       weight: 5,
-      arbitrary: faults(capabilities).map((spec) => new Step(describeFault(spec), (w) => w.fault(spec))),
+      arbitrary: faults(settings).map((spec) => new Step(describeFault(spec), (w) => w.fault(spec))),
     },
     { weight: 1, arbitrary: fc.constant(new Step('clear pending faults', (w) => w.clearFaults())) },
     {

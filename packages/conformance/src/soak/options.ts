@@ -1,4 +1,5 @@
 import type { ConformanceCapabilities } from '../types.js';
+import { podNames } from './truth.js';
 
 /** The storage and cluster timings of a soak run: short, so that faults recover within a run. */
 export interface SoakTimings {
@@ -38,6 +39,8 @@ export interface SoakOptions {
   readonly clock?: 'fake' | 'system';
   /** Property runs (each a fresh cluster, backend and storage). Default 3. Env `SOAK_RUNS`. */
   readonly runs?: number;
+  /** How many pod names the commands use (names are reused: replacements). Default 5. Env `SOAK_PODS`. */
+  readonly pods?: number;
   /** The most commands in one run. Default 40. Env `SOAK_COMMANDS`. */
   readonly commands?: number;
   /** Run (new seeds, one run after another) until this much real time has passed; overrides `runs`. Env `SOAK_DURATION_MS`. */
@@ -88,6 +91,8 @@ export interface SoakSettings {
   readonly clock: 'fake' | 'system';
   readonly runs: number;
   readonly commands: number;
+  /** The pod names the commands use. */
+  readonly names: readonly string[];
   readonly durationMs: number | undefined;
   readonly seed: number | undefined;
   readonly path: string | undefined;
@@ -151,6 +156,7 @@ export function resolveSoakSettings(options: SoakOptions): SoakSettings {
     clock,
     runs,
     commands,
+    names: podNames(positive('pods', integer(env, 'SOAK_PODS') ?? options.pods ?? 5)),
     durationMs: durationMs === undefined ? undefined : positive('durationMs', durationMs),
     seed: integer(env, 'SOAK_SEED') ?? options.seed,
     path: text(env, 'SOAK_PATH') ?? options.path,

@@ -1,8 +1,15 @@
 import { type Pod, type PodPhase, phaseOf } from '@podstorage/core';
 import type { FakeCluster } from '@podstorage/fake';
 
-/** The names soak pods take: few, so that names are reused (same-name replacements, new uids). */
-export const POD_NAMES = ['pod-a', 'pod-b', 'pod-c', 'pod-d', 'pod-e'] as const;
+/**
+ * The names soak pods take (`pod-a`, `pod-b`, …): few, so that names are reused (same-name replacements,
+ * new uids).
+ */
+export function podNames(count: number): readonly string[] {
+  return Array.from({ length: count }, (_, index) =>
+    index < 26 ? `pod-${String.fromCharCode(97 + index)}` : `pod-${index}`,
+  );
+}
 /** A pod outside the pool, modified at the end to learn when every watchPodChanges consumer has caught up. */
 export const SENTINEL = 'soak-sentinel';
 

@@ -14,12 +14,13 @@ import { describeValue } from '../check.js';
 import { podManifest } from '../harness.js';
 import { RecordingTransport } from '../recording-transport.js';
 import { seededRandom } from '../seeded-random.js';
+import { opaqueResourceVersions, revealResourceVersion } from '../transport-wrappers.js';
 import type { ConformanceBackend, ConformanceFactory } from '../types.js';
 import { type ChangesOperation, consume, type EventsOperation, type WaitOperation } from './operations.js';
 import type { SoakSettings } from './options.js';
 import { RateGuardTransport } from './rate-guard.js';
 import { fakeTime, type SoakTime, systemTime } from './time.js';
-import { type Incarnation, POD_NAMES, SENTINEL, Truth } from './truth.js';
+import { type Incarnation, SENTINEL, Truth } from './truth.js';
 
 /** The namespace of every soak pod. */
 export const SOAK_NAMESPACE = 'default';
@@ -32,6 +33,8 @@ export interface RunSettings {
   readonly randomSeed: number;
   /** `PodStorageOptions.pageSize`: small pages make lists span pages, whose tokens can expire. */
   readonly pageSize: number;
+  /** The storage sees opaque, unordered resourceVersions (Kubernetes promises only equality). */
+  readonly opaqueVersions: boolean;
 }
 
 /** A fault the soak injects through `cluster.faults`. */
@@ -142,7 +145,9 @@ export class SoakWorld {
       },
     );
     this.transport = new RecordingTransport(guarded, () => time.now());
-    this.truth = new Truth(cluster, SOAK_NAMESPACE, [...POD_NAMES, SENTINEL], () => time.now());
+    // Opaque versions above the recorder: the storage sees them, the soak's records keep the cluster's.
+    const below = run.opaqueVersions ? opaqueResourceVersions(this.transport) : this.transport;
+    this.truth = new Truth(cluster, SOAK_NAMESPACE, [...settings.names, SENTINEL], () => time.now());
     const record =
       (level: string) =>
       (fields: object, message?: string): void => {
@@ -157,7 +162,7 @@ export class SoakWorld {
       error: record('error'),
     };
     const { timings } = settings;
-    this.storage = createPodStorage(this.transport, {
+    this.storage = createPodStorage(below, {
       clock: time.storageClock,
       logger,
       random: seededRandom(run.randomSeed),
@@ -492,12 +497,12 @@ export class SoakWorld {
     if (this.#violations.length === 0) return;
     const names = new Set<string>();
     for (const line of this.#violations)
-      for (const name of [...POD_NAMES, SENTINEL]) if (line.includes(name)) names.add(name);
+      for (const name of [...this.settings.names, SENTINEL]) if (line.includes(name)) names.add(name);
     throw new SoakViolation(`${this.#violations.join('\n')}\n${this.detail([...names])}`);
   }
 
   /** What happened, for a failure message: commands, pod histories, requests, counters, storage logs. */
-  detail(names: readonly string[] = POD_NAMES): string {
+  detail(names: readonly string[] = this.settings.names): string {
     const calls = this.transport.summary().split('\n');
     const shown =
       calls.length > 80 ? [`  (${calls.length - 80} earlier requests left out)`, ...calls.slice(-80)] : calls;
@@ -720,7 +725,7 @@ export class SoakWorld {
       const change: PodChange = item.value;
       const uid = change.pod.metadata?.uid ?? '';
       const name = change.pod.metadata?.name;
-      const version = change.pod.metadata?.resourceVersion ?? '';
+      const version = revealResourceVersion(change.pod.metadata?.resourceVersion ?? '');
       const key = `${name} uid ${uid.slice(0, 8)} at resourceVersion ${version}`;
       if (progress.seen.has(`${uid}@${version}`)) this.#violation(`${what}: yielded ${key} twice`);
       progress.seen.add(`${uid}@${version}`);
@@ -766,10 +771,13 @@ export class SoakWorld {
     if (attached === undefined) return [];
     const newest = new Map<string, string>();
     for (const { value } of consumer.items) {
-      newest.set(value.pod.metadata?.uid ?? '', value.pod.metadata?.resourceVersion ?? '');
+      newest.set(
+        value.pod.metadata?.uid ?? '',
+        revealResourceVersion(value.pod.metadata?.resourceVersion ?? ''),
+      );
     }
     const missing: string[] = [];
-    for (const name of POD_NAMES) {
+    for (const name of this.settings.names) {
       const incarnation = this.truth.current.get(name);
       const state = incarnation?.states.at(-1);
       if (incarnation === undefined || state === undefined) continue;
@@ -791,11 +799,12 @@ export class SoakWorld {
     if (consumer.status !== 'running' || consumer.stopped) return [];
     const yielded = new Set(
       consumer.items.map(
-        (item) => `${item.value.pod.metadata?.uid}@${item.value.pod.metadata?.resourceVersion}`,
+        (item) =>
+          `${item.value.pod.metadata?.uid}@${revealResourceVersion(item.value.pod.metadata?.resourceVersion)}`,
       ),
     );
     const missing: string[] = [];
-    for (const name of [...POD_NAMES, SENTINEL]) {
+    for (const name of [...this.settings.names, SENTINEL]) {
       const incarnation = this.truth.current.get(name);
       const state = incarnation?.states.at(-1);
       if (
@@ -880,7 +889,7 @@ export class SoakWorld {
 
     // 2. Every pod is modified once more: finished if it was not, else labelled.
     await this.step('end: finish every pod', () => {
-      POD_NAMES.forEach((name, index) => {
+      this.settings.names.forEach((name, index) => {
         const pod = this.cluster.getPod(SOAK_NAMESPACE, name);
         if (pod === undefined) return;
         if (TERMINAL.includes(phaseOf(pod))) this.#label(name);
@@ -914,7 +923,8 @@ export class SoakWorld {
 
     // 4. Every pod goes; every wait ends.
     await this.step('end: delete every pod at once', () => {
-      for (const name of [...POD_NAMES, SENTINEL]) if (this.truth.current.has(name)) this.#removeAtOnce(name);
+      for (const name of [...this.settings.names, SENTINEL])
+        if (this.truth.current.has(name)) this.#removeAtOnce(name);
     });
     await this.#converge('every wait to end once the pods are gone', bound, () => this.#unconverged(true));
 
@@ -991,7 +1001,7 @@ export class SoakWorld {
   /** Every operation called on a closed storage rejects (or ends), without sending a request. */
   async #afterClose(bound: number): Promise<void> {
     const before = this.transport.calls.length;
-    const name = POD_NAMES[0];
+    const name = this.settings.names[0] as string;
     const settled: { what: string; done: boolean }[] = [];
     const watch = (what: string, promise: Promise<unknown>) => {
       const entry = { what, done: false };
