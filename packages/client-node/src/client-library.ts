@@ -7,7 +7,7 @@
 /** A `KubeConfig` of `@kubernetes/client-node` 1.x or 2.x (the object you load your kubeconfig into). */
 export interface KubeConfigLike {
   /** The cluster of the current context: the transport reads its `server` for watches. */
-  getCurrentCluster(): { readonly server: string } | null;
+  getCurrentCluster(): ClusterLike | null;
   /** Builds a generated API client (here `CoreV1Api`) configured with this KubeConfig's server and auth. */
   makeApiClient(apiClientType: never): unknown;
   /** The name of the current context (an unknown one is refused at creation, naming it). */
@@ -16,6 +16,26 @@ export interface KubeConfigLike {
   getContexts?(): readonly ContextLike[];
   /** The user of the current context (its exec plugin is named when it fails). */
   getCurrentUser?(): UserLike | null;
+}
+
+/**
+ * A cluster of a {@link KubeConfigLike}, as client-node holds it (both majors name the fields alike). The
+ * optional fields are checked at creation, so that a configuration the client can never use is refused.
+ */
+export interface ClusterLike {
+  readonly name?: string;
+  /** The API server URL, as the kubeconfig gives it (client-node drops a trailing slash). */
+  readonly server: string;
+  /** `insecure-skip-tls-verify` */
+  readonly skipTLSVerify?: boolean;
+  /** `proxy-url` */
+  readonly proxyUrl?: string | null;
+  /** `certificate-authority`: a PEM file, read on every call. */
+  readonly caFile?: string | null;
+  /** `certificate-authority-data`: base64 PEM. */
+  readonly caData?: string | null;
+  /** `tls-server-name` */
+  readonly tlsServerName?: string | null;
 }
 
 /** A context of a {@link KubeConfigLike}. */
@@ -31,6 +51,16 @@ export interface UserLike {
   readonly exec?: unknown;
   /** A legacy auth provider, whose `config.exec` client-node also runs. */
   readonly authProvider?: unknown;
+  readonly token?: string | null;
+  readonly username?: string | null;
+  /** `client-certificate`: a PEM file, read on every call. */
+  readonly certFile?: string | null;
+  /** `client-certificate-data`: base64 PEM. */
+  readonly certData?: string | null;
+  /** `client-key`: a PEM file, read on every call. */
+  readonly keyFile?: string | null;
+  /** `client-key-data`: base64 PEM. */
+  readonly keyData?: string | null;
 }
 
 /**

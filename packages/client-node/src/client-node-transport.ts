@@ -24,7 +24,12 @@ import type {
   ResponseContextLike,
   SecurityAuthenticationLike,
 } from './client-library.js';
-import { authenticationError, checkCurrentContext } from './configuration-errors.js';
+import {
+  authenticationError,
+  checkConfiguration,
+  finalNetworkError,
+  mixedModulesError,
+} from './configuration-errors.js';
 import { translateRequestError } from './errors.js';
 import { openWatch } from './open-watch.js';
 
@@ -107,8 +112,14 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export function createClientNodeTransport(options: ClientNodeTransportOptions): ClientNodeTransport {
   const { kubeConfig } = options;
-  // An unknown context can never work: say so now, not as a timeout once every retry has failed.
-  checkCurrentContext(kubeConfig);
+  // A configuration that can never work (an unknown context, a server URL the client refuses, a TLS
+  // file that is missing or holds nothing usable, ...): say so now, not as a timeout once every retry
+  // has failed.
+  checkConfiguration(kubeConfig, { files: true });
+  if (options.client !== undefined) {
+    const mixed = mixedModulesError(kubeConfig, options.client);
+    if (mixed !== undefined) throw mixed;
+  }
   const logger = options.logger ?? silentLogger;
   const closing = new AbortController();
   const releases = new Set<Promise<void>>();
@@ -118,12 +129,9 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
     loaded ??= (async () => {
       const client =
         options.client ?? ((await import('@kubernetes/client-node')) as unknown as ClientNodeModule);
-      if (client.KubeConfig !== undefined && !(kubeConfig instanceof client.KubeConfig)) {
-        throw new TypeError(
-          'createClientNodeTransport: `kubeConfig` is not a KubeConfig of the @kubernetes/client-node module ' +
-            'the transport uses; pass that module as `client` (such as a 1.x installed under an alias)',
-        );
-      }
+      // Without `client`, the module is known only now: the same check as at creation, as final.
+      const mixed = mixedModulesError(kubeConfig, client);
+      if (mixed !== undefined) throw mixed;
       const api = kubeConfig.makeApiClient(client.CoreV1Api as never) as CoreV1ApiLike;
       return { client, api };
     })();
@@ -164,7 +172,7 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
     const bound = callSignal(signal);
     bound.throwIfAborted();
     // The context may have been switched since creation.
-    checkCurrentContext(kubeConfig);
+    checkConfiguration(kubeConfig, { files: false });
     const { api } = await raceAbort(load(), bound);
     const connection = new CallConnection(bound);
     let raw = '';
@@ -195,7 +203,7 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
       return (raw === '' ? undefined : JSON.parse(raw)) as T;
     } catch (error) {
       if (bound.aborted) throw bound.reason;
-      throw translateRequestError(error, context);
+      throw finalNetworkError(translateRequestError(error, context), kubeConfig, context.operation);
     } finally {
       track(connection.release());
     }
@@ -257,7 +265,7 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
       checkResource(resource);
       const signal = callSignal(watchOptions.signal);
       signal.throwIfAborted();
-      checkCurrentContext(kubeConfig);
+      checkConfiguration(kubeConfig, { files: false });
       const { client } = await raceAbort(load(), signal);
       const fieldSelector = formatFieldSelector(watchOptions.fieldSelector);
       const path =

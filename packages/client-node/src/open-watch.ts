@@ -1,7 +1,7 @@
 import type { Logger, WatchEvent } from '@podstorage/core';
 import { CallConnection } from './call-connection.js';
 import type { ClientNodeModule, KubeConfigLike, RequestContextLike } from './client-library.js';
-import { authenticationError } from './configuration-errors.js';
+import { authenticationError, finalNetworkError } from './configuration-errors.js';
 import { errorFromResponse } from './errors.js';
 import { WatchChannel } from './watch-channel.js';
 
@@ -108,7 +108,7 @@ export async function openWatch<T>(options: OpenWatchOptions): Promise<AsyncIter
       });
       return;
     }
-    finish({ error });
+    finish({ error: finalNetworkError(error, options.kubeConfig, options.operation) });
   };
 
   const { kubeConfig } = options;

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as clientNode2 from '@kubernetes/client-node';
 import * as clientNode1 from '@kubernetes/client-node-1';
-import { KubernetesError } from '@podstorage/core';
+import { InvalidInputError, KubernetesError } from '@podstorage/core';
 import { FakeCluster, type FakeClusterServer } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientNodeTransport, createClientNodeTransport } from './client-node-transport.js';
@@ -224,16 +224,13 @@ describe.each(MAJORS)('requests through CoreV1Api of $name', (major) => {
     expect(cluster.stats().requests.get).toBe(before);
   });
 
-  it('refuses a KubeConfig of another major than the client module, with a clear error', async () => {
+  it('refuses a KubeConfig of another major than the client module at creation, naming both', async () => {
     await start(major);
     const other = MAJORS.find((candidate) => candidate !== major) as ClientMajor;
-    const mixed = createClientNodeTransport({
-      kubeConfig: kubeConfigFor(other, server),
-      client: major.client,
-    });
-    const error = await mixed.get('pods', 'default', 'a', { signal: never() }).catch((e) => e);
-    expect(error).toBeInstanceOf(TypeError);
-    expect(String(error.message)).toContain('pass that module as `client`');
+    const create = () =>
+      createClientNodeTransport({ kubeConfig: kubeConfigFor(other, server), client: major.client });
+    expect(create).toThrow(InvalidInputError);
+    expect(create).toThrow('pass the module the kubeConfig comes from as `client`');
   });
 
   it('close() aborts what is open, releases every socket and refuses later calls', async () => {
@@ -272,6 +269,7 @@ describe('loading the client', () => {
     }
     // Without `client`, a 1.x KubeConfig meets the 2.x the project resolves: refused, not half-working.
     const mismatched = createClientNodeTransport({ kubeConfig: kubeConfig1 });
-    await expect(mismatched.get('pods', 'default', 'a', { signal: never() })).rejects.toThrow(TypeError);
+    const refused = await mismatched.get('pods', 'default', 'a', { signal: never() }).catch((e) => e);
+    expect(InvalidInputError.isInstance(refused) && !refused.retryable, String(refused)).toBe(true);
   });
 });

@@ -317,7 +317,7 @@ class EnginePodStorage implements ManagedPodStorage {
         return decided.outcome;
       } catch (error) {
         if (this.#timedOut(error, deadline, userSignal)) {
-          return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase);
+          return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase, userSignal);
         }
         throw this.#translateAbort(error, deadline, userSignal, lastPhase);
       } finally {
@@ -337,19 +337,22 @@ class EnginePodStorage implements ManagedPodStorage {
     untilNot: readonly PodPhase[],
     deadline: Timeout,
     lastPhase: PodPhase | undefined,
+    userSignal: AbortSignal | undefined,
   ): Promise<WaitOutcome | null> {
     const read = new Timeout(`final read of pod ${namespace}/${name}`, this.#finalReadTimeoutMs, {
       clock: this.#clock,
     });
     let cause: unknown;
     try {
-      const signal = AbortSignal.any([read.signal, this.#closed.signal]);
-      const pod = await this.#readPod(name, namespace, read, signal);
+      const signals = [read.signal, this.#closed.signal];
+      if (userSignal) signals.push(userSignal);
+      const pod = await this.#readPod(name, namespace, read, AbortSignal.any(signals));
       if (pod === undefined || (uid !== undefined && pod.metadata?.uid !== uid)) return null;
       const phase = phaseOf(pod);
       if (!untilNot.includes(phase)) return { phase, pod };
       lastPhase = phase;
     } catch (error) {
+      if (userSignal?.aborted) throw userSignal.reason;
       if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
       cause = error;
     } finally {

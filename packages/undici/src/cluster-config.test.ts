@@ -4,11 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ClusterConfig, loadClusterConfig } from './cluster-config.js';
 import { KubeconfigError } from './errors.js';
 import type { ConfigEnvironment } from './kubeconfig.js';
+import { TEST_CA, TEST_CLIENT_ALICE } from './test-certificates.js';
 import { temporaryDirectory } from './test-support.js';
 
 const TOKEN = 'kubeconfig-secret-token-1234';
-const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-const KEY = '-----BEGIN PRIVATE KEY-----\nkey-secret-material\n-----END PRIVATE KEY-----\n';
+// Real PEM (the test PKI): a CA, and a client certificate with its key, which are checked to parse
+// and to belong together. KEY_MATERIAL is a line of the key that must never be shown.
+const PEM = TEST_CA;
+const CERT = TEST_CLIENT_ALICE.cert;
+const KEY = TEST_CLIENT_ALICE.key;
+const KEY_MATERIAL = KEY.split('\n')[1] as string;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 let directory: ReturnType<typeof temporaryDirectory>;
@@ -67,7 +72,7 @@ function failure(load: () => unknown): KubeconfigError {
     expect(KubeconfigError.isInstance(error), `a KubeconfigError, got ${String(error)}`).toBe(true);
     const message = (error as Error).message;
     // Whatever went wrong, no secret of the file reaches the message.
-    for (const secret of [TOKEN, 'key-secret-material', b64(KEY)]) expect(message).not.toContain(secret);
+    for (const secret of [TOKEN, KEY_MATERIAL, b64(KEY)]) expect(message).not.toContain(secret);
     return error as KubeconfigError;
   }
   throw new Error('expected a KubeconfigError');
@@ -160,7 +165,7 @@ describe('kubeconfig files', () => {
 
   it('resolves relative file paths against the kubeconfig that names them', () => {
     directory.write('certs/ca.pem', PEM);
-    directory.write('certs/client.pem', PEM);
+    directory.write('certs/client.pem', CERT);
     directory.write('certs/client.key', KEY);
     directory.write('certs/token', `${TOKEN}\n`);
     const path = directory.write(
@@ -182,7 +187,7 @@ describe('kubeconfig files', () => {
     );
     const config = loadClusterConfig({ kubeconfig: path, environment: environment() });
     expect(config.tls.ca).toBe(PEM);
-    expect(config.tls.cert).toBe(PEM);
+    expect(config.tls.cert).toBe(CERT);
     expect(config.tls.key?.reveal()).toBe(KEY);
     expect(config.tls.serverName).toBe('api.internal');
     expect(config.tls.insecureSkipTlsVerify).toBe(false);
@@ -194,7 +199,7 @@ describe('kubeconfig files', () => {
       'config',
       kubeconfig({
         clusters: [['cluster-a', `server: https://a.example\ncertificate-authority-data: ${b64(PEM)}`]],
-        users: [['user-a', `client-certificate-data: ${b64(PEM)}\nclient-key-data: ${b64(KEY)}`]],
+        users: [['user-a', `client-certificate-data: ${b64(CERT)}\nclient-key-data: ${b64(KEY)}`]],
       }),
     );
     const config = loadClusterConfig({ kubeconfig: path, environment: environment() });
@@ -215,7 +220,7 @@ describe('kubeconfig files', () => {
       'config',
       kubeconfig({
         users: [
-          ['user-a', `token: ${TOKEN}\nclient-certificate-data: ${b64(PEM)}\nclient-key-data: ${b64(KEY)}`],
+          ['user-a', `token: ${TOKEN}\nclient-certificate-data: ${b64(CERT)}\nclient-key-data: ${b64(KEY)}`],
         ],
       }),
     );
@@ -226,7 +231,7 @@ describe('kubeconfig files', () => {
       `${String(config.tls.key)}`,
     ]) {
       expect(shown).not.toContain(TOKEN);
-      expect(shown).not.toContain('key-secret-material');
+      expect(shown).not.toContain(KEY_MATERIAL);
     }
   });
 });

@@ -16,6 +16,7 @@ import {
   type SourcedEntry,
 } from './kubeconfig.js';
 import { Secret } from './secret.js';
+import { holdsCertificate, keyPairProblem } from './tls-material.js';
 
 /** The exec credential API versions this package speaks. */
 export const EXEC_API_VERSIONS = [
@@ -132,6 +133,11 @@ function optionalString(value: unknown, location: KubeconfigLocation): string | 
   return value;
 }
 
+/** A URL as messages quote it: credentials in it (`http://user:pass@proxy`) are masked. */
+function redacted(url: string): string {
+  return JSON.stringify(url.replace(/\/\/[^/@]*@/, '//***@').slice(0, 200));
+}
+
 function pathIn(entry: SourcedEntry<unknown>, path: string): string {
   return isAbsolute(path) ? path : resolvePath(entry.directory, path);
 }
@@ -150,10 +156,16 @@ function resolveCluster(entry: SourcedEntry<KubeconfigCluster>, context: string)
   try {
     server = new URL(serverText);
   } catch {
-    throw new KubeconfigError('is not a valid URL', at('server'));
+    throw new KubeconfigError(
+      `${redacted(serverText)} is not a valid URL; write it as https://host:port`,
+      at('server'),
+    );
   }
   if (server.protocol !== 'https:' && server.protocol !== 'http:') {
-    throw new KubeconfigError(`must be an http: or https: URL, not ${server.protocol}`, at('server'));
+    throw new KubeconfigError(
+      `${redacted(serverText)} must be an http: or https: URL (such as https://host:port), not ${server.protocol}`,
+      at('server'),
+    );
   }
   if (server.username || server.password) {
     throw new KubeconfigError('must not carry a user name or password', at('server'));
@@ -165,10 +177,24 @@ function resolveCluster(entry: SourcedEntry<KubeconfigCluster>, context: string)
   let ca: string | undefined;
   if (cluster['certificate-authority-data'] !== undefined && cluster['certificate-authority-data'] !== '') {
     ca = decodePem(cluster['certificate-authority-data'], at('certificate-authority-data'), 'certificate');
+    if (!holdsCertificate(ca)) {
+      throw new KubeconfigError(
+        'holds no PEM certificate that parses, so no server certificate could be trusted',
+        at('certificate-authority-data'),
+      );
+    }
   } else {
     const file = optionalString(cluster['certificate-authority'], at('certificate-authority'));
-    if (file !== undefined)
-      ca = readPem(pathIn(entry, file), at('certificate-authority'), 'certificate authority');
+    if (file !== undefined) {
+      const path = pathIn(entry, file);
+      ca = readPem(path, at('certificate-authority'), 'certificate authority');
+      if (!holdsCertificate(ca)) {
+        throw new KubeconfigError(
+          `certificate authority file ${path} holds no PEM certificate that parses, so no server certificate could be trusted`,
+          at('certificate-authority'),
+        );
+      }
+    }
   }
   if (ca !== undefined && insecure === true) {
     // kubectl refuses this combination too: trusting a CA and skipping verification contradict each other.
@@ -183,10 +209,16 @@ function resolveCluster(entry: SourcedEntry<KubeconfigCluster>, context: string)
     try {
       protocol = new URL(proxyUrl).protocol;
     } catch {
-      throw new KubeconfigError('is not a valid URL', at('proxy-url'));
+      throw new KubeconfigError(
+        `${redacted(proxyUrl)} is not a valid URL; write it as http://host:port`,
+        at('proxy-url'),
+      );
     }
     if (!['http:', 'https:', 'socks5:'].includes(protocol)) {
-      throw new KubeconfigError(`must be an http:, https: or socks5: URL, not ${protocol}`, at('proxy-url'));
+      throw new KubeconfigError(
+        `${redacted(proxyUrl)} must be an http:, https: or socks5: URL, not ${protocol}`,
+        at('proxy-url'),
+      );
     }
   }
   return {
@@ -285,24 +317,39 @@ function resolveUser(
   }
   let cert: string | undefined;
   let key: Secret | undefined;
+  // For messages: where the certificate and key came from (a file, or the kubeconfig's inline data).
+  let certSource = 'client-certificate-data';
+  let keySource = 'client-key-data';
   if (user['client-certificate-data'] !== undefined && user['client-certificate-data'] !== '') {
     cert = decodePem(user['client-certificate-data'], at('client-certificate-data'), 'certificate');
   } else {
     const file = optionalString(user['client-certificate'], at('client-certificate'));
-    if (file !== undefined)
-      cert = readPem(pathIn(entry, file), at('client-certificate'), 'client certificate');
+    if (file !== undefined) {
+      certSource = pathIn(entry, file);
+      cert = readPem(certSource, at('client-certificate'), 'client certificate');
+    }
   }
   if (user['client-key-data'] !== undefined && user['client-key-data'] !== '') {
     key = new Secret(decodePem(user['client-key-data'], at('client-key-data'), 'private key'));
   } else {
     const file = optionalString(user['client-key'], at('client-key'));
-    if (file !== undefined) key = new Secret(readPem(pathIn(entry, file), at('client-key'), 'client key'));
+    if (file !== undefined) {
+      keySource = pathIn(entry, file);
+      key = new Secret(readPem(keySource, at('client-key'), 'client key'));
+    }
   }
   if (cert !== undefined && key === undefined) {
     throw new KubeconfigError('is missing: a client certificate needs its key', at('client-key'));
   }
   if (key !== undefined && cert === undefined) {
     throw new KubeconfigError('is missing: a client key needs its certificate', at('client-certificate'));
+  }
+  const unusable = cert === undefined || key === undefined ? undefined : keyPairProblem(cert, key.reveal());
+  if (unusable !== undefined) {
+    throw new KubeconfigError(
+      `the client certificate (${certSource}) and key (${keySource}) cannot be used for TLS (${unusable})`,
+      { file: entry.file, context, field: `${entry.field}.user` },
+    );
   }
   const token = optionalString(user.token, at('token'));
   const tokenFile = optionalString(user.tokenFile, at('tokenFile'));
@@ -461,6 +508,12 @@ export function inClusterConfig(
   let ca: string | undefined;
   try {
     ca = readPem(caPath, { file: source, field: 'ca.crt' }, 'service account CA');
+    if (!holdsCertificate(ca)) {
+      throw new KubeconfigError(`service account CA ${caPath} holds no PEM certificate that parses`, {
+        file: source,
+        field: 'ca.crt',
+      });
+    }
   } catch (error) {
     // As client-go: without the CA file, fall back to the system's roots, and say so.
     logger?.warn(

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from '@podstorage/core';
 import type { ExecSettings } from './cluster-config.js';
 import { CredentialError } from './errors.js';
 import { Secret } from './secret.js';
+import { keyPairProblem } from './tls-material.js';
 
 /** What an exec plugin returned. */
 export interface ExecCredential {
@@ -249,6 +250,11 @@ export class ExecCredentialPlugin {
         !key.includes('-----BEGIN')
       ) {
         throw fail('returned a client certificate without both PEM clientCertificateData and clientKeyData');
+      }
+      // The plugin would hand out the same again: a certificate no handshake can use is final.
+      const unusable = keyPairProblem(cert, key);
+      if (unusable !== undefined) {
+        throw fail(`returned a client certificate and key that cannot be used for TLS (${unusable})`);
       }
       clientCertificate = { cert, key: new Secret(key) };
     }

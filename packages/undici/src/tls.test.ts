@@ -115,9 +115,12 @@ describe('TLS from the kubeconfig', () => {
 
   it('refuses an unknown CA, unless the kubeconfig says insecure-skip-tls-verify', async () => {
     const strict = connect({}, alice);
-    await expect(strict.list('pods', 'default', { signal: signal() })).rejects.toMatchObject({
-      retryable: true,
-    });
+    // An untrusted server certificate is a configuration error no retry fixes: final, naming the server.
+    const refused = await strict.list('pods', 'default', { signal: signal() }).catch((error) => error);
+    expect(refused).toMatchObject({ retryable: false });
+    expect(String(refused)).toContain(
+      `the API server ${server.url} presented a certificate the kubeconfig does not trust`,
+    );
     const insecure = connect({ 'insecure-skip-tls-verify': true }, alice);
     await insecure.list('pods', 'default', { signal: signal() });
     expect(server.seen).toEqual(['alice']);

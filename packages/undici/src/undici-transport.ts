@@ -24,6 +24,7 @@ import type { Kubeconfig } from './kubeconfig.js';
 import { processEnvironment } from './kubeconfig.js';
 import { proxyFor } from './proxy.js';
 import { errorFromResponse } from './responses.js';
+import { untrustedServerError } from './tls-material.js';
 import { openWebSocketWatch } from './websocket-watch.js';
 
 /** Options of {@link createUndiciTransport}. */
@@ -443,6 +444,8 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
         });
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        const untrusted = untrustedServerError(error, { operation: options.operation, server: this.server });
+        if (untrusted !== undefined) throw untrusted;
         throw new PodStorageError(`${options.operation}: request failed (${(error as Error).message})`, {
           cause: error,
           retryable: true,
@@ -542,7 +545,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
       return channel;
     } catch (error) {
       this.#requests -= 1;
-      throw error;
+      throw untrustedServerError(error, { operation, server: this.server }) ?? error;
     }
   }
 }

@@ -49,9 +49,20 @@ export function engineScenarios(suite: SuiteBuilder): void {
       names.map(() => 'Running'),
       'every wait sees its pod run',
     );
+    // Reconnects of the same watches (a stall on a loaded machine, the server's timeoutSeconds) are
+    // counted apart: sharing is about how many distinct watches there are, never one per wait.
+    const calls = h.transport.callsOf('watch', 'pods');
+    const distinct = new Set(calls.map((call) => JSON.stringify(call.options.fieldSelector ?? null)));
+    assert(
+      distinct.size <= 3,
+      `at most 3 distinct watches for 25 waits (sharedWatchThreshold 3), saw ${distinct.size}`,
+    );
+    const { resumes, relists } = h.storage.counters();
     const opened = h.cluster.stats().watchesOpened;
-    assert(opened <= 3, `at most 3 watches for 25 waits (sharedWatchThreshold 3), the cluster saw ${opened}`);
-    assert(h.transport.callsOf('watch', 'pods').length <= 3, 'the storage asked for at most 3 watches');
+    assert(
+      opened <= 3 + resumes + relists && calls.length <= 3 + resumes + relists,
+      `at most 3 watches for 25 waits plus reconnects (${resumes} resumes, ${relists} relists), the cluster saw ${opened}`,
+    );
     await h.nothingOpen('after all waits ended');
   });
 
@@ -71,10 +82,17 @@ export function engineScenarios(suite: SuiteBuilder): void {
     }
     for (let index = 0; index < 20; index += 1) h.cluster.setPodPhase(NAMESPACE, `busy-${index}`, 'Running');
     await h.settle();
-    const open = watches.find((watch) => watch.streamOpen);
-    assert(open, 'the watch is still open');
+    // Every watch so far, reconnects included (a loaded machine may stall one on the system clock).
+    const after = h.transport.callsOf('watch', 'pods');
+    for (const watch of after) {
+      h.equal(
+        watch.options.fieldSelector,
+        { 'metadata.name': 'mine' },
+        'every watch selects metadata.name=mine',
+      );
+    }
     h.equal(
-      open.received.filter((event) => event.type !== 'BOOKMARK').length,
+      after.flatMap((watch) => watch.received).filter((event) => event.type !== 'BOOKMARK').length,
       0,
       'changes of other pods do not reach the field-selected watch',
     );
