@@ -21,10 +21,7 @@ export function opaqueResourceVersions(inner: PodTransport): PodTransport {
     version === undefined || version === ''
       ? version
       : `v.${[...Number(version).toString(36)].reverse().join('')}`;
-  const reveal = (version: string | undefined) =>
-    version?.startsWith('v.')
-      ? String(Number.parseInt([...version.slice(2)].reverse().join(''), 36))
-      : version;
+  const reveal = revealResourceVersion;
   const hideIn = <T>(object: T): T => {
     const metadata = (object as WithMetadata).metadata;
     if (metadata?.resourceVersion === undefined) return object;
@@ -82,6 +79,15 @@ export function opaqueResourceVersions(inner: PodTransport): PodTransport {
   };
   if (inner.refreshCredentials) transport.refreshCredentials = inner.refreshCredentials.bind(inner);
   return transport;
+}
+
+/** The cluster's resourceVersion behind one that {@link opaqueResourceVersions} made opaque (others as they are). */
+export function revealResourceVersion<T extends string | undefined>(version: T): T {
+  return (
+    version?.startsWith('v.')
+      ? String(Number.parseInt([...version.slice(2)].reverse().join(''), 36))
+      : version
+  ) as T;
 }
 
 /** Switches of {@link lostHistory}. */
