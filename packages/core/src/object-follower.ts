@@ -138,6 +138,7 @@ export function followObject<T extends KubernetesObject, Result>(
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
+    let joining = true;
     try {
       subscription = options.subscribe({
         onSync: (objects, { fresh }) => {
@@ -145,7 +146,10 @@ export function followObject<T extends KubernetesObject, Result>(
           if (fresh && mode === 'waiting') {
             mode = 'trusted';
             offer(objects.get(name));
-          } else handle({ type: 'SYNC', object: objects.get(name) });
+          } else if (!joining) {
+            // Not when joining a synced watch: that view is older than the read that follows.
+            handle({ type: 'SYNC', object: objects.get(name) });
+          }
         },
         onChange: (change) => {
           if (change.object.metadata?.name === name) handle(change);
@@ -155,6 +159,8 @@ export function followObject<T extends KubernetesObject, Result>(
     } catch (error) {
       finish(() => reject(error));
       return;
+    } finally {
+      joining = false;
     }
     if (settled) subscription.close();
     else if (!subscription.fresh) void read();
