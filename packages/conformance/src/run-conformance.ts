@@ -2,6 +2,7 @@ import { SuiteBuilder } from './suite.js';
 import { createScenarios } from './suites/create.js';
 import { deleteAfterCompletionScenarios } from './suites/delete-after-completion.js';
 import { engineScenarios } from './suites/engine.js';
+import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
 import { reliabilityScenarios } from './suites/reliability.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
@@ -56,6 +57,7 @@ export function runConformance(
     suite.group('watchPodChanges', () => watchPodChangesScenarios(suite));
     suite.group('watch engine', () => engineScenarios(suite));
     suite.group('reliability', () => reliabilityScenarios(suite));
+    suite.group('engine edges', () => engineEdgeScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
   });
 }
