@@ -82,9 +82,9 @@ export function followObject<T extends KubernetesObject, Result>(
 
     const readInFlight = () => mode === 'reading';
     const watchHoldsDecidedState = (): boolean => {
+      // Two absences are no version match: a watch that lags behind a pod's whole life holds nothing too.
       const held = subscription?.get(name);
-      if (held === undefined) return decidedVersion === undefined && followedUid === undefined;
-      return sameResourceVersion(held.metadata?.resourceVersion, decidedVersion);
+      return held !== undefined && sameResourceVersion(held.metadata?.resourceVersion, decidedVersion);
     };
 
     const read = async (): Promise<void> => {
