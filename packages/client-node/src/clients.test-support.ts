@@ -1,7 +1,7 @@
 // Helpers for this package's tests (not published).
 import * as clientNode2 from '@kubernetes/client-node';
 import * as clientNode1 from '@kubernetes/client-node-1';
-import { type ConformanceClock, runConformance } from '@podstorage/conformance';
+import { type ConformanceClock, type ConformanceFactory, runConformance } from '@podstorage/conformance';
 import { type FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import type { ClientNodeModule, KubeConfigLike } from './client-library.js';
@@ -61,6 +61,24 @@ export async function waitFor(condition: () => boolean, what: string, limit = 50
 }
 
 /**
+ * The conformance factory for `major`: each test's cluster served over HTTP(S), and a transport of that
+ * major talking to it; no socket may stay open on the server once the storage is closed.
+ */
+export function clientNodeFactory(major: ClientMajor, tls: boolean): ConformanceFactory {
+  return async (cluster) => {
+    const { server, transport } = await connect(cluster, major, tls);
+    return {
+      transport,
+      openHandles: () => server.openConnections(),
+      close: async () => {
+        await transport.close();
+        await server.close();
+      },
+    };
+  };
+}
+
+/**
  * Registers the full conformance suite for `major`, each test against its own fake API server; after
  * every test no socket may be left open. On the fake clock (default) over HTTP and over HTTPS (with the
  * fake's CA in the kubeconfig); on the system clock over HTTP only, which is where real timers and real
@@ -68,28 +86,14 @@ export async function waitFor(condition: () => boolean, what: string, limit = 50
  */
 export function runClientNodeConformance(major: ClientMajor, clock: ConformanceClock = 'fake'): void {
   for (const tls of clock === 'system' ? [false] : [false, true]) {
-    runConformance(
-      { describe, it, expect },
-      async (cluster) => {
-        const { server, transport } = await connect(cluster, major, tls);
-        return {
-          transport,
-          openHandles: () => server.openConnections(),
-          close: async () => {
-            await transport.close();
-            await server.close();
-          },
-        };
-      },
-      {
-        name: `PodStorage conformance: ${major.name} over ${tls ? 'HTTPS' : 'HTTP'}${clock === 'system' ? ', system clock' : ''}`,
-        // Sockets need real event-loop turns between steps of the fake clock.
-        patience: { realMs: 5_000, turnsPerStep: 20 },
-        testTimeoutMs: 30_000,
-        clock,
-        // Most of a system-clock test is waiting on real time: several at once keep the run short.
-        concurrent: clock === 'system',
-      },
-    );
+    runConformance({ describe, it, expect }, clientNodeFactory(major, tls), {
+      name: `PodStorage conformance: ${major.name} over ${tls ? 'HTTPS' : 'HTTP'}${clock === 'system' ? ', system clock' : ''}`,
+      // Sockets need real event-loop turns between steps of the fake clock.
+      patience: { realMs: 5_000, turnsPerStep: 20 },
+      testTimeoutMs: 30_000,
+      clock,
+      // Most of a system-clock test is waiting on real time: several at once keep the run short.
+      concurrent: clock === 'system',
+    });
   }
 }

@@ -4,9 +4,9 @@ import {
   type PodTransport,
   type ResourceName,
   type ResourceTypes,
-  type Status,
   type WatchEvent,
 } from '@podstorage/core';
+import { tooLargeResourceVersion } from '@podstorage/fake';
 
 type WithMetadata = { metadata?: { resourceVersion?: string } };
 
@@ -21,10 +21,7 @@ export function opaqueResourceVersions(inner: PodTransport): PodTransport {
     version === undefined || version === ''
       ? version
       : `v.${[...Number(version).toString(36)].reverse().join('')}`;
-  const reveal = (version: string | undefined) =>
-    version?.startsWith('v.')
-      ? String(Number.parseInt([...version.slice(2)].reverse().join(''), 36))
-      : version;
+  const reveal = revealResourceVersion;
   const hideIn = <T>(object: T): T => {
     const metadata = (object as WithMetadata).metadata;
     if (metadata?.resourceVersion === undefined) return object;
@@ -84,21 +81,13 @@ export function opaqueResourceVersions(inner: PodTransport): PodTransport {
   return transport;
 }
 
-/** The Status the apiserver answers for a resourceVersion newer than it has (storage.NewTooLargeResourceVersionError). */
-export function tooLargeResourceVersionStatus(requested: string, current: string): Status {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: `Timeout: Too large resource version: ${requested}, current: ${current}`,
-    reason: 'Timeout',
-    details: {
-      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-      retryAfterSeconds: 1,
-    },
-    code: 504,
-  };
+/** The cluster's resourceVersion behind one that {@link opaqueResourceVersions} made opaque (others as they are). */
+export function revealResourceVersion<T extends string | undefined>(version: T): T {
+  return (
+    version?.startsWith('v.')
+      ? String(Number.parseInt([...version.slice(2)].reverse().join(''), 36))
+      : version
+  ) as T;
 }
 
 /** Switches of {@link lostHistory}. */
@@ -124,7 +113,7 @@ export function lostHistory(inner: PodTransport, loss: HistoryLoss): PodTranspor
       const version = options.resourceVersion;
       if (loss.lostUpTo !== undefined && version !== undefined && BigInt(version) <= BigInt(loss.lostUpTo)) {
         loss.refused += 1;
-        throw KubernetesError.fromStatus(tooLargeResourceVersionStatus(version, '1'), {
+        throw KubernetesError.fromStatus(tooLargeResourceVersion(Number(version), 1), {
           operation: `watch ${resource}`,
           namespace,
         });

@@ -82,9 +82,9 @@ export function followObject<T extends KubernetesObject, Result>(
 
     const readInFlight = () => mode === 'reading';
     const watchHoldsDecidedState = (): boolean => {
+      // Two absences are no version match: a watch that lags behind a pod's whole life holds nothing too.
       const held = subscription?.get(name);
-      if (held === undefined) return decidedVersion === undefined && followedUid === undefined;
-      return sameResourceVersion(held.metadata?.resourceVersion, decidedVersion);
+      return held !== undefined && sameResourceVersion(held.metadata?.resourceVersion, decidedVersion);
     };
 
     const read = async (): Promise<void> => {
@@ -138,6 +138,7 @@ export function followObject<T extends KubernetesObject, Result>(
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
+    let joining = true;
     try {
       subscription = options.subscribe({
         onSync: (objects, { fresh }) => {
@@ -145,7 +146,10 @@ export function followObject<T extends KubernetesObject, Result>(
           if (fresh && mode === 'waiting') {
             mode = 'trusted';
             offer(objects.get(name));
-          } else handle({ type: 'SYNC', object: objects.get(name) });
+          } else if (!joining) {
+            // Not when joining a synced watch: that view is older than the read that follows.
+            handle({ type: 'SYNC', object: objects.get(name) });
+          }
         },
         onChange: (change) => {
           if (change.object.metadata?.name === name) handle(change);
@@ -155,6 +159,8 @@ export function followObject<T extends KubernetesObject, Result>(
     } catch (error) {
       finish(() => reject(error));
       return;
+    } finally {
+      joining = false;
     }
     if (settled) subscription.close();
     else if (!subscription.fresh) void read();

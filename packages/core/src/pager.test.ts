@@ -6,6 +6,16 @@ import { listAllPages } from './pager.js';
 import { ManualClock } from './test-clock.js';
 import type { ListOptions, PodTransport } from './transport.js';
 
+/** Lists every page of pods in `default` through `transport`, one item per page. */
+const listPods = (transport: PodTransport) =>
+  listAllPages(
+    { transport, clock: new ManualClock(), logger: silentLogger, pageSize: 1, requestTimeoutMs: 30_000 },
+    'pods',
+    'default',
+    undefined,
+    new AbortController().signal,
+  );
+
 const pod = (name: string): Pod => ({ metadata: { name, uid: `uid-${name}`, resourceVersion: '1' } });
 
 // Issue 9, defect 8: an expired continue token was retried from page one forever.
@@ -23,13 +33,7 @@ describe('listAllPages', () => {
         return { metadata: { resourceVersion: '20' }, items: [pod('a'), pod('b'), pod('c')] };
       },
     } as unknown as PodTransport;
-    const listed = await listAllPages(
-      { transport, clock: new ManualClock(), logger: silentLogger, pageSize: 1, requestTimeoutMs: 30_000 },
-      'pods',
-      'default',
-      undefined,
-      new AbortController().signal,
-    );
+    const listed = await listPods(transport);
     expect([...listed.objects.keys()]).toEqual(['a', 'b', 'c']);
     expect(listed.resourceVersion).toBe('20');
     expect(calls).toEqual([
@@ -46,15 +50,7 @@ describe('listAllPages', () => {
         throw expired;
       },
     } as unknown as PodTransport;
-    await expect(
-      listAllPages(
-        { transport, clock: new ManualClock(), logger: silentLogger, pageSize: 1, requestTimeoutMs: 30_000 },
-        'pods',
-        'default',
-        undefined,
-        new AbortController().signal,
-      ),
-    ).rejects.toBe(expired);
+    await expect(listPods(transport)).rejects.toBe(expired);
   });
 
   it('pages with limit and continue until the last page', async () => {
@@ -70,13 +66,7 @@ describe('listAllPages', () => {
         return pages.shift();
       },
     } as unknown as PodTransport;
-    const listed = await listAllPages(
-      { transport, clock: new ManualClock(), logger: silentLogger, pageSize: 1, requestTimeoutMs: 30_000 },
-      'pods',
-      'default',
-      undefined,
-      new AbortController().signal,
-    );
+    const listed = await listPods(transport);
     expect([...listed.objects.keys()]).toEqual(['a', 'b', 'c']);
     expect(continues).toEqual([undefined, 't1', 't2']);
   });

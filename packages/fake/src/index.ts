@@ -30,6 +30,7 @@ export {
   parseLabelSelector,
 } from './selectors.js';
 export { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './server/serve.js';
+export { tooLargeResourceVersion } from './status.js';
 export {
   DEFAULT_WATCHDOG,
   type RequestWatchdog,

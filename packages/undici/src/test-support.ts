@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type ConformanceClock, runConformance } from '@podstorage/conformance';
+import { type ConformanceClock, type ConformanceFactory, runConformance } from '@podstorage/conformance';
 import { type FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import type { Kubeconfig } from './kubeconfig.js';
@@ -34,36 +34,40 @@ export interface WireMode {
   readonly clock?: ConformanceClock;
 }
 
+/**
+ * The conformance factory for this transport: each test's cluster served by the fake API server over real
+ * sockets, and an undici transport talking to it. Closing checks that the transport let go of every socket.
+ */
+export function wireFactory(mode: WireMode): ConformanceFactory {
+  return async (cluster: FakeCluster) => {
+    const server = await serveFakeCluster(cluster, {
+      ...(mode.tls ? { tls: true } : {}),
+      ...(mode.token === undefined ? {} : { token: mode.token }),
+    });
+    const transport = createUndiciTransport({ kubeconfig: server.kubeconfig, watch: mode.watch });
+    return {
+      transport,
+      openHandles: () => openHandles(transport),
+      close: async () => {
+        await transport.close();
+        // The transport, not the server, must have let go of every socket: checked on both sides.
+        await waitFor(() => transport.stats().webSockets === 0, 'every WebSocket socket to close');
+        await waitFor(() => server.openConnections() === 0, 'the transport to close every connection');
+        await server.close();
+      },
+    };
+  };
+}
+
 /** Runs the full conformance suite against the fake API server over real sockets. */
 export function runWireConformance(name: string, mode: WireMode): void {
-  runConformance(
-    { describe, it, expect },
-    async (cluster: FakeCluster) => {
-      const server = await serveFakeCluster(cluster, {
-        ...(mode.tls ? { tls: true } : {}),
-        ...(mode.token === undefined ? {} : { token: mode.token }),
-      });
-      const transport = createUndiciTransport({ kubeconfig: server.kubeconfig, watch: mode.watch });
-      return {
-        transport,
-        openHandles: () => openHandles(transport),
-        close: async () => {
-          await transport.close();
-          // The transport, not the server, must have let go of every socket: checked on both sides.
-          await waitFor(() => transport.stats().webSockets === 0, 'every WebSocket socket to close');
-          await waitFor(() => server.openConnections() === 0, 'the transport to close every connection');
-          await server.close();
-        },
-      };
-    },
-    {
-      name,
-      patience: { realMs: 5_000, turnsPerStep: 10 },
-      testTimeoutMs: 30_000,
-      // Most of a system-clock test is waiting on real time: several at once keep the run short.
-      ...(mode.clock === 'system' ? { clock: mode.clock, concurrent: true } : {}),
-    },
-  );
+  runConformance({ describe, it, expect }, wireFactory(mode), {
+    name,
+    patience: { realMs: 5_000, turnsPerStep: 10 },
+    testTimeoutMs: 30_000,
+    // Most of a system-clock test is waiting on real time: several at once keep the run short.
+    ...(mode.clock === 'system' ? { clock: mode.clock, concurrent: true } : {}),
+  });
 }
 
 /** A temporary directory with helpers to write files into it; `remove()` deletes it. */

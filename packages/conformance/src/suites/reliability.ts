@@ -33,6 +33,30 @@ function within(calls: readonly { at: number }[], from: number, windowMs: number
   return calls.filter((call) => call.at <= from + windowMs).length;
 }
 
+/**
+ * A server (or proxy) that, on every reconnect, first sends again the last object event of the previous
+ * stream, before the events after the requested resourceVersion.
+ */
+function replayingLastEvent(transport: PodTransport): PodTransport {
+  let last: WatchEvent<unknown> | undefined;
+  return {
+    get: transport.get.bind(transport),
+    list: transport.list.bind(transport),
+    delete: transport.delete.bind(transport),
+    watch: async (resource, namespace, options) => {
+      const stream = await transport.watch(resource, namespace, options);
+      const replay = last;
+      return (async function* () {
+        if (replay) yield replay;
+        for await (const event of stream) {
+          if (event.type !== 'BOOKMARK' && event.type !== 'ERROR') last = event;
+          yield event;
+        }
+      })() as AsyncIterable<WatchEvent<never>>;
+    },
+  };
+}
+
 /** Resolves when `signal` aborts, rejecting with its reason: a stream that says nothing. */
 function silence(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
@@ -139,53 +163,144 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     { wrap: (transport) => lostHistory(transport, stubborn) },
   );
 
-  suite.test(
-    'a wait that joined a lagging watch ends with null when its pod is deleted while the watch is broken and history moves on',
-    async (h) => {
-      h.createPod('job');
-      const changes = await namespaceWatch(h);
-      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
-      // The wait reads the pod at a newer version than the stalled watch holds.
-      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
-      const wait = h.track(
-        h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
-      );
-      await h.until(() => h.transport.readsOf('pods').length >= 1, 'the joining wait to read its pod');
-      await h.settle();
-      h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
-      h.cluster.faults.compact();
-      // The stall is detected, the resume gets 410, and the relist infers the deletion from the old state.
-      h.equal(
-        await h.resolves(wait, 'the wait after the relist', h.slow),
-        null,
-        'the deleted pod resolves null',
-      );
-      await changes.iterator.return?.();
-    },
-  );
+  for (const replaced of [false, true]) {
+    suite.test(
+      replaced
+        ? 'a wait that joined a lagging watch ends with null when its pod is replaced by a new one of the same name'
+        : 'a wait that joined a lagging watch ends with null when its pod is deleted while the watch is broken and history moves on',
+      async (h) => {
+        h.createPod('job');
+        const changes = await namespaceWatch(h);
+        assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+        // The wait reads the pod at a newer version than the stalled watch holds.
+        h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
+        const wait = h.track(
+          h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+        );
+        await h.until(
+          () => h.transport.callsOf('get', 'pods')[0]?.outcome === 'fulfilled',
+          'the joining wait to read its pod',
+        );
+        await h.settle();
+        h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
+        if (replaced) h.createPod('job');
+        h.cluster.faults.compact();
+        // The stall is detected, the resume gets 410, and the relist infers the deletion from the old state
+        // it held (or from the new uid under the name): news, whatever version it carries.
+        h.equal(
+          await h.resolves(wait, 'the wait after the relist', h.slow),
+          null,
+          replaced
+            ? 'the replaced pod resolves null, never waiting on the new one'
+            : 'the deleted pod resolves null',
+        );
+        h.equal(
+          h.transport.callsOf('get', 'pods').length,
+          1,
+          'the deletion decided it: no second read needed',
+        );
+        await changes.iterator.return?.();
+      },
+    );
+  }
+
+  suite.test('a wait that joined a lagging watch never follows another pod that took its name', async (h) => {
+    const changes = await namespaceWatch(h);
+    assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+    // The lagging watch never saw this pod; the wait reads it at its second version.
+    const created = h.createPod('job');
+    h.cluster.updatePod({ ...created, metadata: { ...created.metadata, labels: { step: 'two' } } });
+    const wait = h.track(
+      h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+    );
+    await h.until(() => h.transport.callsOf('get', 'pods')[0]?.outcome === 'fulfilled', 'the joining read');
+    // While the watch lags, the pod is replaced by one of the same name that finishes at once.
+    h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
+    h.createPod('job');
+    h.cluster.setPodPhase(NAMESPACE, 'job', 'Succeeded');
+    // The resumed watch first reports the old pod's creation, older than the read: the wait reads
+    // again, finds the new pod, and must not take its Succeeded for the old pod's.
+    h.equal(await h.resolves(wait, 'the wait', h.slow), null, 'the pod it waited for is gone');
+    await changes.iterator.return?.();
+  });
 
   suite.test(
-    'a wait that joined a lagging watch ends with null when its pod is replaced by a new one of the same name',
+    'resumes from the resourceVersion of the last event, also without bookmarks',
     async (h) => {
-      h.createPod('job');
+      h.createPod('web');
       const changes = await namespaceWatch(h);
-      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
-      h.cluster.setPodPhase(NAMESPACE, 'job', 'Running');
-      const wait = h.track(
-        h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+      for (let index = 0; index < 3; index += 1) {
+        h.cluster.setPodPhase(NAMESPACE, 'web', undefined, { message: `change ${index}` });
+      }
+      const latest = h.cluster.resourceVersion();
+      await h.until(
+        () =>
+          h.transport
+            .callsOf('watch', 'pods')
+            .some((call) => call.received.some((event) => event.resourceVersion === latest)),
+        `the event at resourceVersion ${latest}`,
       );
-      await h.until(() => h.transport.readsOf('pods').length >= 1, 'the joining wait to read its pod');
-      await h.settle();
-      h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
-      h.createPod('job');
-      h.cluster.faults.compact();
+      const watches = h.transport.callsOf('watch', 'pods').length;
+      assert(h.cluster.faults.resetWatches() >= 1, 'fault: the watch was open to reset');
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length > watches,
+        'the resumed watch',
+        h.quick,
+      );
       h.equal(
-        await h.resolves(wait, 'the wait after the relist', h.slow),
-        null,
-        'the replaced pod resolves null, never waiting on the new one',
+        h.transport.callsOf('watch', 'pods')[watches]?.options.resourceVersion,
+        latest,
+        'the resumed watch starts after the last event received',
       );
       await changes.iterator.return?.();
     },
+    // No bookmark can have moved the resume point: only events did.
+    { bookmarkIntervalMs: 24 * 3_600_000 },
+  );
+
+  suite.test('an event modified without its count growing yields its message once', async (h) => {
+    h.createPod('web');
+    const pod = { namespace: NAMESPACE, name: 'web' };
+    const recorded = h.cluster.recordPodEvent(pod, { reason: 'Pulling', message: 'pulling' });
+    const events = h.collect(h.storage.eventsForPod('web', NAMESPACE, LONG_TIMEOUT));
+    await h.until(() => events.items.length >= 1, 'the message');
+    await h.watching('events');
+    // Another field changes (a controller annotates it): a new resourceVersion, the same count.
+    h.cluster.updateEvent({ ...recorded, metadata: { ...recorded.metadata, annotations: { seen: 'yes' } } });
+    await h.advance(h.ms(5_000), h.ms(500));
+    h.equal(events.items, ['pulling'], 'the same occurrence is not yielded again');
+    h.cluster.recordPodEvent(pod, { reason: 'Pulling', message: 'pulling' });
+    await h.until(() => events.items.length >= 2, 'the recurrence', h.quick);
+    h.equal(events.items, ['pulling', 'pulling'], 'a recurrence (count grew) is yielded again');
+  });
+
+  suite.test(
+    'never yields the same resourceVersion twice when a server replays an event after a reconnect',
+    async (h) => {
+      h.createPod('web');
+      const changes = await namespaceWatch(h);
+      h.cluster.setPodPhase(NAMESPACE, 'web', 'Running');
+      await h.until(() => changes.items.length >= 1, 'the change');
+      const watches = h.transport.callsOf('watch', 'pods').length;
+      assert(h.cluster.faults.resetWatches() >= 1, 'fault: the watch was open to reset');
+      await h.until(
+        () => h.transport.callsOf('watch', 'pods').length > watches,
+        'the replaying watch',
+        h.quick,
+      );
+      h.cluster.setPodPhase(NAMESPACE, 'web', 'Succeeded');
+      await h.until(() => changes.items.length >= 2, 'the next change', h.quick);
+      await h.settle();
+      const versions = changes.items.map((change) => change.pod.metadata?.resourceVersion);
+      h.equal(new Set(versions).size, versions.length, `no resourceVersion twice: ${versions.join(', ')}`);
+      h.equal(
+        changes.items.map((change) => change.phase),
+        ['Running', 'Succeeded'],
+        'each change once',
+      );
+      await changes.iterator.return?.();
+    },
+    { wrap: replayingLastEvent },
   );
 
   suite.test('one 429 on the read of a joining wait does not fail it', async (h) => {
