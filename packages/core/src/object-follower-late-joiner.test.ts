@@ -291,6 +291,24 @@ describe('followObject: a consumer that joins a watch already listing or synced'
     expect(reads.started).toBe(2);
   });
 
+  it('follows a pod created while it read, when the watch it joined was still listing', async () => {
+    const watch = scriptedWatch({ fresh: false, synced: false });
+    const reads = scriptedReads(undefined);
+    reads.held = true;
+    const runs: Decide<Pod, string> = (state) => (state?.status?.phase === 'Running' ? 'Running' : undefined);
+    const result = tracked(follow(watch, reads, runs));
+    // While the read is out, the list completes without the pod, and the watch then reports it.
+    watch.sync([], false);
+    watch.report('ADDED', pod('u1', '7', 'Running'));
+    reads.set(pod('u1', '7', 'Running'));
+    await turns();
+    reads.held = false;
+    reads.release();
+    await turns();
+    expect(result).toEqual({ settled: true, value: 'Running' });
+    expect(reads.started).toBe(2);
+  });
+
   it('after reading that its object is gone, hands decide nothing older that a lagging watch reports', async () => {
     // The watch lags behind the pod's whole life: created (3), Running (4), deleted (5). The joiner's
     // read finds it gone; the watch holds nothing either, which is no proof that it caught up.
