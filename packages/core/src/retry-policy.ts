@@ -69,8 +69,7 @@ export class WatchRetryPolicy {
 
   /** Milliseconds to wait after a stream ended (0: reconnect at once). */
   afterStream(ending: StreamEnding): number {
-    if (ending.lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
-    const working = ending.lastedMs >= this.#minWorkingMs || ending.progressed;
+    const working = this.#noteHealth(ending.lastedMs, ending.progressed);
     if (working) this.#credentialsRefreshed = false;
     if (ending.outcome === 'expired') return this.#afterExpiry();
     if (working && ending.outcome === 'closed') return 0;
@@ -82,9 +81,8 @@ export class WatchRetryPolicy {
    * after `lastedMs` (0 when it never opened). `decision` is {@link classifyFailure}'s.
    */
   afterError(decision: FailureDecision, error: unknown, lastedMs = 0, progressed = false): number {
-    if (lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
+    const working = this.#noteHealth(lastedMs, progressed);
     if (decision === 'relist') return this.#afterExpiry();
-    const working = lastedMs >= this.#minWorkingMs || progressed;
     // A connection that worked and then broke (a reset, a proxy idle timeout) is resumed at once.
     if (working && retryAfterOf(error) === undefined) return 0;
     return this.#backoff.next(retryAfterOf(error));
@@ -118,6 +116,12 @@ export class WatchRetryPolicy {
   /** Failures counted since the last reset. */
   get failures(): number {
     return this.#backoff.failures;
+  }
+
+  // A stream alive for resetAfterMs resets the backoff, however it ended; says whether it worked.
+  #noteHealth(lastedMs: number, progressed: boolean): boolean {
+    if (lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
+    return lastedMs >= this.#minWorkingMs || progressed;
   }
 
   // The first expiry after a healthy period is normal (history moved on): relist at once. Repeated
