@@ -15,8 +15,8 @@ export interface BackendOptions {
   readonly kubeconfig?: string;
   /** The kubeconfig context to use. Default: its current context. */
   readonly context?: string;
-  /** The namespace the spawner works in; the embedded cluster creates it. */
-  readonly namespace: string;
+  /** The namespace the spawner works in, when given; the embedded cluster creates it (default `default`). */
+  readonly namespace?: string | undefined;
   /**
    * For the fake backend: a cluster to use instead of a new embedded one. Its clock is left to the
    * caller (tests advance it), and it is not closed with the spawner.
@@ -34,6 +34,11 @@ export interface Backend {
   readonly clock: Clock | undefined;
   /** The fake cluster, on the fake backend. */
   readonly cluster: FakeCluster | undefined;
+  /**
+   * The namespace of the kubeconfig context, when it names one (as kubectl and pod-runner take it);
+   * `undefined` on the fake.
+   */
+  readonly defaultNamespace: string | undefined;
   /** One line for the log: what the spawner talks to. */
   readonly description: string;
   /** Stops what the backend started (the embedded cluster's clock driver). */
@@ -49,7 +54,10 @@ export const EMBEDDED_LIFECYCLE: LifecycleScript = { scheduleAfterMs: 600, pullM
 // The shapes the backend packages promise (DESIGN.md). Typed here rather than imported, so the spawner
 // builds and runs on the fake before those packages land.
 interface UndiciModule {
-  createUndiciTransport(options?: { kubeconfig?: string | object; context?: string }): PodTransport;
+  createUndiciTransport(options?: {
+    kubeconfig?: string | object;
+    context?: string;
+  }): PodTransport & { readonly namespace?: string };
 }
 interface ClientNodeModule {
   createClientNodeTransport(options: { kubeConfig: unknown }): PodTransport;
@@ -70,7 +78,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
         ...(options.context === undefined ? {} : { context: options.context }),
       });
-      return network(name, transport, describeKubeconfig(options));
+      return network(name, transport, describeKubeconfig(options), transport.namespace);
     }
     case 'client-node': {
       const module = (await import('@podstorage/client-node')) as unknown as Partial<ClientNodeModule>;
@@ -83,7 +91,8 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
       else kubeConfig.loadFromFile(options.kubeconfig);
       if (options.context !== undefined) kubeConfig.setCurrentContext(options.context);
       const transport = module.createClientNodeTransport({ kubeConfig });
-      return network(name, transport, describeKubeconfig(options));
+      const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+      return network(name, transport, describeKubeconfig(options), context?.namespace);
     }
     default:
       throw new Error(`unknown backend ${JSON.stringify(name)}: use one of ${BACKENDS.join(', ')}`);
@@ -91,22 +100,22 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
 }
 
 function openFake(options: BackendOptions): Backend {
+  const namespace = options.namespace ?? 'default';
   const given = options.cluster;
   const cluster =
     given ??
     new FakeCluster({
       // Starts at the real time, so the cluster's timestamps read like the browser's clock.
       clock: new FakeClock({ start: new Date() }),
-      namespaces: [options.namespace],
+      namespaces: [namespace],
       defaultLifecycle: EMBEDDED_LIFECYCLE,
     });
-  if (given !== undefined && given.getNamespace(options.namespace) === undefined) {
-    given.createNamespace(options.namespace);
-  }
+  if (given !== undefined && given.getNamespace(namespace) === undefined) given.createNamespace(namespace);
   const speed = options.speed ?? 1;
   const stopClock = given === undefined ? cluster.clock.followRealTime({ speed }) : undefined;
   return {
     name: 'fake',
+    defaultNamespace: undefined,
     transport: requireCreate(cluster.transport()),
     clock: cluster.clock,
     cluster,
@@ -120,9 +129,15 @@ function openFake(options: BackendOptions): Backend {
   };
 }
 
-function network(name: BackendName, transport: PodTransport, where: string): Backend {
+function network(
+  name: BackendName,
+  transport: PodTransport,
+  where: string,
+  defaultNamespace: string | undefined,
+): Backend {
   return {
     name,
+    defaultNamespace: defaultNamespace || undefined,
     transport: requireCreate(transport),
     clock: undefined,
     cluster: undefined,

@@ -9,10 +9,18 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export class HttpError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+  /** More fields of the JSON answer, beside `error`. */
+  readonly body: Record<string, unknown>;
+  constructor(
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+    body: Record<string, unknown> = {},
+  ) {
     super(message);
     this.status = status;
     this.headers = headers;
+    this.body = body;
   }
 }
 
@@ -70,18 +78,20 @@ export function sendJson(
   response.end(text);
 }
 
-/** The HTTP status, message and headers an error is answered with. */
-export function describeError(error: unknown): [number, string, Record<string, string>] {
-  if (error instanceof HttpError) return [error.status, error.message, error.headers];
-  if (InvalidInputError.isInstance(error)) return [400, error.message, {}];
+/** The HTTP status, message, headers and further body fields an error is answered with. */
+export function describeError(
+  error: unknown,
+): [number, string, Record<string, string>, Record<string, unknown>] {
+  if (error instanceof HttpError) return [error.status, error.message, error.headers, error.body];
+  if (InvalidInputError.isInstance(error)) return [400, error.message, {}, {}];
   if (KubernetesError.isInstance(error)) {
     // The cluster's answer about the request (404, 409, 422, ...) is the page's answer too; the
     // cluster failing is a bad gateway from the page's point of view.
     const status = error.code >= 400 && error.code < 500 && error.code !== 401 ? error.code : 502;
-    return [status, error.message, {}];
+    return [status, error.message, {}, {}];
   }
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
-    return [503, `the cluster did not answer in time: ${error.message}`, {}];
+    return [503, `the cluster did not answer in time: ${error.message}`, {}, {}];
   }
-  return [500, error instanceof Error ? error.message : String(error), {}];
+  return [500, error instanceof Error ? error.message : String(error), {}, {}];
 }

@@ -52,13 +52,16 @@ export function spawnedPod(namespace: string, image: string, seconds: number, fa
   };
 }
 
-/** A pod as a row of the table. */
-export function podRow(pod: Pod): PodRow {
+/**
+ * A pod as a row of the table. `progress` is the pod's progress as the server knows it (its
+ * `ProgressBook`); by default what the pod object alone proves.
+ */
+export function podRow(pod: Pod, progress: Progress = new ProgressTracker(pod).current()): PodRow {
   return {
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
     phase: phaseOf(pod),
-    progress: new ProgressTracker(pod).current(),
+    progress,
     node: pod.spec?.nodeName ?? null,
     image: pod.spec?.containers?.[0]?.image ?? null,
     createdAt: pod.metadata?.creationTimestamp ?? null,

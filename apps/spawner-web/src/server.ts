@@ -7,6 +7,7 @@ import {
   KubernetesError,
   type Logger,
   type ManagedPodStorage,
+  type Pod,
   silentLogger,
   validateNamespace,
 } from '@podstorage/core';
@@ -15,13 +16,14 @@ import { allow, describeError, HttpError, readJson, sendJson } from './http.js';
 import { checkName, DEFAULT_RUN_SECONDS, parseStartRequest, validateImage } from './input.js';
 import { DEFAULT_IMAGE, type PodRow, podRow, spawnedPod } from './pod-spec.js';
 import { STAGES } from './progress.js';
+import { ProgressBook } from './progress-book.js';
 import { REQUEST_TIMEOUT_MS, STREAM_BUDGET_MS, type StreamContext, watchPod, watchTable } from './streams.js';
 
 export { MANAGED_BY_LABEL, type PodRow, podRow } from './pod-spec.js';
 
 /** Options of {@link startSpawner}. */
 export interface SpawnerOptions extends Omit<BackendOptions, 'namespace'> {
-  /** The namespace to spawn pods in and to list. Default `default`. */
+  /** The namespace to spawn pods in and to list. Default: the kubeconfig context's, else `default`. */
   readonly namespace?: string;
   /** Address to listen on. Default `127.0.0.1`: the page can create pods, so keep it local. */
   readonly host?: string;
@@ -70,14 +72,16 @@ const ASSETS: Record<string, { file: string; type: string }> = {
  * `GET /api/pods/:name/watch` (one pod's progress, events and phase).
  */
 export async function startSpawner(options: SpawnerOptions = {}): Promise<Spawner> {
-  const namespace = options.namespace ?? 'default';
-  validateNamespace(namespace);
+  if (options.namespace !== undefined) validateNamespace(options.namespace);
   const image = options.image ?? DEFAULT_IMAGE;
   validateImage(image);
   const logger = options.logger ?? silentLogger;
-  const backend = await openBackend({ ...options, namespace });
+  const backend = await openBackend(options);
+  // As kubectl and pod-runner: the namespace asked for, else the kubeconfig context's, else `default`.
+  const namespace = options.namespace ?? backend.defaultNamespace ?? 'default';
   let storage: ManagedPodStorage | undefined;
   try {
+    validateNamespace(namespace);
     // Fail at start, with the cluster's own words, rather than on the first click.
     await backend.transport.list('pods', namespace, {
       limit: 1,
@@ -130,6 +134,11 @@ class SpawnerServer {
   readonly #created = new EventTarget();
   #closing: Promise<void> | undefined;
   readonly #streams: StreamContext;
+  // The one source of every pod's progress, for the pod streams and the table alike.
+  readonly #book = new ProgressBook();
+  // The pod each page (a browser tab's session id) started last, or 'starting' while its create is in
+  // flight: a page has one live pod at a time, so a second Start never orphans the first pod.
+  readonly #sessions = new Map<string, { name: string; uid: string } | 'starting'>();
 
   constructor(parts: ServerParts) {
     this.#backend = parts.backend;
@@ -152,6 +161,7 @@ class SpawnerServer {
       namespace: this.#namespace,
       logger: this.#logger,
       heartbeatMs: this.#heartbeatMs,
+      book: this.#book,
       shutdown: this.#shutdown.signal,
       created: this.#created,
       track: (task) => this.#track(task),
@@ -280,12 +290,15 @@ class SpawnerServer {
     if (match) {
       const name = decodeURIComponent(match[1] as string);
       checkName(name);
+      const uid = url.searchParams.get('uid') ?? undefined;
       if (match[2]) {
         allow(method, ['GET']);
-        await watchPod(this.#streams, name, request, response);
+        await watchPod(this.#streams, name, uid, request, response);
+      } else if (method === 'GET') {
+        sendJson(response, 200, await this.#read(name, uid));
       } else {
-        allow(method, ['DELETE']);
-        sendJson(response, 202, await this.#stop(name, url.searchParams.get('uid') ?? undefined));
+        allow(method, ['GET', 'DELETE']);
+        sendJson(response, 202, await this.#stop(name, uid));
       }
       return;
     }
@@ -293,18 +306,19 @@ class SpawnerServer {
   }
 
   #fail(response: ServerResponse, error: unknown): void {
-    const [status, message, headers] = describeError(error);
+    const [status, message, headers, extra] = describeError(error);
     if (status >= 500) this.#logger.error({ error: message }, 'request failed');
     if (response.headersSent) {
       if (!response.writableEnded) response.end();
       return;
     }
-    sendJson(response, status, { error: message }, headers);
+    sendJson(response, status, { error: message, ...extra }, headers);
   }
 
   /** Every pod in the namespace, as table rows. */
   async #list(signal: AbortSignal): Promise<Map<string, PodRow>> {
     const rows = new Map<string, PodRow>();
+    const mark = this.#book.mark();
     let token: string | undefined;
     do {
       const page = await this.#backend.transport.list('pods', this.#namespace, {
@@ -312,26 +326,87 @@ class SpawnerServer {
         ...(token === undefined ? {} : { continue: token }),
         signal: AbortSignal.any([signal, this.#shutdown.signal]),
       });
-      for (const pod of page.items) rows.set(pod.metadata?.name ?? '', podRow(pod));
+      for (const pod of page.items) rows.set(pod.metadata?.name ?? '', podRow(pod, this.#book.pod(pod)));
       token = page.metadata.continue || undefined;
     } while (token !== undefined);
+    this.#book.retain(new Set([...rows.values()].map((row) => row.uid)), mark);
     return rows;
   }
 
-  /** POST /api/pods: creates a pod through the transport. */
-  async #start(request: IncomingMessage): Promise<PodRow> {
-    const { image = this.#image, seconds, deleteWhenFinished } = parseStartRequest(await readJson(request));
-    const pod = spawnedPod(this.#namespace, image, seconds, this.#backend.name === 'fake');
-    const created = await this.#backend.transport.create('pods', this.#namespace, pod, {
+  /** GET /api/pods/:name?uid=: the pod's row now; 404 when it is gone (or is another pod, by uid). */
+  async #read(name: string, uid: string | undefined): Promise<PodRow> {
+    const pod = await this.#backend.transport.get('pods', this.#namespace, name, {
       signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
     });
+    if (uid !== undefined && pod.metadata?.uid !== uid) {
+      throw new HttpError(404, `pod ${name} (uid ${uid}) not found: the pod of that name now is another one`);
+    }
+    return podRow(pod, this.#book.pod(pod));
+  }
+
+  /**
+   * POST /api/pods: creates a pod through the transport. A page that sends its session id has one
+   * live pod at a time: while the last pod it started is pending or running (and not being deleted),
+   * another start is refused with 409 and that pod's row, so no pod is ever orphaned on the page.
+   */
+  async #start(request: IncomingMessage): Promise<PodRow> {
+    const {
+      image = this.#image,
+      seconds,
+      deleteWhenFinished,
+      session,
+    } = parseStartRequest(await readJson(request));
+    const previous = session === undefined ? undefined : this.#sessions.get(session);
+    if (previous === 'starting') {
+      throw new HttpError(409, 'this page is starting a pod already: wait for it, or stop it first');
+    }
+    if (session !== undefined) this.#sessions.set(session, 'starting');
+    let created: Pod;
+    try {
+      if (previous !== undefined) {
+        const live = await this.#livePod(previous.name, previous.uid);
+        if (live !== undefined) {
+          throw new HttpError(
+            409,
+            `this page's pod ${live.name} is still ${live.phase}: stop it before starting another`,
+            {},
+            { pod: live },
+          );
+        }
+      }
+      const pod = spawnedPod(this.#namespace, image, seconds, this.#backend.name === 'fake');
+      created = await this.#backend.transport.create('pods', this.#namespace, pod, {
+        signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
+      });
+    } catch (error) {
+      if (session !== undefined) {
+        if (previous === undefined) this.#sessions.delete(session);
+        else this.#sessions.set(session, previous);
+      }
+      throw error;
+    }
+    if (session !== undefined) {
+      this.#sessions.set(session, { name: created.metadata?.name ?? '', uid: created.metadata?.uid ?? '' });
+    }
     const name = created.metadata?.name ?? '';
     this.#spawned.set(name, created.metadata?.uid ?? '');
     this.#logger.info({ pod: name, image, seconds }, 'started pod');
-    const row = podRow(created);
+    const row = podRow(created, this.#book.pod(created));
     this.#created.dispatchEvent(new CustomEvent('created', { detail: row }));
     if (deleteWhenFinished) this.#track(this.#deleteWhenFinished(name));
     return row;
+  }
+
+  /** The pod's row if it is still this pod (uid) and live: pending or running, not being deleted. */
+  async #livePod(name: string, uid: string): Promise<PodRow | undefined> {
+    try {
+      const row = await this.#read(name, uid);
+      const live = (row.phase === 'Pending' || row.phase === 'Running') && !row.terminating;
+      return live ? row : undefined;
+    } catch (error) {
+      if (describeError(error)[0] === 404) return undefined;
+      throw error;
+    }
   }
 
   async #deleteWhenFinished(name: string): Promise<void> {
@@ -363,6 +438,9 @@ class SpawnerServer {
       signal,
     });
     this.#spawned.delete(name);
+    // The API server accepted the deletion: the pod is stopping (its grace period), whatever stream
+    // reports it first.
+    this.#book.stopping(precondition, name);
     this.#logger.info({ pod: name, uid: precondition }, 'deleting pod');
     return { name, uid: precondition, deleting: true };
   }

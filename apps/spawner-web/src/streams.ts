@@ -1,10 +1,19 @@
 // The two server-sent event streams: one pod's progress, and the pods table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Logger, type ManagedPodStorage, PodPhase, PodTimeoutError, phaseOf } from '@podstorage/core';
+import {
+  type Logger,
+  type ManagedPodStorage,
+  type Pod,
+  PodPhase,
+  PodTimeoutError,
+  phaseOf,
+  systemClock,
+} from '@podstorage/core';
 import type { Backend } from './backend.js';
-import { describeError } from './http.js';
+import { type EventLine, eventLine } from './event-lines.js';
+import { describeError, HttpError } from './http.js';
 import { type PodRow, podRow } from './pod-spec.js';
-import { ProgressTracker } from './progress.js';
+import { type ProgressBook, sameProgress } from './progress-book.js';
 import { type EventStream, openEventStream } from './sse.js';
 
 // Cluster-time budget of the long-lived operations behind a stream; when it runs out the stream ends
@@ -14,6 +23,9 @@ export const STREAM_BUDGET_MS = 6 * 60 * 60 * 1_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 const ALL_PHASES: readonly PodPhase[] = Object.values(PodPhase);
 
+/** Real milliseconds between two updates of one recurring event's line: 12 000 repeats are a few lines. */
+export const REPEAT_INTERVAL_MS = 250;
+
 /** What the streams need of the server. */
 export interface StreamContext {
   readonly backend: Backend;
@@ -21,6 +33,8 @@ export interface StreamContext {
   readonly namespace: string;
   readonly logger: Logger;
   readonly heartbeatMs: number;
+  /** The one source of every pod's progress. */
+  readonly book: ProgressBook;
   /** Aborted when the server shuts down. */
   readonly shutdown: AbortSignal;
   /** Fires `created` (a {@link PodRow} as detail) for each pod started here. */
@@ -32,33 +46,56 @@ export interface StreamContext {
 }
 
 /**
- * GET /api/pods/:name/watch: one pod's progress. `snapshot` first (the pod as read), then `message`
- * for each event message (`eventsForPod`), `phase` for each phase change (`waitForPhase`, one
- * transition at a time), and `gone` when the pod is deleted, which ends the stream.
+ * GET /api/pods/:name/watch?uid=: one pod's progress. `snapshot` first (the pod as read now, so a
+ * reconnect never shows a stale phase), then `event` for each event line (a recurring event again,
+ * with its count), `progress` whenever the pod's progress changes (from whatever stream learnt it),
+ * `phase` for each phase change (`waitForPhase`, one transition at a time), and `gone` when the pod
+ * is deleted, which ends the stream. With `uid`, a pod of that name but another uid is a 404: the
+ * pod the page followed is gone.
  */
 export async function watchPod(
   context: StreamContext,
   name: string,
+  expectedUid: string | undefined,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const { backend, storage, namespace } = context;
+  const { backend, storage, namespace, book } = context;
   const pod = await backend.transport.get('pods', namespace, name, {
     signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown]),
   });
-  const uid = pod.metadata?.uid;
+  const uid = pod.metadata?.uid ?? '';
+  if (expectedUid !== undefined && uid !== expectedUid) {
+    throw new HttpError(
+      404,
+      `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
+    );
+  }
   const stream = openEventStream(request, response, {
     heartbeatMs: context.heartbeatMs,
     shutdown: context.shutdown,
   });
-  const tracker = new ProgressTracker(pod);
-  stream.send('snapshot', { pod: podRow(pod), progress: tracker.current() });
-  const messages = async () => {
-    for await (const message of storage.eventsForPod(name, namespace, STREAM_BUDGET_MS, {
-      ...(uid === undefined ? {} : { uid }),
+  let sent = book.pod(pod);
+  stream.send('snapshot', {
+    pod: podRow(pod, sent),
+    progress: sent,
+    resumed: stream.resumedAfter !== undefined,
+  });
+  book.listen((change) => {
+    if (change.uid !== uid || sameProgress(change.progress, sent)) return;
+    sent = change.progress;
+    stream.send('progress', { progress: sent });
+  }, stream.signal);
+  const lines = throttleLines(stream);
+  const now = backend.clock ?? systemClock;
+  const events = async () => {
+    for await (const event of storage.eventObjectsForPod(name, namespace, STREAM_BUDGET_MS, {
+      ...(uid === '' ? {} : { uid }),
       signal: stream.signal,
     })) {
-      stream.send('message', { message, progress: tracker.message(message) });
+      const line = eventLine(event, now.date());
+      book.message(uid, name, line.message);
+      lines.send(line);
     }
   };
   const phases = async () => {
@@ -69,27 +106,67 @@ export async function watchPod(
         signal: stream.signal,
       });
       if (next === null) {
-        stream.send('gone', { name, uid: uid ?? null });
+        lines.flush();
+        book.gone(uid, name);
+        stream.send('gone', { name, uid, at: now.date().toISOString() });
         return;
       }
       phase = next;
-      stream.send('phase', { phase, progress: tracker.phase(phase) });
+      book.phase(uid, name, phase);
+      stream.send('phase', { phase });
     }
   };
-  context.track(feed(context, stream, 'pod stream', name, [messages, phases]));
+  context.track(feed(context, stream, 'pod stream', name, [events, phases]));
+}
+
+/**
+ * Sends event lines on `stream`, a recurring event's line at most once per {@link REPEAT_INTERVAL_MS}
+ * (the newest count wins): a FailedScheduling repeated 12 000 times is a handful of updates of one
+ * line, not 12 000 frames for the page to draw. A new event is sent at once.
+ */
+function throttleLines(stream: EventStream): { send(line: EventLine): void; flush(): void } {
+  const sentAt = new Map<string, number>();
+  const held = new Map<string, EventLine>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const now = performance.now();
+    for (const line of held.values()) {
+      sentAt.set(line.key, now);
+      stream.send('event', line);
+    }
+    held.clear();
+  };
+  stream.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  return {
+    send(line) {
+      const now = performance.now();
+      const last = sentAt.get(line.key);
+      if (last === undefined || now - last >= REPEAT_INTERVAL_MS) {
+        held.delete(line.key);
+        sentAt.set(line.key, now);
+        stream.send('event', line);
+        return;
+      }
+      held.set(line.key, line);
+      timer ??= setTimeout(flush, REPEAT_INTERVAL_MS - (now - last));
+    },
+    flush,
+  };
 }
 
 /**
  * GET /api/watch: the pods table. `snapshot` first (a list), then `pod` for every pod modified
- * (`watchPodChanges`) or started here, and `removed` when a pod is gone (a `waitForPhase` per pod,
- * which returns `null` on deletion: `watchPodChanges` reports modifications only).
+ * (`watchPodChanges`), started here, or whose progress changed, and `removed` when a pod is gone (a
+ * `waitForPhase` per pod, which returns `null` on deletion: `watchPodChanges` reports modifications only).
  */
 export async function watchTable(
   context: StreamContext,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const { storage, namespace } = context;
+  const { storage, namespace, book } = context;
   const rows = await context.list(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
   const stream = openEventStream(request, response, {
     heartbeatMs: context.heartbeatMs,
@@ -108,6 +185,28 @@ export async function watchTable(
     rows.set(row.name, row);
     stream.send('pod', row);
     follow(row);
+  };
+  // The progress another stream learnt (an event of the followed pod) reaches its row at once.
+  let updating = false;
+  book.listen((change) => {
+    const row = rows.get(change.name);
+    if (
+      updating ||
+      row === undefined ||
+      row.uid !== change.uid ||
+      sameProgress(row.progress, change.progress)
+    ) {
+      return;
+    }
+    update({ ...row, progress: change.progress });
+  }, stream.signal);
+  const fromPod = (pod: Pod) => {
+    updating = true;
+    try {
+      update(podRow(pod, book.pod(pod)));
+    } finally {
+      updating = false;
+    }
   };
   // Reports the pod's removal: a waitForPhase that no phase ends returns only when the pod is gone.
   const follow = (row: PodRow) => {
@@ -129,6 +228,7 @@ export async function watchTable(
       followed.delete(key);
       if (rows.get(row.name)?.uid === row.uid) {
         rows.delete(row.name);
+        book.gone(row.uid, row.name);
         stream.send('removed', { name: row.name, uid: row.uid });
       }
     })().catch((error: unknown) => {
@@ -143,7 +243,7 @@ export async function watchTable(
   const changes = async () => {
     try {
       for await (const { pod } of storage.watchPodChanges(namespace, { signal: stream.signal })) {
-        update(podRow(pod));
+        fromPod(pod);
       }
     } finally {
       context.created.removeEventListener('created', onCreated);

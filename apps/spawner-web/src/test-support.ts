@@ -27,10 +27,19 @@ export interface StreamClient {
   close(): void;
 }
 
-/** Opens an event stream at `url` and collects its events until the server ends it or `close()`. */
-export async function openStream(url: string): Promise<StreamClient> {
+/**
+ * Opens an event stream at `url` and collects its events until the server ends it or `close()`.
+ * `lastEventId` sends `Last-Event-ID`, as a reconnecting EventSource does.
+ */
+export async function openStream(url: string, options: { lastEventId?: string } = {}): Promise<StreamClient> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal, headers: { Accept: 'text/event-stream' } });
+  const response = await fetch(url, {
+    signal: controller.signal,
+    headers: {
+      Accept: 'text/event-stream',
+      ...(options.lastEventId === undefined ? {} : { 'Last-Event-ID': options.lastEventId }),
+    },
+  });
   const events: ReceivedEvent[] = [];
   const comments: string[] = [];
   let ended = false;
