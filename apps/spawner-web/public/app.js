@@ -134,6 +134,7 @@ function showStreamState(live, text = '') {
   element.hidden = live;
   element.textContent = text;
   $('pod-panel').dataset.stream = live ? 'live' : 'reconnecting';
+  $('progress').dataset.stale = String(!live);
   if (!live && state.current?.phase) {
     const badge = $('phase');
     badge.dataset.stale = 'true';
@@ -323,6 +324,7 @@ function gone(current, at) {
     message: 'Pod deleted',
     count: 1,
     repeat: null,
+    lastSeen: at ?? null,
   });
   updateButtons();
 }
@@ -436,6 +438,8 @@ function showTableState(live) {
   const label = $('live-label');
   label.textContent = live ? 'live' : 'reconnecting…';
   label.classList.toggle('reconnecting', !live);
+  // The rows are only what was last seen until the reconnected stream's snapshot replaces them.
+  $('pods').dataset.stale = String(!live);
 }
 
 function watchTable() {

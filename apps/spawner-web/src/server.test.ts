@@ -207,6 +207,12 @@ describe('stopping a pod', () => {
       () => stream.named('gone').length === 1 && table.named('removed').length === 1,
     );
     expect(table.named('removed')[0]?.data).toEqual({ name: body.name, uid: body.uid });
+    // When, by the cluster's clock (the page shows it beside the events' own times).
+    expect(stream.named('gone')[0]?.data).toEqual({
+      name: body.name,
+      uid: body.uid,
+      at: cluster.clock.date().toISOString(),
+    });
     expect(stream.named('event').map((event) => event.data.message)).toContain('Stopping container main');
     await stream.ended;
     expect(cluster.getPod('default', body.name)).toBeUndefined();
