@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock, PodTransport } from '@podstorage/core';
 import { FakeClock, FakeCluster, type LifecycleScript } from '@podstorage/fake';
 
@@ -61,6 +62,11 @@ interface UndiciModule {
 }
 interface ClientNodeModule {
   createClientNodeTransport(options: { kubeConfig: unknown }): PodTransport;
+  /** Reads kubeconfigs as kubectl does (merged KUBECONFIG, relative paths, exec interactiveMode). */
+  loadKubeConfig?(
+    KubeConfig: new () => KubeConfig,
+    options: { kubeconfig?: string; context?: string },
+  ): KubeConfig;
 }
 
 /** Connects to the chosen backend, importing a network backend's package only when it is chosen. */
@@ -86,10 +92,20 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         throw new Error('@podstorage/client-node does not export createClientNodeTransport (not built yet?)');
       }
       const { KubeConfig } = await import('@kubernetes/client-node');
-      const kubeConfig = new KubeConfig();
-      if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
-      else kubeConfig.loadFromFile(options.kubeconfig);
-      if (options.context !== undefined) kubeConfig.setCurrentContext(options.context);
+      const where = {
+        ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+        ...(options.context === undefined ? {} : { context: options.context }),
+      };
+      let kubeConfig: KubeConfig;
+      if (module.loadKubeConfig !== undefined) {
+        kubeConfig = module.loadKubeConfig(KubeConfig, where);
+      } else {
+        // Before @podstorage/client-node had loadKubeConfig: client-node's own loading.
+        kubeConfig = new KubeConfig();
+        if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
+        else kubeConfig.loadFromFile(options.kubeconfig);
+        if (options.context !== undefined) kubeConfig.setCurrentContext(options.context);
+      }
       const transport = module.createClientNodeTransport({ kubeConfig });
       const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
       return network(name, transport, describeKubeconfig(options), context?.namespace);
