@@ -155,6 +155,13 @@ class SpawnerServer {
         { body: readFileSync(new URL(file, PUBLIC_DIR)), type },
       ]),
     );
+    // A session's entry goes with its pod: the map holds the pages whose pod still exists.
+    this.#book.listen((change) => {
+      if (change.progress.ending !== 'deleted') return;
+      for (const [session, pod] of this.#sessions) {
+        if (pod !== 'starting' && pod.uid === change.uid) this.#sessions.delete(session);
+      }
+    }, this.#shutdown.signal);
     this.#streams = {
       backend: this.#backend,
       storage: this.#storage,

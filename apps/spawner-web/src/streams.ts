@@ -107,7 +107,14 @@ export async function watchPod(
       });
       if (next === null) {
         lines.flush();
-        book.gone(uid, name);
+        // A book that already forgot the pod (a list that no longer had it) would start it afresh:
+        // the stream then says deleted from the progress it last sent.
+        if (book.current(uid) === undefined) {
+          sent = { ...sent, ending: 'deleted' };
+          stream.send('progress', { progress: sent });
+        } else {
+          book.gone(uid, name);
+        }
         stream.send('gone', { name, uid, at: now.date().toISOString() });
         return;
       }
