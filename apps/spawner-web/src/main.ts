@@ -44,7 +44,7 @@ function line(message: string | undefined, fields: object): string {
 }
 
 // How long, after a signal, the spawner waits for the copy its package manager forwards.
-const FORWARD_WAIT_MS = 1_000;
+const FORWARD_WAIT_MS = 3_000;
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('podstorage-spawner')
@@ -84,30 +84,31 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(flags.image === undefined ? {} : { image: flags.image }),
   });
   // Ctrl-C reaches the whole foreground process group: this process, and the pnpm (or npm) that runs
-  // it, which forwards the same SIGINT to its child a moment later. A copy that lands while Node is
-  // exiting kills it, and pnpm then reports "Command failed with signal SIGINT": so under a package
-  // manager, the spawner waits (a bounded while) for the forwarded copy before exiting with 0.
-  const forwarded = process.env.npm_lifecycle_event !== undefined;
-  let stoppedAt: number | undefined;
-  let copyArrived = !forwarded;
+  // it, which forwards the same SIGINT to its child a moment later (later still on a busy machine). A
+  // copy that lands while Node is exiting kills it, and pnpm then reports "Command failed with signal
+  // SIGINT"; one taken for a second Ctrl-C would exit 130. So under a package manager the first extra
+  // signal is that copy, whenever it comes, and the spawner waits (a bounded while) for it before
+  // exiting with 0. Only another one after it exits at once.
+  let copies = process.env.npm_lifecycle_event === undefined ? 0 : 1;
+  let stopping = false;
   let closed = false;
   const finish = () => {
-    if (closed && copyArrived) process.exit(process.exitCode ?? 0);
+    if (closed && copies === 0) process.exit(process.exitCode ?? 0);
   };
   const stop = (signal: NodeJS.Signals) => {
-    if (stoppedAt !== undefined) {
-      if (!copyArrived && performance.now() - stoppedAt < FORWARD_WAIT_MS) {
-        copyArrived = true;
+    if (stopping) {
+      if (copies > 0) {
+        copies--;
         finish();
         return;
       }
       console.error(`spawner: ${signal} again, exiting at once`);
       process.exit(130);
     }
-    stoppedAt = performance.now();
+    stopping = true;
     console.error(`spawner: ${signal}: closing streams and stopping`);
     setTimeout(() => {
-      copyArrived = true;
+      copies = 0;
       finish();
     }, FORWARD_WAIT_MS).unref();
     spawner
