@@ -277,8 +277,10 @@ async function run(argv: string[]): Promise<number> {
   const interrupt = new AbortController();
   let stopLive: (() => void) | undefined;
   const stop = (why: Interruption, note: (message: string) => void) => {
-    // A second Ctrl-C (or any second stop) quits at once, leaving the clean-up undone.
     if (interruption !== undefined) {
+      // The other stream failing too (`2>&1 | head`) changes nothing: the clean-up goes on.
+      if (why === 'SIGPIPE') return;
+      // A second Ctrl-C (or other signal) quits at once, leaving the clean-up undone.
       stopLive?.();
       process.exit(EXIT[why]);
     }
