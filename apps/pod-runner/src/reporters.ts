@@ -126,8 +126,8 @@ const BAR_WIDTH = 20;
 /**
  * A live view for terminals: every report as the same timestamped line the piped output has, written
  * above a block of bars (one per pod: its stage, phase and latest event) that is redrawn in place.
- * The block is redrawn by log-update, which erases it whole before a line is written above it, so no
- * line of the scrollback keeps remains of an old bar. A pod the run did not see to its end keeps the
+ * The block is drawn by log-update and erased whole before a line is written above it, so no line of
+ * the scrollback keeps remains of an old bar. A pod the run did not see to its end keeps the
  * stage it reached and says why (`interrupted`, `timed out`): only a finished pod has a full bar.
  */
 export function terminalReporter(
@@ -158,8 +158,10 @@ export function terminalReporter(
   };
   const above = (line: Line) => {
     if (stopped) return;
-    // persist() erases the block, writes the line into the scrollback, and draws the block below it.
-    live.persist(formatLine(line, elapsedMs(), nameWidth, true));
+    // Erase the block, write the line where it was (the terminal wraps a long one softly, so it stays
+    // one line when copied or reflowed), and draw the block again below it.
+    live.clear();
+    stream.write(`${formatLine(line, elapsedMs(), nameWidth, true)}\n`);
     draw();
   };
   const row = (name: string) => rows.get(name);
