@@ -112,6 +112,19 @@ describe('podstorage-run', () => {
     const single = file('single.yml', podYaml('from-file'));
     const other = file('other.yaml', podYaml('from-comma'));
 
+    it('a manifest that names its namespace runs there without -n', async () => {
+      const result = run([
+        '--fake',
+        '--json',
+        '--speed',
+        '100',
+        '-f',
+        file('batch-pod.yaml', podYaml('in-batch', '  namespace: batch\n')),
+      ]);
+      expect(await result.exit, result.stderr).toBe(0);
+      expect(records(result.stdout)[0]).toMatchObject({ type: 'start', namespace: 'batch' });
+    });
+
     it('files, directories, comma lists and - for standard input, every pod in one run', async () => {
       const result = run(
         [
