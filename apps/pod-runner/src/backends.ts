@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { type Clock, type PodTransport, systemClock } from '@podstorage/core';
 import { FakeCluster } from '@podstorage/fake';
 
@@ -75,44 +72,28 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
       };
     }
     case 'client-node': {
-      const client = await import('@kubernetes/client-node');
-      const { createClientNodeTransport } = await import('@podstorage/client-node');
-      const kubeConfig = new client.KubeConfig();
-      if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-      else {
-        // client-node falls back to http://localhost:8080 when it finds nothing: say so instead.
-        refuseWhenNoKubeconfig();
-        kubeConfig.loadFromDefault();
-      }
-      if (options.context) kubeConfig.setCurrentContext(options.context);
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const { createClientNodeTransport, loadKubeConfig } = await import('@podstorage/client-node');
+      // Read as kubectl reads it (KUBECONFIG merged, relative paths, exec interactiveMode), not as
+      // client-node's loadFromDefault, which falls back to http://localhost:8080 when it finds nothing.
+      const kubeConfig = loadKubeConfig(KubeConfig, {
+        kubeconfig: options.kubeconfig,
+        context: options.context,
+      });
       const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-      if (context === null || kubeConfig.getCurrentCluster() === null) {
-        throw new Error(`kubeconfig has no usable context ${JSON.stringify(kubeConfig.getCurrentContext())}`);
-      }
       const transport = createClientNodeTransport({ kubeConfig });
       const server = kubeConfig.getCurrentCluster()?.server;
       return {
         transport: withCreate(transport, 'client-node'),
         clock: systemClock,
-        description: `context ${context.name} (cluster ${server}, through client-node)`,
-        where: { backend: 'client-node', context: context.name, server },
-        defaultNamespace: context.namespace,
+        description:
+          context === null
+            ? `the cluster of this pod's service account (${server}, through client-node)`
+            : `context ${context.name} (cluster ${server}, through client-node)`,
+        where: { backend: 'client-node', context: context?.name, server },
+        defaultNamespace: context?.namespace,
         close: () => transport.close(),
       };
     }
   }
-}
-
-/** Throws, as the undici backend does, when there is no kubeconfig nor service account to use. */
-function refuseWhenNoKubeconfig(environment = process.env, home = homedir()): void {
-  const files = (environment.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
-  if (files.some((file) => existsSync(file))) return;
-  const fallback = join(home, '.kube', 'config');
-  if (files.length === 0 && existsSync(fallback)) return;
-  if (environment.KUBERNETES_SERVICE_HOST) return;
-  throw new Error(
-    files.length > 0
-      ? `no configuration found: none of the KUBECONFIG files exists (${files.join(', ')})`
-      : `no configuration found: KUBECONFIG is not set, ${fallback} does not exist, and KUBERNETES_SERVICE_HOST is not set (not in a pod)`,
-  );
 }

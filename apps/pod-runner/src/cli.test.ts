@@ -244,7 +244,7 @@ describe('podstorage-run', () => {
       const result = run([...backend, '--image', 'busybox']);
       expect(await result.exit).toBe(2);
       expect(result.stderr).toMatch(
-        /^podstorage-run: cannot use the kubeconfig \(.*\): no configuration found: KUBECONFIG is not set, .*; to run on an embedded fake cluster instead, add --fake\n$/,
+        /^podstorage-run: cannot use the kubeconfig \(.*\): (no configuration found|no kubeconfig): KUBECONFIG is not set, .*; to run on an embedded fake cluster instead, add --fake\n$/,
       );
     },
   );
