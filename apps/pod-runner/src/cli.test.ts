@@ -304,21 +304,26 @@ describe('podstorage-run', () => {
       expect(result.stdout).not.toMatch(/created/);
     });
 
-    it('a namespace missing on the cluster, found before any pod exists', async () => {
-      const served = await servedCluster();
-      try {
-        const result = run(['-f', first, '-n', 'nowhere'], { env: { KUBECONFIG: served.kubeconfig } });
-        expect(await result.exit).toBe(2);
-        expect(result.stderr).toMatch(
-          /^podstorage-run: namespace nowhere does not exist on context podstorage-fake .*nothing was created/,
-        );
-        expect(result.stderr.trim().split('\n')).toHaveLength(1);
-        expect(result.stdout).not.toMatch(/created|POD/);
-        expect(served.cluster.listPods(undefined).items).toEqual([]);
-      } finally {
-        await served.close();
-      }
-    });
+    it.each(['undici', 'client-node'])(
+      'a namespace missing on the cluster (%s), found before any pod exists',
+      async (backend) => {
+        const served = await servedCluster();
+        try {
+          const result = run(['--backend', backend, '-f', first, '-n', 'nowhere'], {
+            env: { KUBECONFIG: served.kubeconfig },
+          });
+          expect(await result.exit).toBe(2);
+          expect(result.stderr).toMatch(
+            /^podstorage-run: namespace nowhere does not exist on context podstorage-fake .*nothing was created/,
+          );
+          expect(result.stderr.trim().split('\n')).toHaveLength(1);
+          expect(result.stdout).not.toMatch(/created|POD/);
+          expect(served.cluster.listPods(undefined).items).toEqual([]);
+        } finally {
+          await served.close();
+        }
+      },
+    );
   });
 
   it('on SIGINT cancels, deletes the pods it created, says so and exits 130', async () => {

@@ -35,7 +35,7 @@ type Interruption = 'SIGHUP' | 'SIGINT' | 'SIGTERM' | 'SIGPIPE';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 interface Flags {
-  filename: string[];
+  filename?: string[];
   namespace?: string;
   image?: string;
   count: number;
@@ -82,16 +82,15 @@ function program(): Command {
   return new Command('podstorage-run')
     .usage('[options] (-f FILE | --image IMAGE [--command] [-- ARGS...] | --fake)')
     .description(
-      'Run pods to completion: create them, stream their events, follow their phases, delete them when done.\n' +
-        'Pods run on the current kubeconfig context, as with kubectl; --fake runs them on an embedded fake\n' +
-        'cluster instead (with nothing else given, a demo batch).',
+      'Run pods to completion: create them, stream their events, follow their phases, delete them when ' +
+        'done. Pods run on the current kubeconfig context, as with kubectl; --fake runs them on an ' +
+        'embedded fake cluster instead (with nothing else given, a demo batch).',
     )
     .version(`podstorage-run ${VERSION}`, '--version', 'print the version and exit')
     .option(
       '-f, --filename <file>',
       'YAML or JSON manifests of Pods: a file, a directory, or - for standard input (repeatable; a,b)',
-      (value: string, previous: string[]) => [...previous, value],
-      [],
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option(
       '-n, --namespace <namespace>',
@@ -173,7 +172,7 @@ function parseFlags(argv: string[]): { flags: Flags; words: string[] | undefined
 
 /** The pods to run, from -f, --image or (on the fake) the demo batch; every check before any request. */
 async function podsToRun(flags: Flags, words: string[] | undefined): Promise<Pod[]> {
-  const manifests = flags.filename.length > 0;
+  const manifests = flags.filename !== undefined;
   if (flags.image !== undefined && manifests) throw new BadInput('give either -f or --image, not both');
   if (flags.image === undefined) {
     if (flags.count !== 1 || flags.command || words !== undefined) {
@@ -185,7 +184,7 @@ async function podsToRun(flags: Flags, words: string[] | undefined): Promise<Pod
   if (flags.image !== undefined)
     return podsFromFlags(flags.image, flags.count, words, flags.command === true);
   if (manifests) {
-    const pods: ManifestPod[] = await readManifestSources(flags.filename);
+    const pods: ManifestPod[] = await readManifestSources(flags.filename ?? []);
     return pods.map(({ pod }) => pod);
   }
   if (flags.backend !== 'fake') {
