@@ -342,33 +342,39 @@ describe('podstorage-run', () => {
     expect(lines.at(-1)).toMatchObject({ type: 'summary', succeeded: false });
   });
 
-  it('on SIGTERM cleans up as on Ctrl-C and exits 143; the summary has the last phase seen', async () => {
-    const served = await servedCluster({ speed: 1 });
-    try {
-      const manifest = file('long.json', JSON.stringify(longPod('long-runner', 600_000)));
-      const result = run(['-f', manifest, '--json'], { env: { KUBECONFIG: served.kubeconfig } });
-      await result.line((line) => line.includes('"type":"phase"') && line.includes('"to":"Running"'));
-      result.child.kill('SIGTERM');
-      expect(await result.exit, result.stderr).toBe(143);
-      const lines = records(result.stdout);
-      expect(lines).toContainEqual(
-        expect.objectContaining({ type: 'note', message: 'deleted 1 unfinished pod this run created' }),
-      );
-      expect(lines.at(-1)).toEqual({
-        type: 'summary',
-        succeeded: false,
-        pods: [
-          expect.objectContaining({
-            pod: 'long-runner',
-            phase: 'Running',
-            result: 'interrupted',
-            error: 'interrupted (SIGTERM)',
-          }),
-        ],
-      });
-      expect(livePods(served.cluster)).toEqual([]);
-    } finally {
-      await served.close();
-    }
-  });
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)(
+    'on %s cleans up as on Ctrl-C and exits %d; the summary has the last phase seen',
+    async (signal, code) => {
+      const served = await servedCluster({ speed: 1 });
+      try {
+        const manifest = file('long.json', JSON.stringify(longPod('long-runner', 600_000)));
+        const result = run(['-f', manifest, '--json'], { env: { KUBECONFIG: served.kubeconfig } });
+        await result.line((line) => line.includes('"type":"phase"') && line.includes('"to":"Running"'));
+        result.child.kill(signal);
+        expect(await result.exit, result.stderr).toBe(code);
+        const lines = records(result.stdout);
+        expect(lines).toContainEqual(
+          expect.objectContaining({ type: 'note', message: 'deleted 1 unfinished pod this run created' }),
+        );
+        expect(lines.at(-1)).toEqual({
+          type: 'summary',
+          succeeded: false,
+          pods: [
+            expect.objectContaining({
+              pod: 'long-runner',
+              phase: 'Running',
+              result: 'interrupted',
+              error: `interrupted (${signal})`,
+            }),
+          ],
+        });
+        expect(livePods(served.cluster)).toEqual([]);
+      } finally {
+        await served.close();
+      }
+    },
+  );
 });
