@@ -13,7 +13,7 @@ import type { PodLogOptions, PodTransport } from './transport.js';
 
 type Step =
   | { readonly fail: unknown }
-  | { readonly chunks: readonly string[]; readonly then: 'end' | 'break' | 'hang' };
+  | { readonly chunks: readonly string[]; readonly ending: 'end' | 'break' | 'hang' };
 
 /** A transport whose log answers follow `steps`, one per request, and whose pod is `pod()`. */
 function logTransport(steps: Step[], pod: () => Pod | undefined) {
@@ -40,12 +40,12 @@ function logTransport(steps: Step[], pod: () => Pod | undefined) {
     delete: async () => {},
     readPodLog: async (_namespace, _name, options) => {
       requests.push(options);
-      const step = steps.shift() ?? { chunks: [], then: 'end' };
+      const step = steps.shift() ?? { chunks: [], ending: 'end' };
       if ('fail' in step) throw step.fail;
       return (async function* () {
         for (const chunk of step.chunks) yield chunk;
-        if (step.then === 'break') throw new TypeError('terminated: other side closed');
-        if (step.then === 'hang') {
+        if (step.ending === 'break') throw new TypeError('terminated: other side closed');
+        if (step.ending === 'hang') {
           await new Promise((_, reject) =>
             options.signal.addEventListener('abort', () => reject(options.signal.reason)),
           );
@@ -95,7 +95,11 @@ describe('logsForPod', () => {
       message: 'container "main" in pod "p" is waiting to start: ContainerCreating',
     });
     const { transport, requests } = logTransport(
-      [{ fail: waiting }, { fail: waiting }, { chunks: [`${T(1)} hel`, `lo\n${T(2)} world\n`], then: 'end' }],
+      [
+        { fail: waiting },
+        { fail: waiting },
+        { chunks: [`${T(1)} hel`, `lo\n${T(2)} world\n`], ending: 'end' },
+      ],
       () => finished,
     );
     await using storage = createPodStorage(transport, { clock, random: noJitter });
@@ -111,13 +115,13 @@ describe('logsForPod', () => {
     const clock = new ManualClock();
     const { transport, requests } = logTransport(
       [
-        { chunks: [`${T(1)} a\n${T(2, '5')} b\n${T(2, '5')} b-again\n`], then: 'break' },
+        { chunks: [`${T(1)} a\n${T(2, '5')} b\n${T(2, '5')} b-again\n`], ending: 'break' },
         // sinceTime has second precision: the server sends that whole second again.
         {
           chunks: [
             `${T(2, '1')} before\n${T(2, '5')} b\n${T(2, '5')} b-again\n${T(2, '5')} b-third\n${T(3)} c\n`,
           ],
-          then: 'end',
+          ending: 'end',
         },
       ],
       () => finished,
@@ -134,8 +138,8 @@ describe('logsForPod', () => {
     let pod = running;
     const { transport, requests } = logTransport(
       [
-        { chunks: [`${T(1)} one\n`], then: 'end' },
-        { chunks: [`${T(1)} one\n${T(2)} two\n`], then: 'end' },
+        { chunks: [`${T(1)} one\n`], ending: 'end' },
+        { chunks: [`${T(1)} one\n${T(2)} two\n`], ending: 'end' },
       ],
       () => pod,
     );
@@ -173,7 +177,7 @@ describe('logsForPod', () => {
     await using storage = createPodStorage(gone.transport, { clock, random: noJitter });
     expect(await collect(storage.logsForPod('p', 'default', 60_000), clock)).toEqual([]);
 
-    const quiet = logTransport([{ chunks: [`${T(1)} only\n`], then: 'hang' }], () => running);
+    const quiet = logTransport([{ chunks: [`${T(1)} only\n`], ending: 'hang' }], () => running);
     await using quietStorage = createPodStorage(quiet.transport, { clock, random: noJitter });
     expect(await collect(quietStorage.logsForPod('p', 'default', 2_000), clock, 10_000)).toEqual(['only']);
 
@@ -197,7 +201,7 @@ describe('logsForPod', () => {
   it('return() closes the stream at once, and a bad name sends nothing', async () => {
     const clock = new ManualClock();
     const { transport, requests } = logTransport(
-      [{ chunks: [`${T(1)} first\n`], then: 'hang' }],
+      [{ chunks: [`${T(1)} first\n`], ending: 'hang' }],
       () => running,
     );
     await using storage = createPodStorage(transport, { clock, random: noJitter });
