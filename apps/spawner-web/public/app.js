@@ -24,6 +24,8 @@ const state = {
   podStream: null,
   podRetry: 0,
   podTimer: undefined,
+  logStream: null,
+  logTimer: undefined,
   starting: false,
   tableStream: null,
   tableRetry: 0,
@@ -231,12 +233,71 @@ function follow(pod) {
   showProgress(pod.progress);
   markCurrentRow();
   openPodStream();
+  $('logs-panel').hidden = !state.config.logs;
+  if (!resume) $('logs').textContent = '';
+  openLogStream(state.current);
 }
 
 function closePodStream() {
   state.podStream?.close();
   state.podStream = null;
   clearTimeout(state.podTimer);
+  state.logStream?.close();
+  state.logStream = null;
+  clearTimeout(state.logTimer);
+}
+
+// ---- the followed pod's logs (only where the backend can read them) -----------------------------
+
+const MAX_LOG_LINES = 2_000;
+
+function openLogStream(current) {
+  if (!state.config.logs || current.gone) return;
+  const stream = new EventSource(
+    `/api/pods/${encodeURIComponent(current.name)}/logs?uid=${encodeURIComponent(current.uid)}`,
+  );
+  state.logStream = stream;
+  const mine = () => state.logStream === stream && state.current === current;
+  const pending = [];
+  let frame = 0;
+  const draw = () => {
+    frame = 0;
+    const logs = $('logs');
+    const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+    logs.append(pending.splice(0).join(''));
+    // Keep the last lines only: a chatty container must not grow the page without bound.
+    const text = logs.textContent;
+    const lines = text.split('\n');
+    if (lines.length > MAX_LOG_LINES + 1) logs.textContent = lines.slice(-MAX_LOG_LINES - 1).join('\n');
+    if (atEnd) logs.scrollTop = logs.scrollHeight;
+  };
+  stream.addEventListener('reset', () => {
+    if (!mine()) return;
+    pending.length = 0;
+    $('logs').textContent = '';
+    $('logs-state').textContent = '';
+  });
+  stream.addEventListener('line', (event) => {
+    if (!mine()) return;
+    pending.push(`${JSON.parse(event.data).text}\n`);
+    if (frame === 0) frame = requestAnimationFrame(draw);
+  });
+  stream.addEventListener('end', () => {
+    if (!mine()) return;
+    stream.close();
+    state.logStream = null;
+    $('logs-state').textContent = '(the container ended)';
+  });
+  stream.addEventListener('error', () => {
+    if (!mine()) return;
+    $('logs-state').textContent = '(reconnecting…)';
+    if (stream.readyState === EventSource.CLOSED) {
+      state.logStream = null;
+      state.logTimer = setTimeout(() => {
+        if (state.current === current && state.logStream === null) openLogStream(current);
+      }, 2_000);
+    }
+  });
 }
 
 function openPodStream() {

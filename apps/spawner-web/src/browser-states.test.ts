@@ -1,6 +1,6 @@
 import { FakeCluster } from '@podstorage/fake';
 import type { Page } from 'playwright-core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Browser,
   type DropProxy,
@@ -10,6 +10,7 @@ import {
   startDropProxy,
 } from './browser-support.js';
 import { type Spawner, startSpawner } from './server.js';
+import { withPodLogs } from './test-support.js';
 
 // Each state of the page in real headless Chromium, on a fake cluster whose clock only the test moves:
 // every state holds still until the test advances time, so the screenshot shows it, and no wait
@@ -25,8 +26,10 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   let browser: Browser;
   let page: Page;
 
-  beforeEach(async () => {
+  /** The spawner on a fake cluster the test drives, behind the proxy, open in Chromium. */
+  async function openPage(options: { logs?: readonly string[] } = {}): Promise<void> {
     cluster = new FakeCluster({ defaultLifecycle: LIFECYCLE });
+    if (options.logs !== undefined) withPodLogs(cluster, options.logs);
     spawner = await startSpawner({ cluster });
     proxy = await startDropProxy(spawner.url);
     browser = await launchBrowser(WAIT_MS);
@@ -36,7 +39,7 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
     await page.goto(proxy.url);
     await page.waitForSelector('body[data-ready="true"]');
     await expectText(page, '#live-label', 'live');
-  }, 30_000);
+  }
 
   afterEach(async () => {
     await browser?.close();
@@ -59,7 +62,10 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   }
 
   it('keeps Start disabled while the pod is live, shows one progress in bar and table, and says Stopping, then Deleted', async () => {
+    await openPage();
     const name = await startPod();
+    // This backend reads no container logs: the page has no logs panel.
+    expect(await page.locator('#logs-panel').isHidden()).toBe(true);
     const row = page.locator(`#pods tbody tr[data-name="${name}"]`);
     await row.waitFor();
     expect(await page.locator('#start').isDisabled()).toBe(true);
@@ -107,6 +113,7 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   }, 60_000);
 
   it('shows a dropped stream as reconnecting, never a stale phase, and resumes the pod’s stream', async () => {
+    await openPage();
     const name = await startPod();
     await advanceUntilShown('#phase[data-phase="Running"]');
     await page.locator('#events li', { hasText: 'Started container main' }).waitFor();
@@ -147,6 +154,7 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   }, 90_000);
 
   it('shows 12 000 repeats of one event as one line with its count, and stays responsive', async () => {
+    await openPage();
     const name = await startPod();
     const message =
       '0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }.';
@@ -181,10 +189,26 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   }, 60_000);
 
   it('announces events to screen readers: the events list is a polite live region', async () => {
+    await openPage();
     await startPod();
     const events = page.locator('#events');
     expect(await events.getAttribute('role')).toBe('log');
     expect(await events.getAttribute('aria-live')).toBe('polite');
     expect(await events.getAttribute('aria-labelledby')).toBe('events-title');
   });
+
+  it('shows the container’s log in a logs panel where the backend reads logs', async () => {
+    await openPage({
+      logs: [
+        '2026-01-01T00:00:01.000000000Z spawned by pod',
+        'storage\n2026-01-01T00:00:02.000000000Z done\n',
+      ],
+    });
+    await startPod();
+    await page.locator('#logs-panel').waitFor({ state: 'visible' });
+    await advanceUntilShown('#phase[data-phase="Succeeded"]');
+    await expectText(page, '#logs-state', '(the container ended)');
+    expect(await page.locator('#logs').textContent()).toBe('spawned by podstorage\ndone\n');
+    await page.screenshot({ path: '/tmp/spawner-logs.png', fullPage: true });
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { FakeCluster } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Spawner, startSpawner } from './server.js';
-import { eventually, openStream, type StreamClient } from './test-support.js';
+import { eventually, openStream, type StreamClient, withPodLogs } from './test-support.js';
 
 // The cluster's clock moves only when a test advances it; waits are on conditions, never on sleeps.
 const LIFECYCLE = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
@@ -556,5 +556,51 @@ describe('reconnecting', () => {
     expect((await json('GET', `/api/pods/${body.name}?uid=${stale}`)).status).toBe(404);
     const read = await json('GET', `/api/pods/${body.name}?uid=${body.uid}`);
     expect(read).toMatchObject({ status: 200, body: { name: body.name, uid: body.uid, phase: 'Pending' } });
+  });
+});
+
+describe('container logs', () => {
+  it('has none on a backend that cannot read them: the page is told, and the stream is a 404', async () => {
+    const { json } = await setup();
+    expect((await json('GET', '/api/config')).body.logs).toBe(false);
+    const { body } = await json('POST', '/api/pods', {});
+    const logs = await json('GET', `/api/pods/${body.name}/logs`);
+    expect(logs.status).toBe(404);
+    expect(logs.body.error).toMatch(/container logs are not available on the fake backend/);
+  });
+
+  it('streams the log lines (logsForPod) where the transport reads logs, ending with the container', async () => {
+    const cluster = new FakeCluster({ defaultLifecycle: LIFECYCLE });
+    const asked = withPodLogs(cluster, [
+      '2026-01-01T00:00:01.000000000Z spawned by pod',
+      'storage\n2026-01-01T00:00:02.000000000Z done\n',
+    ]);
+    const spawner = await startSpawner({ cluster });
+    try {
+      const url = (path: string) => new URL(path, spawner.url).toString();
+      expect(((await (await fetch(url('/api/config'))).json()) as Json).logs).toBe(true);
+      const created = (await (
+        await fetch(url('/api/pods'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ seconds: 1 }),
+        })
+      ).json()) as Json;
+      await advanceUntil(
+        cluster,
+        () => cluster.getPod('default', created.name)?.status?.phase === 'Succeeded',
+      );
+      const logs = await openStream(url(`/api/pods/${created.name}/logs?uid=${created.uid}`));
+      await eventually(() => expect(logs.named('end')).toHaveLength(1));
+      expect(logs.events[0]?.event).toBe('reset');
+      expect(logs.named('line').map((event) => event.data)).toEqual([
+        { text: 'spawned by podstorage', time: '2026-01-01T00:00:01.000000000Z' },
+        { text: 'done', time: '2026-01-01T00:00:02.000000000Z' },
+      ]);
+      expect(asked[0]).toMatchObject({ timestamps: true });
+      logs.close();
+    } finally {
+      await spawner.close();
+    }
   });
 });

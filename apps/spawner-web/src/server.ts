@@ -17,7 +17,14 @@ import { checkName, DEFAULT_RUN_SECONDS, parseStartRequest, validateImage } from
 import { DEFAULT_IMAGE, type PodRow, podRow, spawnedPod } from './pod-spec.js';
 import { STAGES } from './progress.js';
 import { ProgressBook } from './progress-book.js';
-import { REQUEST_TIMEOUT_MS, STREAM_BUDGET_MS, type StreamContext, watchPod, watchTable } from './streams.js';
+import {
+  REQUEST_TIMEOUT_MS,
+  STREAM_BUDGET_MS,
+  type StreamContext,
+  watchLogs,
+  watchPod,
+  watchTable,
+} from './streams.js';
 
 export { MANAGED_BY_LABEL, type PodRow, podRow } from './pod-spec.js';
 
@@ -275,6 +282,8 @@ class SpawnerServer {
         image: this.#image,
         seconds: DEFAULT_RUN_SECONDS,
         stages: STAGES,
+        // The page shows a logs panel only where the backend can read container logs.
+        logs: typeof this.#backend.transport.readPodLog === 'function',
       });
       return;
     }
@@ -293,12 +302,15 @@ class SpawnerServer {
       }
       return;
     }
-    const match = /^\/api\/pods\/([^/]+)(\/watch)?$/.exec(path);
+    const match = /^\/api\/pods\/([^/]+)(\/watch|\/logs)?$/.exec(path);
     if (match) {
       const name = decodeURIComponent(match[1] as string);
       checkName(name);
       const uid = url.searchParams.get('uid') ?? undefined;
-      if (match[2]) {
+      if (match[2] === '/logs') {
+        allow(method, ['GET']);
+        await watchLogs(this.#streams, name, uid, request, response);
+      } else if (match[2]) {
         allow(method, ['GET']);
         await watchPod(this.#streams, name, uid, request, response);
       } else if (method === 'GET') {

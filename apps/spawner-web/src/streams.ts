@@ -127,6 +127,49 @@ export async function watchPod(
 }
 
 /**
+ * GET /api/pods/:name/logs?uid=: the container's log, as `kubectl logs -f` shows it
+ * (`storage.logsForPod`, which waits for the container to start and resumes a broken stream).
+ * `reset` first (the page clears what it shows: a reconnected stream reads the log again), then
+ * `line` `{ text, time }` per line, and `end` once the container ended. 404 where the backend
+ * cannot read logs (its transport has no `readPodLog`).
+ */
+export async function watchLogs(
+  context: StreamContext,
+  name: string,
+  expectedUid: string | undefined,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const { backend, storage, namespace } = context;
+  if (typeof backend.transport.readPodLog !== 'function') {
+    throw new HttpError(404, `container logs are not available on the ${backend.name} backend`);
+  }
+  const pod = await backend.transport.get('pods', namespace, name, {
+    signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown]),
+  });
+  if (expectedUid !== undefined && pod.metadata?.uid !== expectedUid) {
+    throw new HttpError(
+      404,
+      `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
+    );
+  }
+  const stream = openEventStream(request, response, {
+    heartbeatMs: context.heartbeatMs,
+    shutdown: context.shutdown,
+  });
+  stream.send('reset', {});
+  const lines = async () => {
+    for await (const line of storage.logsForPod(name, namespace, STREAM_BUDGET_MS, {
+      signal: stream.signal,
+    })) {
+      stream.send('line', line);
+    }
+    stream.send('end', {});
+  };
+  context.track(feed(context, stream, 'log stream', name, [lines]));
+}
+
+/**
  * Sends event lines on `stream`, a recurring event's line at most once per {@link REPEAT_INTERVAL_MS}
  * (the newest count wins): a FailedScheduling repeated 12 000 times is a handful of updates of one
  * line, not 12 000 frames for the page to draw. A new event is sent at once.
