@@ -27,6 +27,7 @@ import {
 } from './responses.js';
 import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
+import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 import { serveWatchOverHttp } from './watch-http.js';
 import { openWatch } from './watch-stream.js';
@@ -131,7 +132,12 @@ async function handleRequest(
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const stream =
+      table === undefined
+        ? opened
+        : tableWatch(path.resource, opened, table, () => context.cluster.clock.date());
     context.watches.add(controller);
     try {
       await serveWatchOverHttp(response, stream, controller.signal);
@@ -163,7 +169,18 @@ async function handleRequest(
       controller.signal,
     );
   }
+  const table =
+    operation === 'get' || operation === 'list'
+      ? tableRequestOf(request.headers.accept, url.searchParams)
+      : undefined;
   const result = handleOperation(context.cluster, operation, path, url.searchParams, body, patchType);
+  if (table !== undefined && path.subresource === undefined) {
+    return sendJson(
+      response,
+      result.code,
+      toTable(path.resource, result.body as object, table, context.cluster.clock.date()),
+    );
+  }
   sendJson(response, result.code, result.body);
 }
 
@@ -227,7 +244,11 @@ async function handleUpgrade(
     ) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const resource = path.resource;
+    const stream =
+      table === undefined ? opened : tableWatch(resource, opened, table, () => context.cluster.clock.date());
     if (controller.signal.aborted || socket.destroyed) return;
     context.watches.add(controller);
     // ws attaches its own 'data' listener in this same turn, so no byte falls between the two.
