@@ -55,7 +55,7 @@ export function createPod(
   const name = nameFor(context, 'Pod', metadata.name, metadata.generateName, (candidate) =>
     store.get('pods', objectKey(namespace, candidate)),
   );
-  requireNamespace(context, namespace);
+  requireNamespace(context, namespace, 'pods', name);
   const key = objectKey(namespace, name);
   const script: LifecycleScript = options.lifecycle ?? annotatedScript(input, name) ?? {};
   const { resourceVersion: _ignoredVersion, deletionTimestamp: _ignoredDeletion, ...rest } = metadata;

@@ -9,7 +9,7 @@ import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A non-watch API operation, as the router resolved it. */
-export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 /** What a handler answers: the HTTP code and the JSON body. */
 export interface HandlerResult {
@@ -21,7 +21,8 @@ const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
-  return operation === 'patch' ? 'update' : operation;
+  if (operation === 'patch') return 'update';
+  return operation === 'deletecollection' ? 'delete' : operation;
 }
 
 /** Which operation a method on a path asks for, or `undefined` if the resource does not allow it (405). */
@@ -30,6 +31,7 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
   if (path.resource === 'namespaces') {
     if (method === 'GET') return collection ? 'list' : 'get';
     if (method === 'POST' && collection) return 'create';
+    if (method === 'DELETE' && !collection) return 'delete';
     return undefined;
   }
   if (path.subresource === 'status') {
@@ -41,6 +43,8 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
   if (collection) {
     if (method === 'GET') return 'list';
     if (method === 'POST' && path.namespace !== undefined) return 'create';
+    // deletecollection is served per namespace only, as by the apiserver.
+    if (method === 'DELETE' && path.namespace !== undefined) return 'deletecollection';
     return undefined;
   }
   if (method === 'GET') return 'get';
@@ -52,14 +56,24 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
 
 /** Whether an operation reads a body (and so needs its Content-Type checked). */
 export function bodyExpected(operation: Operation): boolean {
-  return operation === 'create' || operation === 'update' || operation === 'patch' || operation === 'delete';
+  return (
+    operation === 'create' ||
+    operation === 'update' ||
+    operation === 'patch' ||
+    operation === 'delete' ||
+    operation === 'deletecollection'
+  );
 }
 
 /** Checks the Content-Type of a request that carries a body; returns the patch type for PATCH. */
 export function checkContentType(request: IncomingMessage, operation: Operation): PatchType | undefined {
   if (operation === 'patch') return patchTypeOf(request);
   if (operation === 'create' || operation === 'update') requireJsonBody(request);
-  if (operation === 'delete' && Number(request.headers['content-length'] ?? 0) > 0) requireJsonBody(request);
+  if (
+    (operation === 'delete' || operation === 'deletecollection') &&
+    Number(request.headers['content-length'] ?? 0) > 0
+  )
+    requireJsonBody(request);
   return undefined;
 }
 
@@ -302,10 +316,14 @@ export function handleOperation(
       const checked = checkObject(path, patched, { requireName: true });
       return { code: 200, body: write(cluster, path, checked) };
     }
+    case 'deletecollection':
+      return deleteCollectionOf(cluster, path, query, body);
     case 'delete': {
       const options =
         body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
       const deleteQuery = deleteQueryOf(query, options);
+      if (path.resource === 'namespaces')
+        return { code: 200, body: cluster.deleteNamespace(name, deleteQuery) };
       if (path.resource === 'pods')
         return { code: 200, body: cluster.deletePod(namespace ?? '', name, deleteQuery) };
       const deleted = cluster.deleteEvent(namespace ?? '', name, deleteQuery);
@@ -321,6 +339,23 @@ export function handleOperation(
       };
     }
   }
+}
+
+function deleteCollectionOf(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  query: URLSearchParams,
+  body: Buffer | undefined,
+): HandlerResult {
+  const options = body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
+  const { fieldSelector, labelSelector } = listQueryOf(query);
+  const resource = path.resource === 'events' ? 'events' : 'pods';
+  const deleted = cluster.deleteCollection(resource, path.namespace ?? '', {
+    ...deleteQueryOf(query, options),
+    ...(fieldSelector === undefined ? {} : { fieldSelector }),
+    ...(labelSelector === undefined ? {} : { labelSelector }),
+  });
+  return { code: 200, body: deleted };
 }
 
 function parseJson(body: Buffer | undefined): unknown {

@@ -131,7 +131,6 @@ async function handleRequest(
   if (path === undefined) return sendStatus(response, pathNotFound());
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
-    if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
     const table = tableRequestOf(request.headers.accept, url.searchParams);
     const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
     const stream =
@@ -236,12 +235,7 @@ async function handleUpgrade(
       return sendStatusOnSocket(socket, pathNotFound());
     path = parseResourcePath(pathSegments(url.pathname));
     if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
-    if (
-      method !== 'GET' ||
-      path.name !== undefined ||
-      path.resource === 'namespaces' ||
-      !isWatch(url.searchParams, path)
-    ) {
+    if (method !== 'GET' || path.name !== undefined || !isWatch(url.searchParams, path)) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
     const table = tableRequestOf(request.headers.accept, url.searchParams);
