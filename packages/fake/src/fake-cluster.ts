@@ -20,7 +20,7 @@ import {
   isTerminating,
   SYSTEM_NAMESPACES,
 } from './cluster/namespaces.js';
-import { createPod, deletePod, removeFinalizers, setPodPhase, updatePod } from './cluster/pods.js';
+import { bindPod, createPod, deletePod, removeFinalizers, setPodPhase, updatePod } from './cluster/pods.js';
 import type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
 import { WatchHub } from './cluster/watch-dispatch.js';
 import { FakeClock } from './fake-clock.js';
@@ -389,6 +389,14 @@ export class FakeCluster {
    */
   removeFinalizers(namespace: string, name: string): Pod | undefined {
     return removeFinalizers(this.#context, namespace, name);
+  }
+
+  /**
+   * Binds a pod to a node as the scheduler does through `pods/{name}/binding`: `spec.nodeName` and the
+   * PodScheduled condition (MODIFIED); 409 Conflict if it is already assigned or being deleted.
+   */
+  bindPod(namespace: string, name: string, nodeName: string): Pod {
+    return bindPod(this.#context, namespace, name, nodeName);
   }
 
   // ---------------------------------------------------------------- events

@@ -62,6 +62,22 @@ export function coreV1Resources(): object {
         categories: ['all'],
       },
       {
+        name: 'pods/binding',
+        singularName: '',
+        namespaced: true,
+        kind: 'Binding',
+        verbs: ['create'],
+      },
+      {
+        name: 'pods/eviction',
+        singularName: '',
+        namespaced: true,
+        group: 'policy',
+        version: 'v1',
+        kind: 'Eviction',
+        verbs: ['create'],
+      },
+      {
         name: 'pods/status',
         singularName: '',
         namespaced: true,

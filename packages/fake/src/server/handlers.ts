@@ -34,6 +34,9 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
     if (method === 'DELETE' && !collection) return 'delete';
     return undefined;
   }
+  if (path.subresource === 'binding' || path.subresource === 'eviction') {
+    return method === 'POST' ? 'create' : undefined;
+  }
   if (path.subresource === 'status') {
     if (method === 'GET') return 'get';
     if (method === 'PUT') return 'update';
@@ -281,6 +284,8 @@ export function handleOperation(
       return { code: 200, body: result };
     }
     case 'create': {
+      if (path.subresource === 'binding' || path.subresource === 'eviction')
+        return createSubresource(cluster, path, body);
       const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
         requireName: false,
       });
@@ -356,6 +361,38 @@ function deleteCollectionOf(
     ...(labelSelector === undefined ? {} : { labelSelector }),
   });
   return { code: 200, body: deleted };
+}
+
+/** The Status a successful binding or eviction answers (201), as the apiserver's create handler. */
+const CREATED_SUCCESS = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+
+/** `POST pods/{name}/binding` (a core/v1 Binding) and `pods/{name}/eviction` (a policy/v1 Eviction). */
+function createSubresource(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  body: Buffer | undefined,
+): HandlerResult {
+  const name = path.name ?? '';
+  const namespace = path.namespace ?? '';
+  if (path.subresource === 'binding') {
+    const binding = parseJsonObject(body ?? Buffer.alloc(0), 'Binding');
+    const target = isRecord(binding.target) ? binding.target : {};
+    if (typeof target.name !== 'string' || target.name === '') {
+      throw invalid('Binding', name, [
+        { reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' },
+      ]);
+    }
+    cluster.bindPod(namespace, name, target.name);
+    return { code: 201, body: CREATED_SUCCESS };
+  }
+  const eviction = parseJsonObject(body ?? Buffer.alloc(0), 'Eviction');
+  const metadata = isRecord(eviction.metadata) ? eviction.metadata : {};
+  if (metadata.name !== undefined && metadata.name !== name) {
+    throw badRequest(`name in URL does not match name in Eviction object`);
+  }
+  const options = isRecord(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
+  cluster.deletePod(namespace, name, deleteQueryOf(new URLSearchParams(), options));
+  return { code: 201, body: CREATED_SUCCESS };
 }
 
 function parseJson(body: Buffer | undefined): unknown {

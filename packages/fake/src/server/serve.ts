@@ -24,8 +24,15 @@ import {
   sendStatus,
   sendStatusOnSocket,
   statusOf,
+  subresourceNotSupported,
 } from './responses.js';
-import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
+import {
+  isWatch,
+  parseResourcePath,
+  pathSegments,
+  type ResourcePath,
+  UNSUPPORTED_SUBRESOURCES,
+} from './routes.js';
 import { StatusFailure } from './status-failure.js';
 import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
@@ -129,6 +136,10 @@ async function handleRequest(
   }
   const path = parseResourcePath(segments);
   if (path === undefined) return sendStatus(response, pathNotFound());
+  const unsupported = path.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+  if (path.subresource && unsupported) {
+    return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     const table = tableRequestOf(request.headers.accept, url.searchParams);
@@ -231,9 +242,13 @@ async function handleUpgrade(
   try {
     const unauthorized = checkBearerToken(request, context.token);
     if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
+    path = parseResourcePath(pathSegments(url.pathname));
+    // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY): the same Status as over HTTP.
+    const unsupported = path?.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+    if (path?.subresource && unsupported)
+      return sendStatusOnSocket(socket, subresourceNotSupported(path.subresource, unsupported));
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       return sendStatusOnSocket(socket, pathNotFound());
-    path = parseResourcePath(pathSegments(url.pathname));
     if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
     if (method !== 'GET' || path.name !== undefined || !isWatch(url.searchParams, path)) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
