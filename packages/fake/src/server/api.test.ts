@@ -22,6 +22,8 @@ describe('discovery', () => {
       'events',
       'namespaces',
       'pods',
+      'pods/binding',
+      'pods/eviction',
       'pods/status',
     ]);
     expect((await send(server.url, 'GET', '/apis')).json()).toMatchObject({
