@@ -3,7 +3,7 @@ import type { KubernetesEvent, Pod } from '@podstorage/core';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { RequestVerb } from '../fault-injector.js';
 import { failureStatus, invalid, notFound, type StatusCause } from '../status.js';
-import { type PatchType, parseJsonObject, patchTypeOf, requireJsonBody } from './body.js';
+import { type PatchType, parseJsonObject, patchTypeOf, requireObjectBody } from './body.js';
 import { applyPatch } from './patch.js';
 import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
@@ -58,8 +58,9 @@ export function bodyExpected(operation: Operation): boolean {
 /** Checks the Content-Type of a request that carries a body; returns the patch type for PATCH. */
 export function checkContentType(request: IncomingMessage, operation: Operation): PatchType | undefined {
   if (operation === 'patch') return patchTypeOf(request);
-  if (operation === 'create' || operation === 'update') requireJsonBody(request);
-  if (operation === 'delete' && Number(request.headers['content-length'] ?? 0) > 0) requireJsonBody(request);
+  if (operation === 'create' || operation === 'update') requireObjectBody(request);
+  if (operation === 'delete' && Number(request.headers['content-length'] ?? 0) > 0)
+    requireObjectBody(request);
   return undefined;
 }
 
