@@ -98,12 +98,15 @@ function badQuery(message: string): StatusFailure {
   return new StatusFailure(failureStatus(400, message, {}, 'BadRequest'), message);
 }
 
+/**
+ * A boolean query parameter as the apiserver converts it (`Convert_Slice_string_To_bool` in
+ * staging/src/k8s.io/apimachinery/pkg/runtime/conversion.go): absent is unset; `0` and `false` in any
+ * case are false; anything else, the empty string and Python's `True` included, is true.
+ */
 function booleanParameter(query: URLSearchParams, name: string): boolean | undefined {
   const value = query.get(name);
   if (value === null) return undefined;
-  if (value === '' || value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw badQuery(`${name}: Invalid value: "${value}": must be a boolean`);
+  return !(value === '0' || value.toLowerCase() === 'false');
 }
 
 function integerParameter(query: URLSearchParams, name: string): number | undefined {
