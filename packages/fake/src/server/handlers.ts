@@ -238,6 +238,15 @@ function current(cluster: FakeCluster, path: ResourcePath): Pod | KubernetesEven
   return object;
 }
 
+/**
+ * Sees every object a create, update or patch is about to write, with the stored one it replaces, and
+ * returns what to write instead (field validation and managedFields hook in here).
+ */
+export type BeforeWrite = (
+  object: Record<string, unknown>,
+  live: Record<string, unknown> | undefined,
+) => Record<string, unknown>;
+
 /** Runs one non-watch operation against the cluster. Throws `KubernetesError` or {@link StatusFailure}. */
 export function handleOperation(
   cluster: FakeCluster,
@@ -246,6 +255,7 @@ export function handleOperation(
   query: URLSearchParams,
   body: Buffer | undefined,
   patchType: PatchType | undefined,
+  beforeWrite: BeforeWrite = (object) => object,
 ): HandlerResult {
   const name = path.name ?? '';
   const namespace = path.namespace;
@@ -268,9 +278,12 @@ export function handleOperation(
       return { code: 200, body: result };
     }
     case 'create': {
-      const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
-        requireName: false,
-      });
+      const object = beforeWrite(
+        checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
+          requireName: false,
+        }),
+        undefined,
+      );
       if (path.resource === 'namespaces') {
         const metadata = object.metadata as { name?: string };
         if (!metadata.name) {
@@ -294,14 +307,18 @@ export function handleOperation(
       const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
         requireName: true,
       });
-      return { code: 200, body: write(cluster, path, object) };
+      const live = current(cluster, path) as unknown as Record<string, unknown>;
+      return { code: 200, body: write(cluster, path, beforeWrite(object, live)) };
     }
     case 'patch': {
       const patch = parseJson(body);
       const existing = current(cluster, path);
       const patched = applyPatch(patchType ?? 'merge', existing, patch);
       const checked = checkObject(path, patched, { requireName: true });
-      return { code: 200, body: write(cluster, path, checked) };
+      return {
+        code: 200,
+        body: write(cluster, path, beforeWrite(checked, existing as unknown as Record<string, unknown>)),
+      };
     }
     case 'delete': {
       const options =
