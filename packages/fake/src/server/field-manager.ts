@@ -166,7 +166,27 @@ export function toFieldsV1(paths: Iterable<string>): JsonObject {
     for (const part of parts) node = node[part] as JsonObject;
     if (Object.keys(node).length > 0) node['.'] = {};
   }
-  return root;
+  // Sorted as the apiserver serialises them: `.` first, then the keys in order.
+  const sorted = (node: JsonObject): JsonObject =>
+    Object.fromEntries(
+      Object.keys(node)
+        .sort((a, b) => (a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0))
+        .map((key) => [key, sorted(node[key] as JsonObject)]),
+    );
+  return sorted(root);
+}
+
+/** JSON with object keys sorted: equal for objects that differ only in key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, entry: unknown) =>
+    isObject(entry)
+      ? Object.fromEntries(
+          Object.keys(entry)
+            .sort()
+            .map((name) => [name, entry[name]]),
+        )
+      : entry,
+  );
 }
 
 /** A path as structured-merge-diff prints it: `.spec.containers[name="main"].image`. */
@@ -221,6 +241,17 @@ function removeAt(object: JsonObject, path: string): void {
     return isObject(item) && Object.entries(key).every(([name, value]) => item[name] === value);
   });
   if (index !== -1) parent.splice(index, 1);
+}
+
+/**
+ * Whether a path's value differs between two objects, as structured-merge-diff's Compare: a leaf by its
+ * value; an element of a map list only by being there or not (its fields are paths of their own).
+ */
+function differs(before: Json, after: Json, path: string): boolean {
+  const was = valueAt(before, path);
+  const is = valueAt(after, path);
+  if (path.split(SEPARATOR).at(-1)?.startsWith('k:')) return (was === undefined) !== (is === undefined);
+  return JSON.stringify(was) !== JSON.stringify(is);
 }
 
 /** Merges an applied configuration into a live value, by the schema's list and map types. */
@@ -390,8 +421,7 @@ export function serverSideApply(
     if (entry.subresource !== context.subresource) continue;
     for (const path of fromFieldsV1(entry.fieldsV1)) {
       if (!appliedFields.has(path)) continue;
-      if (JSON.stringify(valueAt(trackedLive, path)) !== JSON.stringify(valueAt(merged, path)))
-        conflicts.push({ entry, path });
+      if (differs(trackedLive, merged, path)) conflicts.push({ entry, path });
     }
   }
   if (conflicts.length > 0 && !context.force) throw conflictError(conflicts);

@@ -122,18 +122,17 @@ export function sendObject(
 ): void {
   const encoded = encodeObject(format, body);
   let bytes = encoded.bytes;
-  const head: Record<string, string | string[] | number> = {
-    ...headers,
-    'Content-Type': encoded.contentType,
-    'Cache-Control': 'no-cache, private',
-  };
+  // setHeader rather than writeHead's object, so the request log can read them back.
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.setHeader('Content-Type', encoded.contentType);
+  response.setHeader('Cache-Control', 'no-cache, private');
   if (bytes.length > GZIP_THRESHOLD_BYTES && acceptsGzip(response.req)) {
     bytes = gzipSync(bytes);
-    head['Content-Encoding'] = 'gzip';
-    head.Vary = 'Accept-Encoding';
+    response.setHeader('Content-Encoding', 'gzip');
+    response.setHeader('Vary', 'Accept-Encoding');
   }
-  head['Content-Length'] = bytes.length;
-  response.writeHead(code, head);
+  response.setHeader('Content-Length', bytes.length);
+  response.writeHead(code);
   response.end(bytes);
 }
 

@@ -23,7 +23,7 @@ import { checkBearerToken } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from './body.js';
 import { coreApiVersions, coreV1Resources, versionInfo } from './discovery.js';
 import { dryRunAnswer, isDryRun, scratchCluster } from './dry-run.js';
-import { managerOf, recordUpdate, serverSideApply } from './field-manager.js';
+import { canonicalJson, managerOf, recordUpdate, serverSideApply } from './field-manager.js';
 import { checkFields, fieldValidationOf, warningHeaders } from './field-validation.js';
 import {
   type BeforeWrite,
@@ -304,14 +304,18 @@ async function handleRequest(
     });
     if (live === undefined && subresource === 'status') throw notFound(path.resource, path.name ?? '');
     const written = Buffer.from(JSON.stringify(object));
-    result = handleOperation(
-      cluster,
-      live === undefined ? 'create' : 'update',
-      live === undefined ? { ...path, name: undefined } : path,
-      url.searchParams,
-      written,
-      undefined,
-    );
+    if (live !== undefined && canonicalJson(object) === canonicalJson(live)) {
+      // Nothing changes, managed fields included: the apiserver writes nothing and answers the object.
+      result = { code: 200, body: live };
+    } else
+      result = handleOperation(
+        cluster,
+        live === undefined ? 'create' : 'update',
+        live === undefined ? { ...path, name: undefined } : path,
+        url.searchParams,
+        written,
+        undefined,
+      );
     if (live === undefined) operation = 'create';
   } else {
     const beforeWrite: BeforeWrite = (object, live) => {
