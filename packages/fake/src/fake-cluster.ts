@@ -295,11 +295,15 @@ export class FakeCluster {
   /**
    * Creates a pod as the API server does: namespace from `metadata.namespace` (default `default`), name
    * from `metadata.name` or `generateName`, fresh uid, creationTimestamp and resourceVersion, status
-   * reset to `Pending`, `terminationGracePeriodSeconds` defaulted to 30. A pod without containers gets
-   * one (`main`, image `busybox`) so the simulator has something to run. In simulated mode the pod's
-   * lifecycle starts: `options.lifecycle`, else the `podstorage.dev/lifecycle` annotation, else the default.
+   * reset to `Pending`, the apiserver's defaults and default admission (restartPolicy, dnsPolicy,
+   * schedulerName, imagePullPolicy from the tag, serviceAccountName `default`, the 300 s not-ready and
+   * unreachable tolerations, priority 0, ...), then its validation (422 Invalid with causes: no
+   * containers, a missing image, duplicate container names, ...). For tests that give minimal pods, a
+   * pod without containers gets one (`main`, image `busybox`) unless `strict` is set, as the HTTP
+   * server and `transport()` set it. In simulated mode the pod's lifecycle starts: `options.lifecycle`,
+   * else the `podstorage.dev/lifecycle` annotation, else the default.
    */
-  createPod(pod: Pod, options: { lifecycle?: LifecycleScript } = {}): Pod {
+  createPod(pod: Pod, options: { lifecycle?: LifecycleScript; strict?: boolean } = {}): Pod {
     return createPod(this.#context, pod, options);
   }
 
@@ -316,11 +320,14 @@ export class FakeCluster {
 
   /**
    * Replaces a pod, with optimistic concurrency: a `metadata.resourceVersion` other than the current one
-   * is a 409 Conflict. Like a PUT to `pods/{name}`, the status is kept; with `subresource: 'status'`
-   * (a PUT to `pods/{name}/status`) only the status changes. An update that changes nothing writes
-   * nothing. Removing the last finalizer of a pod whose grace period is over deletes it.
+   * is a 409 Conflict. Like a PUT to `pods/{name}`, the status is kept and the spec gets the decoder's
+   * defaults; with `subresource: 'status'` (a PUT to `pods/{name}/status`) only the status changes. An
+   * update that changes nothing writes nothing. Removing the last finalizer of a pod whose grace period
+   * is over deletes it. With `strict` (the HTTP server sets it), the apiserver's update validation
+   * applies: only images, activeDeadlineSeconds, added tolerations and the like may change in `spec`
+   * (422 otherwise); without it, tests may change any field (bind a pod with `spec.nodeName`).
    */
-  updatePod(pod: Pod, options: { subresource?: 'status' } = {}): Pod {
+  updatePod(pod: Pod, options: { subresource?: 'status'; strict?: boolean } = {}): Pod {
     return updatePod(this.#context, pod, options);
   }
 

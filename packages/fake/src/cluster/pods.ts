@@ -10,6 +10,12 @@ import { type MutablePod, objectKey, type StoredObject } from '../object-store.j
 import { alreadyExists, invalid, notFound } from '../status.js';
 import { type ClusterContext, copy } from './context.js';
 import { checkDeleteOptions } from './deletion.js';
+import {
+  defaultPodForCreate,
+  defaultPodSpec,
+  validatePodCreate,
+  validatePodUpdate,
+} from './pod-admission.js';
 import type { DeleteQuery } from './queries.js';
 import { existingForUpdate, keptOnUpdate, nameFor, requireNamespace } from './writes.js';
 
@@ -37,7 +43,11 @@ function annotatedScript(pod: Pod, name: string): LifecycleScript | undefined {
 }
 
 /** Creates a pod as the API server does; see {@link FakeCluster.createPod}. */
-export function createPod(context: ClusterContext, pod: Pod, options: { lifecycle?: LifecycleScript }): Pod {
+export function createPod(
+  context: ClusterContext,
+  pod: Pod,
+  options: { lifecycle?: LifecycleScript; strict?: boolean },
+): Pod {
   const { store } = context;
   const input = copy(pod);
   const metadata = input.metadata ?? {};
@@ -47,7 +57,6 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
   );
   requireNamespace(context, namespace);
   const key = objectKey(namespace, name);
-  if (store.get('pods', key)) throw alreadyExists('pods', name);
   const script: LifecycleScript = options.lifecycle ?? annotatedScript(input, name) ?? {};
   const { resourceVersion: _ignoredVersion, deletionTimestamp: _ignoredDeletion, ...rest } = metadata;
   const created: MutablePod = {
@@ -63,15 +72,19 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
     },
     spec: {
       ...input.spec,
+      // The convenience of the in-process API, never of the API server's create: a test's minimal pod
+      // gets a container for the simulator to run.
       containers:
-        input.spec?.containers && input.spec.containers.length > 0
-          ? input.spec.containers
+        options.strict || (input.spec?.containers ?? []).length > 0
+          ? (input.spec?.containers ?? [])
           : [{ name: 'main', image: 'busybox' }],
-      terminationGracePeriodSeconds: input.spec?.terminationGracePeriodSeconds ?? 30,
     },
     status: { phase: 'Pending', qosClass: 'BestEffort' },
   };
   delete created.metadata?.deletionGracePeriodSeconds;
+  defaultPodForCreate(created);
+  validatePodCreate(created, name);
+  if (store.get('pods', key)) throw alreadyExists('pods', name);
   const stored = store.commit('pods', 'ADDED', key, created as StoredObject) as Pod;
   if (context.mode === 'simulated')
     context.simulator.start(key, stored, { ...context.defaultLifecycle, ...script });
@@ -79,7 +92,11 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
 }
 
 /** Replaces a pod (or its status), with optimistic concurrency; see {@link FakeCluster.updatePod}. */
-export function updatePod(context: ClusterContext, pod: Pod, options: { subresource?: 'status' }): Pod {
+export function updatePod(
+  context: ClusterContext,
+  pod: Pod,
+  options: { subresource?: 'status'; strict?: boolean },
+): Pod {
   const { namespace, name, key, existing } = existingForUpdate<Pod>(context, 'pods', 'Pod', pod);
   const input = copy(pod);
   const next: MutablePod =
@@ -103,6 +120,10 @@ export function updatePod(context: ClusterContext, pod: Pod, options: { subresou
   if (!next.metadata?.deletionTimestamp) {
     delete next.metadata?.deletionTimestamp;
     delete next.metadata?.deletionGracePeriodSeconds;
+  }
+  if (options.subresource !== 'status') {
+    defaultPodSpec(next);
+    if (options.strict) validatePodUpdate(next, existing, name);
   }
   if (JSON.stringify(next) === JSON.stringify(existing)) return copy(existing);
   const stored = context.store.commit('pods', 'MODIFIED', key, next) as Pod;

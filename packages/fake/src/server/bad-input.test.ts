@@ -134,7 +134,7 @@ describe('bad input gets the right Status and changes nothing', () => {
     expectStatus(response, 422, 'Invalid');
     expect(response.json().details).toMatchObject({
       name: 'Bad_Name',
-      kind: 'pod',
+      kind: 'Pod',
       causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }],
     });
     const namespace = await sendJson(server.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'a.b' } });

@@ -299,7 +299,7 @@ export function handleOperation(
       }
       const created =
         path.resource === 'pods'
-          ? cluster.createPod(object as Pod)
+          ? cluster.createPod(object as Pod, { strict: true })
           : cluster.createEvent(object as unknown as KubernetesEvent);
       return { code: 201, body: created };
     }
@@ -358,7 +358,10 @@ function write(
   object: Record<string, unknown>,
 ): Pod | KubernetesEvent {
   if (path.resource === 'pods') {
-    return cluster.updatePod(object as Pod, path.subresource === 'status' ? { subresource: 'status' } : {});
+    return cluster.updatePod(
+      object as Pod,
+      path.subresource === 'status' ? { subresource: 'status' } : { strict: true },
+    );
   }
   return cluster.updateEvent(object as unknown as KubernetesEvent);
 }

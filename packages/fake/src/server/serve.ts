@@ -48,6 +48,7 @@ import { applyPatch } from './patch.js';
 import { methodNotAllowed, pathNotFound, sendStatus, sendStatusOnSocket, statusOf } from './responses.js';
 import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
+import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 import { serveWatchOverHttp } from './watch-http.js';
 import { openWatch } from './watch-stream.js';
@@ -205,7 +206,14 @@ async function handleRequest(
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     state.format = negotiate(request, true).format;
     if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request), state.format);
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = eventsV1 ? undefined : tableRequestOf(request.headers.accept, url.searchParams);
+    // Tables have no protobuf form: the apiserver answers them in JSON.
+    if (table !== undefined) state.format = 'json';
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const stream =
+      table === undefined
+        ? opened
+        : tableWatch(path.resource, opened, table, () => context.cluster.clock.date());
     context.watches.add(controller);
     try {
       await serveWatchOverHttp(response, stream, controller.signal, {
@@ -343,6 +351,14 @@ async function handleRequest(
   }
   let answer = dryRun ? dryRunAnswer(result.body, operation, storedVersion) : result.body;
   if (eventsV1) answer = answerAsEventsV1(answer);
+  const table =
+    !eventsV1 && (operation === 'get' || operation === 'list') && path.subresource === undefined
+      ? tableRequestOf(request.headers.accept, url.searchParams)
+      : undefined;
+  if (table !== undefined) {
+    state.format = 'json';
+    answer = toTable(path.resource, answer as object, table, context.cluster.clock.date());
+  }
   sendAnswer(response, state, result.code, answer);
 }
 
@@ -413,7 +429,11 @@ async function handleUpgrade(
     ) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const resource = path.resource;
+    const stream =
+      table === undefined ? opened : tableWatch(resource, opened, table, () => context.cluster.clock.date());
     if (controller.signal.aborted || socket.destroyed) return;
     context.watches.add(controller);
     // ws attaches its own 'data' listener in this same turn, so no byte falls between the two.
