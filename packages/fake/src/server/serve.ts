@@ -527,6 +527,9 @@ export async function serveFakeCluster(
     maxPayload: context.maxBodyBytes,
   });
   server.on('connection', (socket: Socket) => {
+    // As node:http does by default (and the http2 server's HTTP/1.1 fallback does not): every watch
+    // event goes out as it is written, not held back by Nagle's algorithm.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });

@@ -431,4 +431,22 @@ describe('HTTP/2', () => {
       await agent.close();
     }
   });
+
+  it('still upgrades WebSocket watches over HTTP/1.1 on the TLS server', async () => {
+    await start({ tls: true });
+    cluster.createPod(podManifest('ws'));
+    const { WebSocket } = await import('ws');
+    const target = `${server.url.replace('https:', 'wss:')}/api/v1/namespaces/default/pods?watch=true`;
+    const socket = new WebSocket(target, { ca: server.ca });
+    const messages: string[] = [];
+    socket.on('message', (data: Buffer) => messages.push(data.toString()));
+    await waitFor(() => messages.length === 1, 'the ADDED event over wss');
+    expect(JSON.parse(messages[0] ?? '{}')).toMatchObject({
+      type: 'ADDED',
+      object: { metadata: { name: 'ws' } },
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.close();
+    await closed;
+  });
 });
