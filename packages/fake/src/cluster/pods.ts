@@ -7,7 +7,7 @@ import {
   statusForPhase,
 } from '../lifecycle.js';
 import { type MutablePod, objectKey, type StoredObject } from '../object-store.js';
-import { alreadyExists, invalid, notFound } from '../status.js';
+import { alreadyExists, conflict, invalid, notFound } from '../status.js';
 import { type ClusterContext, copy } from './context.js';
 import { checkDeleteOptions } from './deletion.js';
 import {
@@ -55,7 +55,7 @@ export function createPod(
   const name = nameFor(context, 'Pod', metadata.name, metadata.generateName, (candidate) =>
     store.get('pods', objectKey(namespace, candidate)),
   );
-  requireNamespace(context, namespace);
+  requireNamespace(context, namespace, 'pods', name);
   const key = objectKey(namespace, name);
   const script: LifecycleScript = options.lifecycle ?? annotatedScript(input, name) ?? {};
   const { resourceVersion: _ignoredVersion, deletionTimestamp: _ignoredDeletion, ...rest } = metadata;
@@ -212,4 +212,30 @@ export function removeFinalizers(context: ClusterContext, namespace: string, nam
   if (finished !== undefined) return undefined;
   const pod = store.get('pods', key);
   return pod === undefined ? undefined : (copy(pod) as Pod);
+}
+
+/**
+ * `POST pods/{name}/binding`, as the scheduler binds (pkg/registry/core/pod/storage BindingREST): sets
+ * `spec.nodeName` and the PodScheduled condition; 409 if the pod is already assigned or being deleted.
+ */
+export function bindPod(context: ClusterContext, namespace: string, name: string, nodeName: string): Pod {
+  const { store, clock } = context;
+  const key = objectKey(namespace, name);
+  const existing = store.get('pods', key) as Pod | undefined;
+  if (existing === undefined) throw notFound('pods', name);
+  if (existing.metadata?.deletionTimestamp)
+    throw conflict('pods', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+  if (existing.spec?.nodeName)
+    throw conflict('pods', name, `pod ${name} is already assigned to node "${existing.spec.nodeName}"`);
+  const next = copy(existing) as MutablePod;
+  next.spec = { ...(next.spec as NonNullable<MutablePod['spec']>), nodeName };
+  const scheduled = {
+    type: 'PodScheduled',
+    status: 'True',
+    lastProbeTime: null,
+    lastTransitionTime: kubernetesTime(clock.date()),
+  };
+  const conditions = (next.status?.conditions ?? []).filter((condition) => condition.type !== 'PodScheduled');
+  next.status = { ...next.status, conditions: [...conditions, scheduled as never] };
+  return copy(store.commit('pods', 'MODIFIED', key, next)) as Pod;
 }

@@ -22,6 +22,8 @@ describe('discovery', () => {
       'events',
       'namespaces',
       'pods',
+      'pods/binding',
+      'pods/eviction',
       'pods/status',
     ]);
     const groups = (await send(server.url, 'GET', '/apis')).json() as { groups: { name: string }[] };
@@ -402,6 +404,9 @@ describe('events and namespaces', () => {
     expect(list.kind).toBe('NamespaceList');
     expect(list.items?.map((item) => (item.metadata as { name: string }).name)).toEqual([
       'default',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
       'team-a',
     ]);
     expect((await send(server.url, 'GET', '/api/v1/namespaces/team-a')).json()).toMatchObject({

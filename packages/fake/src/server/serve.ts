@@ -45,8 +45,21 @@ import {
 } from './negotiation.js';
 import { openApiDocument } from './openapi.js';
 import { applyPatch } from './patch.js';
-import { methodNotAllowed, pathNotFound, sendStatus, sendStatusOnSocket, statusOf } from './responses.js';
-import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
+import {
+  methodNotAllowed,
+  pathNotFound,
+  sendStatus,
+  sendStatusOnSocket,
+  statusOf,
+  subresourceNotSupported,
+} from './responses.js';
+import {
+  isWatch,
+  parseResourcePath,
+  pathSegments,
+  type ResourcePath,
+  UNSUPPORTED_SUBRESOURCES,
+} from './routes.js';
 import { StatusFailure } from './status-failure.js';
 import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
@@ -202,10 +215,13 @@ async function handleRequest(
   if (path === undefined || (groupSegments !== undefined && path.resource !== 'events'))
     return sendStatus(response, pathNotFound());
   const eventsV1 = groupSegments !== undefined;
+  const unsupported = path.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+  if (path.subresource && unsupported) {
+    return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     state.format = negotiate(request, true).format;
-    if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request), state.format);
     const table = eventsV1 ? undefined : tableRequestOf(request.headers.accept, url.searchParams);
     // Tables have no protobuf form: the apiserver answers them in JSON.
     if (table !== undefined) state.format = 'json';
@@ -256,7 +272,7 @@ async function handleRequest(
       ? managerOf(url.searchParams, request.headers['user-agent'], patchType === 'apply')
       : '';
   const time = () => kubernetesTime(cluster.clock.date());
-  const subresource = path.subresource;
+  const subresource = path.subresource === 'status' ? 'status' : undefined;
 
   if (eventsV1 && body !== undefined && body.length > 0 && operation !== 'delete') {
     // The events.k8s.io/v1 form in, checked against its own schema, and the core/v1 form stored.
@@ -417,16 +433,15 @@ async function handleUpgrade(
   try {
     const unauthorized = checkBearerToken(request, context.token);
     if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
+    path = parseResourcePath(pathSegments(url.pathname));
+    // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY): the same Status as over HTTP.
+    const unsupported = path?.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+    if (path?.subresource && unsupported)
+      return sendStatusOnSocket(socket, subresourceNotSupported(path.subresource, unsupported));
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       return sendStatusOnSocket(socket, pathNotFound());
-    path = parseResourcePath(pathSegments(url.pathname));
     if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
-    if (
-      method !== 'GET' ||
-      path.name !== undefined ||
-      path.resource === 'namespaces' ||
-      !isWatch(url.searchParams, path)
-    ) {
+    if (method !== 'GET' || path.name !== undefined || !isWatch(url.searchParams, path)) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
     const table = tableRequestOf(request.headers.accept, url.searchParams);
