@@ -26,10 +26,8 @@ describe('discovery', () => {
       'pods/eviction',
       'pods/status',
     ]);
-    expect((await send(server.url, 'GET', '/apis')).json()).toMatchObject({
-      kind: 'APIGroupList',
-      groups: [],
-    });
+    const groups = (await send(server.url, 'GET', '/apis')).json() as { groups: { name: string }[] };
+    expect(groups.groups.map((group) => group.name)).toEqual(['events.k8s.io', 'authorization.k8s.io']);
   });
 
   it('tells kubectl through OpenAPI v3 that pods are validated on the server', async () => {
@@ -44,7 +42,7 @@ describe('discovery', () => {
     };
     const patch = document.paths['/api/v1/namespaces/{namespace}/pods/{name}']?.patch;
     expect(patch?.parameters.map((parameter) => parameter.name)).toContain('fieldValidation');
-    expect((await send(server.url, 'GET', '/openapi/v2')).status).toBe(404);
+    expect((await send(server.url, 'GET', '/openapi/v2')).json()).toMatchObject({ swagger: '2.0' });
   });
 });
 

@@ -23,11 +23,6 @@ export function coreApiVersions(serverAddress: string): object {
   };
 }
 
-/** `GET /apis`: no named groups (events are served as core/v1 only). */
-export function apiGroupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
-}
-
 const OBJECT_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 /** `GET /api/v1`: the resources this server keeps and the verbs it answers. */

@@ -3,7 +3,7 @@ import type { KubernetesEvent, Pod } from '@podstorage/core';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { RequestVerb } from '../fault-injector.js';
 import { failureStatus, invalid, notFound, type StatusCause } from '../status.js';
-import { type PatchType, parseJsonObject, patchTypeOf, requireJsonBody } from './body.js';
+import { type PatchType, parseJsonObject, patchTypeOf, requireObjectBody } from './body.js';
 import { applyPatch } from './patch.js';
 import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
@@ -71,12 +71,12 @@ export function bodyExpected(operation: Operation): boolean {
 /** Checks the Content-Type of a request that carries a body; returns the patch type for PATCH. */
 export function checkContentType(request: IncomingMessage, operation: Operation): PatchType | undefined {
   if (operation === 'patch') return patchTypeOf(request);
-  if (operation === 'create' || operation === 'update') requireJsonBody(request);
+  if (operation === 'create' || operation === 'update') requireObjectBody(request);
   if (
     (operation === 'delete' || operation === 'deletecollection') &&
     Number(request.headers['content-length'] ?? 0) > 0
   )
-    requireJsonBody(request);
+    requireObjectBody(request);
   return undefined;
 }
 
@@ -254,6 +254,15 @@ function current(cluster: FakeCluster, path: ResourcePath): Pod | KubernetesEven
   return object;
 }
 
+/**
+ * Sees every object a create, update or patch is about to write, with the stored one it replaces, and
+ * returns what to write instead (field validation and managedFields hook in here).
+ */
+export type BeforeWrite = (
+  object: Record<string, unknown>,
+  live: Record<string, unknown> | undefined,
+) => Record<string, unknown>;
+
 /** Runs one non-watch operation against the cluster. Throws `KubernetesError` or {@link StatusFailure}. */
 export function handleOperation(
   cluster: FakeCluster,
@@ -262,6 +271,7 @@ export function handleOperation(
   query: URLSearchParams,
   body: Buffer | undefined,
   patchType: PatchType | undefined,
+  beforeWrite: BeforeWrite = (object) => object,
 ): HandlerResult {
   const name = path.name ?? '';
   const namespace = path.namespace;
@@ -286,9 +296,12 @@ export function handleOperation(
     case 'create': {
       if (path.subresource === 'binding' || path.subresource === 'eviction')
         return createSubresource(cluster, path, body);
-      const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
-        requireName: false,
-      });
+      const object = beforeWrite(
+        checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
+          requireName: false,
+        }),
+        undefined,
+      );
       if (path.resource === 'namespaces') {
         const metadata = object.metadata as { name?: string };
         if (!metadata.name) {
@@ -312,14 +325,18 @@ export function handleOperation(
       const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
         requireName: true,
       });
-      return { code: 200, body: write(cluster, path, object) };
+      const live = current(cluster, path) as unknown as Record<string, unknown>;
+      return { code: 200, body: write(cluster, path, beforeWrite(object, live)) };
     }
     case 'patch': {
       const patch = parseJson(body);
       const existing = current(cluster, path);
       const patched = applyPatch(patchType ?? 'merge', existing, patch);
       const checked = checkObject(path, patched, { requireName: true });
-      return { code: 200, body: write(cluster, path, checked) };
+      return {
+        code: 200,
+        body: write(cluster, path, beforeWrite(checked, existing as unknown as Record<string, unknown>)),
+      };
     }
     case 'deletecollection':
       return deleteCollectionOf(cluster, path, query, body);
