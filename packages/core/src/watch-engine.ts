@@ -330,6 +330,7 @@ class SharedWatch<R extends ResourceName> {
     this.#listsStarted += 1;
     const relist = this.#synced;
     let listed = new Set<string>();
+    let counted = false;
     const resourceVersion = await listPages(
       { ...this.#settings, transport: this.#transport, onRequest: () => (this.#counters.lists += 1) },
       this.#resource,
@@ -340,6 +341,12 @@ class SharedWatch<R extends ResourceName> {
         // A full list after an expired continue token supersedes the pages taken so far.
         if (restarted) listed = new Set();
         if (signal.aborted) return;
+        // Counted as the relist is answered, before its changes: a consumer they satisfy may stop the
+        // watch before the last page is in.
+        if (relist && !counted) {
+          counted = true;
+          this.#counters.relists += 1;
+        }
         for (const item of items) {
           const name = (item as KubernetesObject).metadata?.name;
           if (name === undefined) continue;
@@ -356,10 +363,7 @@ class SharedWatch<R extends ResourceName> {
     }
     this.#resourceVersion = resourceVersion;
     this.#freshFromList = true;
-    if (relist) {
-      this.#counters.relists += 1;
-      return;
-    }
+    if (relist) return;
     this.#synced = true;
     for (const [subscriber, { fresh }] of [...this.#subscribers]) {
       if (this.#subscribers.has(subscriber)) subscriber.onSync(this.#store.objects, this.#view(fresh));
