@@ -21,9 +21,11 @@ function hookExit(): void {
   process.once('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      if (running.size > 0)
+        process.stderr.write(`\nbench: ${signal}: stopping ${running.size} child process(es)\n`);
       killAll();
-      process.stderr.write(`\nbench: ${signal}, children stopped\n`);
-      process.exit(130);
+      // The handler was a `once`: raising the signal again ends this process as it would have.
+      process.kill(process.pid, signal);
     });
   }
 }

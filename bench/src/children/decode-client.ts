@@ -1,7 +1,6 @@
 // One decode candidate in its own process: reads the static server's watch stream `passes` times and
 // reports the wall time and this process's CPU time of each pass, and the process's peak RSS.
-import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { createClientNodeTransport } from '@podstorage/client-node';
+// @kubernetes/client-node is imported only by the candidates that use it, so it weighs on their RSS only.
 import type { PodTransport } from '@podstorage/core';
 import { createUndiciTransport } from '@podstorage/undici';
 import { request } from 'undici';
@@ -45,6 +44,7 @@ async function rawUndici(url: string): Promise<number> {
 
 /** client-node's Watch, as its README shows, counting ADDED events until the stream ends. */
 async function clientNodeWatch(url: string): Promise<number> {
+  const { KubeConfig, Watch } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(kubeconfigFor(url));
   let events = 0;
@@ -75,11 +75,16 @@ async function transportWatch(transport: PodTransport): Promise<number> {
   return events;
 }
 
-function transportFor(candidate: DecodeCandidate, url: string): PodTransport & { close(): Promise<void> } {
+async function transportFor(
+  candidate: DecodeCandidate,
+  url: string,
+): Promise<PodTransport & { close(): Promise<void> }> {
   const kubeconfig = kubeconfigFor(url);
   if (candidate === 'podstorage undici HTTP') return createUndiciTransport({ kubeconfig });
   if (candidate === 'podstorage undici WebSocket')
     return createUndiciTransport({ kubeconfig, watch: 'websocket' });
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { createClientNodeTransport } = await import('@podstorage/client-node');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(kubeconfig);
   return createClientNodeTransport({ kubeConfig });
@@ -89,7 +94,7 @@ function transportFor(candidate: DecodeCandidate, url: string): PodTransport & {
 async function pass(candidate: DecodeCandidate, url: string): Promise<number> {
   if (candidate === 'raw undici + split + JSON.parse') return rawUndici(url);
   if (candidate === 'client-node Watch') return clientNodeWatch(url);
-  const transport = transportFor(candidate, url);
+  const transport = await transportFor(candidate, url);
   try {
     return await transportWatch(transport);
   } finally {

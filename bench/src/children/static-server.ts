@@ -54,8 +54,12 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
   }
   if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
     response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-    // A watch resuming after a list (the memory benchmark) stays open and silent.
-    if (url.searchParams.get('resourceVersion')) return;
+    // A watch resuming after a list (the memory benchmark) stays open and silent; the headers must go
+    // now (Node holds them until the first body byte otherwise), as clients wait for them.
+    if (url.searchParams.get('resourceVersion')) {
+      response.flushHeaders();
+      return;
+    }
     await writeAll(response, stream);
     response.end();
     return;

@@ -2,7 +2,7 @@
 // Pending (`arm` resolves once every wait is armed), then `finish` resolves when all have resolved,
 // with the time each resolved (monotonic ms, comparable with the server's flip times), the total time
 // and this process's peak RSS and CPU time.
-import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { createPodStorage, type ManagedPodStorage, type PodPhase } from '@podstorage/core';
 import { createUndiciTransport, type UndiciTransport } from '@podstorage/undici';
 import { Agent, request } from 'undici';
@@ -79,6 +79,8 @@ async function armPodStorage(options: ArmOptions): Promise<void> {
 
 /** What a user writes instead: one client-node informer on the namespace, feeding their own promises. */
 async function armInformer(options: ArmOptions): Promise<void> {
+  // Imported here, so that only this candidate's RSS carries the module.
+  const { CoreV1Api, KubeConfig, makeInformer } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(kubeconfigFor(options.url));
   const api = kubeConfig.makeApiClient(CoreV1Api);
@@ -100,11 +102,15 @@ async function armInformer(options: ArmOptions): Promise<void> {
   );
   informer.on('add', check);
   informer.on('update', check);
-  informer.on('error', (error: unknown) => process.stderr.write(`informer error: ${String(error)}\n`));
+  let stopped = false;
+  informer.on('error', (error: unknown) => {
+    if (!stopped) process.stderr.write(`bench: informer error: ${String(error)}\n`);
+  });
   await informer.start();
   for (const pod of informer.list()) check(pod);
   all = Promise.all(waits);
   cleanup = async () => {
+    stopped = true;
     await informer.stop();
   };
 }

@@ -17,7 +17,7 @@ export async function fakeListScenario(settings: Settings): Promise<ScenarioRepo
   const lines = [
     `A full list, 500 a page, of FakeCluster.listPods in-process, median of ${settings.runs} run(s):`,
     ...table(
-      ['pods', 'full list ms', 'µs per pod', 'vs smaller'],
+      ['pods', 'full list CPU ms', 'CPU µs per pod', 'vs smaller'],
       [
         [fmt(small), fmt(smallMedian, 1), fmt((smallMedian * 1000) / small, 1), ''],
         [
@@ -31,7 +31,7 @@ export async function fakeListScenario(settings: Settings): Promise<ScenarioRepo
   ];
   const goals: Goal[] = [
     {
-      goal: `fake: list of ${fmt(large)} pods vs ${fmt(small)} (time ratio)`,
+      goal: `fake: list of ${fmt(large)} pods vs ${fmt(small)} (CPU time ratio)`,
       measured: largeMedian / smallMedian,
       unit: '×',
       target: bound,
