@@ -1,7 +1,7 @@
 // `pnpm bench`: every scenario side by side with its baselines in one run, then the issue's goals with
 // their measured values, targets, ratios and PASS/MISS. Sizes come from the environment (settings.ts).
 import { cpus } from 'node:os';
-import { goalTable, passed, type ScenarioReport } from './report.ts';
+import { goalTable, passed, type ScenarioReport, setProgress } from './report.ts';
 import { decodeScenario } from './scenarios/decode.ts';
 import { eventsScenario } from './scenarios/events.ts';
 import { fakeListScenario } from './scenarios/fake-list.ts';
@@ -20,6 +20,7 @@ const RUNNERS: Record<ScenarioName, (settings: Settings) => Promise<ScenarioRepo
 /** Runs the chosen scenarios one after another and prints each as it ends; returns every report. */
 export async function runBench(settings: Settings, print = true): Promise<ScenarioReport[]> {
   const reports: ScenarioReport[] = [];
+  setProgress(print);
   for (const [name, run] of Object.entries(RUNNERS) as [ScenarioName, typeof decodeScenario][]) {
     if (!settings.only.has(name)) continue;
     const started = performance.now();

@@ -1,5 +1,17 @@
 // Statistics and the printed report: medians, percentiles, tables and the issue's goals.
 
+let showProgress = false;
+
+/** Whether {@link progress} prints (on stderr); `pnpm bench` turns it on, the smoke test leaves it off. */
+export function setProgress(on: boolean): void {
+  showProgress = on;
+}
+
+/** One line on stderr per measurement, so a long run on a loaded machine shows where it is. */
+export function progress(message: string): void {
+  if (showProgress) process.stderr.write(`  … ${message}\n`);
+}
+
 /** The median (the lower middle for an even count); NaN for none. */
 export function median(values: readonly number[]): number {
   const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);

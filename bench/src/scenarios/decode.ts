@@ -2,7 +2,7 @@
 // server (its own process): a warm-up pass, then the measured one. Client CPU per event and peak RSS.
 import { DECODE_CANDIDATES, type DecodeCandidate } from '../candidates.ts';
 import { withChild } from '../processes.ts';
-import { alternate, fmt, type Goal, median, ratio, type ScenarioReport, table } from '../report.ts';
+import { alternate, fmt, type Goal, median, progress, ratio, type ScenarioReport, table } from '../report.ts';
 import type { Settings } from '../settings.ts';
 
 const STATIC_SERVER = new URL('../children/static-server.ts', import.meta.url);
@@ -32,6 +32,7 @@ export async function decodeScenario(settings: Settings): Promise<ScenarioReport
         );
         const measured = outcome.passes[outcome.passes.length - 1] as { ms: number; cpuMs: number };
         results.get(candidate)?.push({ ...measured, peakRssMiB: outcome.peakRssMiB });
+        progress(`decode, run ${run + 1}/${settings.runs}, ${candidate}: ${fmt(measured.cpuMs)} ms CPU`);
       }
     }
     const summary = new Map(

@@ -3,7 +3,7 @@
 // new event per pod. Counts watch requests, lists and connections on the server's side.
 import type { ServerCounts } from '../children/fake-server.ts';
 import { startChild, withChild } from '../processes.ts';
-import { fmt, type Goal, median, percentile, type ScenarioReport, table } from '../report.ts';
+import { fmt, type Goal, median, percentile, progress, type ScenarioReport, table } from '../report.ts';
 import type { Settings } from '../settings.ts';
 
 const FAKE_SERVER = new URL('../children/fake-server.ts', import.meta.url);
@@ -51,7 +51,10 @@ async function measure(iterators: number): Promise<Measured> {
 export async function eventsScenario(settings: Settings): Promise<ScenarioReport> {
   const iterators = settings.eventIterators;
   const runs: Measured[] = [];
-  for (let run = 0; run < settings.runs; run++) runs.push(await measure(iterators));
+  for (let run = 0; run < settings.runs; run++) {
+    runs.push(await measure(iterators));
+    progress(`eventsForPod, run ${run + 1}/${settings.runs}: ${fmt(runs[run]?.totalMs ?? Number.NaN)} ms`);
+  }
   const pick = (read: (entry: Measured) => number) => median(runs.map(read));
   const summary = {
     armMs: pick((entry) => entry.armMs),

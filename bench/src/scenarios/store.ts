@@ -2,7 +2,7 @@
 // managedFields), listed in pages from the static server, each candidate in a fresh --expose-gc process.
 import { STORE_CANDIDATES, type StoreCandidate } from '../candidates.ts';
 import { withChild } from '../processes.ts';
-import { alternate, fmt, type Goal, median, ratio, type ScenarioReport, table } from '../report.ts';
+import { alternate, fmt, type Goal, median, progress, ratio, type ScenarioReport, table } from '../report.ts';
 import type { Settings } from '../settings.ts';
 
 const STATIC_SERVER = new URL('../children/static-server.ts', import.meta.url);
@@ -33,6 +33,7 @@ export async function storeScenario(settings: Settings): Promise<ScenarioReport>
           { execArgv: ['--expose-gc'] },
         );
         results.get(candidate)?.push(outcome);
+        progress(`store, run ${run + 1}/${settings.runs}, ${candidate}: ${fmt(outcome.retainedMiB, 1)} MiB`);
       }
     }
     const summary = new Map(

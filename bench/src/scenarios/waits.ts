@@ -13,6 +13,7 @@ import {
   type MissingGoal,
   median,
   percentile,
+  progress,
   ratio,
   type ScenarioReport,
   table,
@@ -81,13 +82,17 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
     for (let run = 0; run < settings.runs; run++) {
       for (const candidate of alternate(candidates, run)) {
         if (failures.has(candidate)) continue;
+        const label = `waits ${fmt(waits)}, run ${run + 1}/${settings.runs}, ${candidate}`;
         try {
-          results.get(candidate)?.push(await measure(candidate, waits));
+          const measured = await measure(candidate, waits);
+          results.get(candidate)?.push(measured);
+          progress(`${label}: ${fmt(measured.totalMs)} ms`);
         } catch (error) {
           failures.set(
             candidate,
             error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
           );
+          progress(`${label}: failed (${failures.get(candidate)})`);
         }
       }
     }
