@@ -24,7 +24,19 @@ export async function runBench(settings: Settings, print = true): Promise<Scenar
   for (const [name, run] of Object.entries(RUNNERS) as [ScenarioName, typeof decodeScenario][]) {
     if (!settings.only.has(name)) continue;
     const started = performance.now();
-    const report = await run(settings);
+    let report: ScenarioReport;
+    try {
+      report = await run(settings);
+    } catch (error) {
+      // One broken scenario does not hide the others' figures: its goals are reported missing.
+      const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      report = {
+        title: `${name} (failed)`,
+        lines: [`failed: ${reason}`],
+        goals: [{ goal: name, reason }],
+        figures: {},
+      };
+    }
     reports.push(report);
     if (print) {
       const seconds = ((performance.now() - started) / 1000).toFixed(0);

@@ -104,6 +104,9 @@ serveCalls({
         void sendAll(webSocket, webSocket.protocol === 'binary.k8s.io');
       });
     });
+    // Node's 5 s keep-alive timeout races clients reusing an idle connection on a loaded machine
+    // ("other side closed"): keep connections as long as a benchmark runs.
+    server.keepAliveTimeout = 600_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}`, bytes: stream.length };
