@@ -234,4 +234,48 @@ describe('over TLS', () => {
     expect(transport.stats().connections).toBe(1);
     await changes.return?.();
   });
+
+  it("against the fake's HTTP/2 server: 200 waits and their watch share one connection", async () => {
+    const cluster = new FakeCluster({ mode: 'manual' });
+    const server = await serveFakeCluster(cluster, { tls: true });
+    cleanups.push(() => server.close());
+    const transport = transportFor(server.kubeconfig);
+    const storage = createPodStorage(transport, { clock: cluster.clock });
+    cleanups.push(() => storage.close());
+    const names = Array.from({ length: 200 }, (_, index) => `pod-${index}`);
+    for (const name of names) cluster.createPod(manifest(name));
+    const waits = names.map((name) =>
+      storage.waitForPhase(name, 'default', 120_000, { untilNot: ['Pending'] }),
+    );
+    await waitFor(() => cluster.stats().activeWatches === 3, 'the watches');
+    for (const name of names) cluster.setPodPhase('default', name, 'Running');
+    expect(new Set(await Promise.all(waits))).toEqual(new Set(['Running']));
+    expect(transport.stats().connections).toBe(1);
+    expect(server.openConnections()).toBe(1);
+  });
+
+  it('a watch aborted right after it was sent is closed on the server too (HTTP/2)', async () => {
+    const cluster = new FakeCluster({ mode: 'manual' });
+    const server = await serveFakeCluster(cluster, { tls: true });
+    cleanups.push(() => server.close());
+    const transport = transportFor(server.kubeconfig);
+    // One request first, so the HTTP/2 connection is up and the watches below are streams of it.
+    await transport.list('pods', 'default', { signal: AbortSignal.timeout(30_000) });
+    // Aborted after 0 to 59 microtasks, then after a turn or two: some land right after undici
+    // dispatched the request, before its stream is open.
+    for (let attempt = 0; attempt < 64; attempt += 1) {
+      const controller = new AbortController();
+      const watching = transport.watch('pods', 'default', { signal: controller.signal });
+      if (attempt < 60) for (let tick = 0; tick < attempt; tick += 1) await Promise.resolve();
+      else
+        for (let turn = 0; turn < attempt - 59; turn += 1)
+          await new Promise((resolve) => setImmediate(resolve));
+      controller.abort(new Error('no longer needed'));
+      // Rejected when aborted before the headers; an open stream, closed by the same signal, after them.
+      await watching.catch((error: unknown) => expect(String(error)).toContain('no longer needed'));
+    }
+    // undici alone never resets such a stream: the server would hold 20 watches until their timeout.
+    await waitFor(() => cluster.stats().activeWatches === 0, 'the server to see every watch closed');
+    expect(transport.stats().requests).toBe(0);
+  });
 });

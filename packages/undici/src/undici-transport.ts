@@ -549,17 +549,20 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     try {
       let response: Dispatcher.ResponseData;
       try {
-        response = await dispatcher.request({
-          origin: this.#origin,
-          path: options.path,
-          method: options.method,
-          headers,
-          body: options.body ?? null,
-          signal,
-          // The caller's signal bounds every request; a watch may rightly stay quiet for minutes.
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        });
+        const h2Possible = options.stream === true && this.#origin.startsWith('https:');
+        const request = (requestSignal: AbortSignal) =>
+          dispatcher.request({
+            origin: this.#origin,
+            path: options.path,
+            method: options.method,
+            headers,
+            body: options.body ?? null,
+            signal: requestSignal,
+            // The caller's signal bounds every request; a watch may rightly stay quiet for minutes.
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          });
+        response = h2Possible ? await abortOnceDispatched(request, signal) : await request(signal);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const untrusted = untrustedServerError(error, { operation: options.operation, server: this.server });
@@ -668,6 +671,58 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
       throw untrustedServerError(error, { operation, server: this.server }) ?? error;
     }
   }
+}
+
+/**
+ * How long a watch aborted before its response headers may stay on the wire, at most, when the headers
+ * do not come: long past the moment its HTTP/2 stream is open (see {@link abortOnceDispatched}).
+ */
+const ABORT_BEFORE_HEADERS_GRACE_MS = 1_000;
+
+/**
+ * Sends `request`, rejecting at once with the signal's reason when `signal` aborts, but aborting the
+ * request itself only once it is surely on the wire. Over HTTP/2, undici 8 does not reset a stream whose
+ * request is aborted right after dispatch (the stream is not open yet, and the reset is lost): the
+ * server then keeps that watch open until its timeout. So a request aborted before its response headers
+ * is cancelled when the headers arrive (its body destroyed, which resets the open stream) or after
+ * {@link ABORT_BEFORE_HEADERS_GRACE_MS}, whichever comes first.
+ */
+function abortOnceDispatched(
+  request: (signal: AbortSignal) => Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  signal.throwIfAborted();
+  const wire = new AbortController();
+  const sent = request(wire.signal);
+  return new Promise<Dispatcher.ResponseData>((resolve, reject) => {
+    let abandoned = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      abandoned = true;
+      reject(signal.reason);
+      grace = setTimeout(() => wire.abort(signal.reason), ABORT_BEFORE_HEADERS_GRACE_MS);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    sent.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (grace !== undefined) clearTimeout(grace);
+        if (!abandoned) {
+          resolve(response);
+          return;
+        }
+        // Nobody waits for it any more: reset the stream, now that it is open.
+        response.body.on('error', () => {});
+        response.body.destroy();
+        wire.abort(signal.reason);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (grace !== undefined) clearTimeout(grace);
+        if (!abandoned) reject(error);
+      },
+    );
+  });
 }
 
 /**

@@ -386,8 +386,14 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
       h.equal(h.storage.counters().relists, 0, 'no relist was needed');
     },
     // Bookmarks far more often than the inactivity timeout, so that even a paused process on the system
-    // clock sees one before the stream counts as stalled.
-    { storage: { watchTimeoutSeconds: { min: 120, max: 180 } }, bookmarkIntervalMs: 10_000 },
+    // clock sees one before the stream counts as stalled. The last one comes 2 s (real seconds, not
+    // scenario time) before the server's deadline, as the watch cache sends it
+    // (cacheWatcher.nextBookmarkTime), and none when the watch is shorter than that: the inactivity
+    // timeout must outlast that silence also where the system clock shrinks the scenario's times.
+    {
+      storage: { watchTimeoutSeconds: { min: 120, max: 180 }, inactivityTimeoutMs: 300_000 },
+      bookmarkIntervalMs: 10_000,
+    },
   );
 
   suite.test(
