@@ -92,6 +92,29 @@ export function checkSelectableFields(
   }
 }
 
+/** What {@link ObjectStore.page} reads: one page of a resource at a version, in key order. */
+export interface PageQuery {
+  /** The version to read at (the current one, or one the history still covers). */
+  readonly resourceVersion: number;
+  /** Only keys with this prefix (`namespace/`); `''` for all. */
+  readonly prefix: string;
+  /** The first key to serve (inclusive): the continue token's start; `''` for the beginning. */
+  readonly start: string;
+  /** Items per page; 0 for all. */
+  readonly limit: number;
+  /** Whether an object is served (selectors); without it, every object in the range is. */
+  readonly filter?: (object: StoredObject) => boolean;
+}
+
+/** One page: its objects, whether more follow, and (without a filter) how many. */
+export interface Page {
+  readonly items: { readonly key: string; readonly object: StoredObject }[];
+  /** At least one more object follows the page. */
+  readonly more: boolean;
+  /** Objects after the page, counted without visiting them; only without a filter. */
+  readonly remaining: number | undefined;
+}
+
 /** A deep copy of a store's objects and resourceVersion counter, as {@link ObjectStore.state} takes it. */
 export interface StoreState {
   readonly resourceVersion: number;
@@ -120,6 +143,10 @@ export class ObjectStore {
     pods: new Map(),
     events: new Map(),
   };
+  // Each resource's keys in key order, kept sorted on every create and delete, so a page of a list
+  // is found by binary search and read in O(page size), never by sorting the whole store.
+  #keys: Record<StoredResource, string[]> = { namespaces: [], pods: [], events: [] };
+  #visited = 0;
   readonly #history: Change[] = [];
   readonly #listeners = new Set<(change: Change) => void>();
   #resourceVersion = 0;
@@ -150,9 +177,96 @@ export class ObjectStore {
 
   /** Live objects of a resource, in key order. */
   values(resource: StoredResource): StoredObject[] {
-    return [...this.#objects[resource].entries()]
-      .sort(([a], [b]) => compareKeys(a, b))
-      .map(([, object]) => object);
+    const objects = this.#objects[resource];
+    return this.#keys[resource].map((key) => objects.get(key) as StoredObject);
+  }
+
+  /** How many objects {@link ObjectStore.page} has looked at so far: what a page costs, for tests. */
+  get visited(): number {
+    return this.#visited;
+  }
+
+  /**
+   * One page of a resource as it was at `query.resourceVersion`, in key order: binary search to the
+   * start, then the objects from there, up to the page and one more. At an older version, the changes
+   * since then (bounded by the history) are laid over the current keys. The caller checks that the
+   * version is still servable.
+   */
+  page(resource: StoredResource, query: PageQuery): Page {
+    const keys = this.#keys[resource];
+    const current = this.#objects[resource];
+    // Whichever comes later: the continue token's start or the namespace's first key.
+    let from = query.prefix;
+    if (query.start > from) from = query.start;
+    // The state at the version of each key changed since then: undefined where it did not exist.
+    const past = new Map<string, StoredObject | undefined>();
+    if (query.resourceVersion < this.#resourceVersion) {
+      for (let index = this.#history.length - 1; index >= 0; index--) {
+        const change = this.#history[index] as Change;
+        if (change.resourceVersion <= query.resourceVersion) break;
+        if (change.resource === resource) past.set(change.key, change.previous);
+      }
+    }
+    const inRange = (key: string) => key >= from && key.startsWith(query.prefix);
+    const changed = [...past.keys()].filter(inRange).sort(compareKeys);
+    const at = (key: string) => (past.has(key) ? past.get(key) : current.get(key));
+
+    const items: { key: string; object: StoredObject }[] = [];
+    let more = false;
+    let index = lowerBound(keys, from);
+    let next = 0;
+    let lastKey: string | undefined;
+    for (;;) {
+      // Merge the current keys with the keys changed since the version, in key order, once each.
+      const live = index < keys.length && keys[index]?.startsWith(query.prefix) ? keys[index] : undefined;
+      const old = changed[next];
+      let key: string;
+      if (live !== undefined && (old === undefined || compareKeys(live, old) <= 0)) {
+        key = live;
+        index += 1;
+        if (old === live) next += 1;
+      } else if (old !== undefined) {
+        key = old;
+        next += 1;
+      } else {
+        break;
+      }
+      const object = at(key);
+      if (object === undefined) continue;
+      this.#visited += 1;
+      if (query.filter !== undefined && !query.filter(object)) continue;
+      if (query.limit > 0 && items.length === query.limit) {
+        more = true;
+        break;
+      }
+      items.push({ key, object });
+      lastKey = key;
+    }
+    let remaining: number | undefined;
+    if (more && query.filter === undefined && lastKey !== undefined) {
+      remaining = this.#countAfter(resource, lastKey, query.prefix, past);
+    }
+    return { items, more, remaining };
+  }
+
+  /** Objects after `key` under `prefix` at the version `past` describes, by binary search. */
+  #countAfter(
+    resource: StoredResource,
+    key: string,
+    prefix: string,
+    past: ReadonlyMap<string, StoredObject | undefined>,
+  ): number {
+    const keys = this.#keys[resource];
+    const first = lowerBound(keys, `${key}\u0000`);
+    const end = partitionPoint(keys, (candidate) => candidate < prefix || candidate.startsWith(prefix));
+    let count = Math.max(0, end - first);
+    for (const [changed, then] of past) {
+      if (!(changed > key && changed.startsWith(prefix))) continue;
+      const now = this.#objects[resource].has(changed);
+      if (then !== undefined && !now) count += 1;
+      if (then === undefined && now) count -= 1;
+    }
+    return count;
   }
 
   /**
@@ -164,8 +278,13 @@ export class ObjectStore {
     const resourceVersion = ++this.#resourceVersion;
     const stamped = structuredClone(object);
     stamped.metadata = { ...stamped.metadata, resourceVersion: String(resourceVersion) };
-    if (type === 'DELETED') this.#objects[resource].delete(key);
-    else this.#objects[resource].set(key, stamped);
+    if (type === 'DELETED') {
+      if (this.#objects[resource].delete(key))
+        this.#keys[resource].splice(lowerBound(this.#keys[resource], key), 1);
+    } else {
+      if (previous === undefined) this.#keys[resource].splice(lowerBound(this.#keys[resource], key), 0, key);
+      this.#objects[resource].set(key, stamped);
+    }
     const change: Change = { resourceVersion, resource, type, key, object: stamped, previous };
     this.#history.push(change);
     while (this.#history.length > this.#historySize) {
@@ -194,6 +313,11 @@ export class ObjectStore {
    */
   restore(state: StoreState): void {
     this.#objects = copyObjects(state.objects);
+    this.#keys = {
+      namespaces: [...this.#objects.namespaces.keys()].sort(compareKeys),
+      pods: [...this.#objects.pods.keys()].sort(compareKeys),
+      events: [...this.#objects.events.keys()].sort(compareKeys),
+    };
     this.#resourceVersion = state.resourceVersion;
     this.#history.length = 0;
     this.#compactedThrough = state.resourceVersion;
@@ -210,15 +334,9 @@ export class ObjectStore {
    */
   snapshot(resource: StoredResource, resourceVersion: number): StoredObject[] {
     if (resourceVersion >= this.#resourceVersion) return this.values(resource);
-    const state = new Map(this.#objects[resource]);
-    for (let index = this.#history.length - 1; index >= 0; index--) {
-      const change = this.#history[index] as Change;
-      if (change.resourceVersion <= resourceVersion) break;
-      if (change.resource !== resource) continue;
-      if (change.previous === undefined) state.delete(change.key);
-      else state.set(change.key, change.previous);
-    }
-    return [...state.entries()].sort(([a], [b]) => compareKeys(a, b)).map(([, object]) => object);
+    return this.page(resource, { resourceVersion, prefix: '', start: '', limit: 0 }).items.map(
+      ({ object }) => object,
+    );
   }
 
   /** Subscribes to every committed change; returns the unsubscribe function. */
@@ -226,6 +344,23 @@ export class ObjectStore {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+/** The first index of sorted `keys` whose key is not before `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  return partitionPoint(keys, (candidate) => candidate < key);
+}
+
+/** The first index of `keys` where `before` is false; `before` holds for a prefix of `keys`. */
+function partitionPoint(keys: readonly string[], before: (key: string) => boolean): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (before(keys[middle] as string)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Byte-wise key order, as etcd sorts keys. */

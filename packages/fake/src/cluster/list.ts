@@ -127,29 +127,29 @@ export function listObjects(
       snapshotVersion = store.resourceVersion;
     }
   }
-  const all = store
-    .snapshot(resource, snapshotVersion)
-    .filter((object) => matches(matcher, resource, object))
-    .map((object) => ({
-      key: objectKey(
-        resource === 'namespaces' ? undefined : object.metadata?.namespace,
-        object.metadata?.name ?? '',
-      ),
-      object,
-    }))
-    .filter(({ key }) => key >= start);
-  const page = limit > 0 ? all.slice(0, limit) : all;
+  // Only the page is read (binary search to its start, then the page and one more), never the whole
+  // store: a page costs O(page size), as etcd's range read does.
+  const page = store.page(resource, {
+    resourceVersion: snapshotVersion,
+    prefix:
+      resource === 'namespaces' || matcher.namespace === undefined ? '' : objectKey(matcher.namespace, ''),
+    start,
+    limit,
+    // The prefix is the namespace; selectors filter (and then the remaining count is not known).
+    ...(matcher.fields.length === 0 && matcher.labels.length === 0
+      ? {}
+      : { filter: (object: StoredObject) => matches(matcher, resource, object) }),
+  });
   const metadata: ListResult<StoredObject>['metadata'] = { resourceVersion: String(snapshotVersion) };
-  if (page.length < all.length) {
-    const last = page[page.length - 1] as { key: string };
+  if (page.more) {
+    const last = page.items[page.items.length - 1] as { key: string };
     metadata.continue = encodeContinue({ resourceVersion: snapshotVersion, start: `${last.key}\u0000` });
-    if (matcher.fields.length === 0 && matcher.labels.length === 0)
-      metadata.remainingItemCount = all.length - page.length;
+    if (page.remaining !== undefined) metadata.remainingItemCount = page.remaining;
   }
   return {
     apiVersion: 'v1',
     kind: LIST_KINDS[resource],
     metadata,
-    items: page.map(({ object }) => copy(object)),
+    items: page.items.map(({ object }) => copy(object)),
   };
 }

@@ -1,0 +1,186 @@
+// One many-waits candidate in its own process: arms `waits` waits for pods of the namespace to leave
+// Pending (`arm` resolves once every wait is armed), then `finish` resolves when all have resolved,
+// with the time each resolved (monotonic ms, comparable with the server's flip times), the total time
+// and this process's peak RSS and CPU time.
+import type { V1Pod } from '@kubernetes/client-node';
+import { createPodStorage, type ManagedPodStorage, type PodPhase } from '@podstorage/core';
+import { createUndiciTransport, type UndiciTransport } from '@podstorage/undici';
+import { Agent, request } from 'undici';
+import type { WaitCandidate } from '../candidates.ts';
+import { kubeconfigFor, podName } from '../pods.ts';
+import { cpuMs, monotonicMs, peakRssMiB, serveCalls } from '../processes.ts';
+
+interface ArmOptions {
+  readonly candidate: WaitCandidate;
+  readonly url: string;
+  readonly namespace: string;
+  readonly waits: number;
+}
+
+/** What `finish` reports. */
+export interface WaitsResult {
+  readonly totalMs: number;
+  readonly armMs: number;
+  readonly resolvedAt: number[];
+  readonly peakRssMiB: number;
+  readonly cpuMs: number;
+}
+
+const TIMEOUT_MS = 300_000;
+
+let started = 0;
+let armedAt = 0;
+let cpuStart: NodeJS.CpuUsage | undefined;
+let all: Promise<unknown> = Promise.resolve();
+let resolvedAt: number[] = [];
+let cleanup: () => Promise<void> = async () => {};
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when `condition` has held at two polls in a row (10 ms apart), or fails after `boundMs`. */
+async function settled(what: string, condition: () => boolean, boundMs = TIMEOUT_MS): Promise<void> {
+  const deadline = performance.now() + boundMs;
+  let held = 0;
+  while (held < 2) {
+    if (performance.now() > deadline) throw new Error(`bench: ${what} did not happen within ${boundMs} ms`);
+    await pause(10);
+    held = condition() ? held + 1 : 0;
+  }
+}
+
+/** podstorage as its README shows: one storage, `waitForPhase` per pod. */
+async function armPodStorage(options: ArmOptions): Promise<void> {
+  const transport: UndiciTransport = createUndiciTransport({ kubeconfig: kubeconfigFor(options.url) });
+  const storage: ManagedPodStorage = createPodStorage(transport);
+  const waits: Promise<PodPhase | null>[] = [];
+  for (let index = 0; index < options.waits; index++) {
+    waits.push(
+      storage
+        .waitForPhase(podName(index), options.namespace, TIMEOUT_MS, { untilNot: ['Pending'] })
+        .then((phase) => {
+          resolvedAt[index] = monotonicMs();
+          if (phase !== 'Running') throw new Error(`${podName(index)} ended ${phase}, expected Running`);
+          return phase;
+        }),
+    );
+  }
+  all = Promise.all(waits);
+  all.catch(() => {});
+  cleanup = async () => {
+    await storage.close();
+    await transport.close();
+  };
+  // Armed: the shared watch runs and no read or list is in flight any more.
+  await settled('arming the waits', () => {
+    const stats = transport.stats();
+    return storage.counters().watchesActive > 0 && stats.requests === stats.watches;
+  });
+}
+
+/** What a user writes instead: one client-node informer on the namespace, feeding their own promises. */
+async function armInformer(options: ArmOptions): Promise<void> {
+  // Imported here, so that only this candidate's RSS carries the module.
+  const { CoreV1Api, KubeConfig, makeInformer } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(kubeconfigFor(options.url));
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const waiting = new Map<string, { index: number; resolve(): void }>();
+  const waits: Promise<void>[] = [];
+  for (let index = 0; index < options.waits; index++) {
+    waits.push(new Promise<void>((resolve) => waiting.set(podName(index), { index, resolve })));
+  }
+  const check = (pod: V1Pod) => {
+    const name = pod.metadata?.name ?? '';
+    const wait = waiting.get(name);
+    if (wait === undefined || (pod.status?.phase ?? 'Pending') === 'Pending') return;
+    waiting.delete(name);
+    resolvedAt[wait.index] = monotonicMs();
+    wait.resolve();
+  };
+  const informer = makeInformer(kubeConfig, `/api/v1/namespaces/${options.namespace}/pods`, () =>
+    api.listNamespacedPod({ namespace: options.namespace }),
+  );
+  informer.on('add', check);
+  informer.on('update', check);
+  let stopped = false;
+  informer.on('error', (error: unknown) => {
+    if (!stopped) process.stderr.write(`bench: informer error: ${String(error)}\n`);
+  });
+  await informer.start();
+  for (const pod of informer.list()) check(pod);
+  all = Promise.all(waits);
+  cleanup = async () => {
+    stopped = true;
+    await informer.stop();
+  };
+}
+
+/**
+ * The one-watch-per-wait design (the seed's): each wait opens its own field-selected watch of its pod,
+ * over raw undici (no connection limit: a watch holds its connection), and parses its own lines.
+ */
+async function armPerWait(options: ArmOptions): Promise<void> {
+  const agent = new Agent({ connections: null, pipelining: 0 });
+  const controller = new AbortController();
+  const opened: Promise<void>[] = [];
+  const waits: Promise<void>[] = [];
+  for (let index = 0; index < options.waits; index++) {
+    const selector = encodeURIComponent(`metadata.name=${podName(index)}`);
+    const path = `/api/v1/namespaces/${options.namespace}/pods?watch=true&fieldSelector=${selector}`;
+    const response = request(`${options.url}${path}`, { dispatcher: agent, signal: controller.signal });
+    opened.push(response.then(() => {}));
+    waits.push(
+      response.then(async ({ body, statusCode }) => {
+        if (statusCode !== 200) throw new Error(`watch of ${podName(index)} answered ${statusCode}`);
+        let partial = '';
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          const lines = (partial + chunk.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) {
+            if (line === '') continue;
+            const event = JSON.parse(line) as { object?: V1Pod };
+            if ((event.object?.status?.phase ?? 'Pending') !== 'Pending') {
+              resolvedAt[index] = monotonicMs();
+              body.destroy();
+              return;
+            }
+          }
+        }
+        throw new Error(`watch of ${podName(index)} ended before the pod left Pending`);
+      }),
+    );
+  }
+  all = Promise.all(waits);
+  all.catch(() => {});
+  cleanup = async () => {
+    controller.abort();
+    await agent.destroy();
+  };
+  await Promise.all(opened);
+}
+
+serveCalls({
+  arm: async (options: ArmOptions) => {
+    resolvedAt = new Array(options.waits).fill(Number.NaN);
+    cpuStart = process.cpuUsage();
+    started = monotonicMs();
+    if (options.candidate === 'podstorage (undici)') await armPodStorage(options);
+    else if (options.candidate === 'client-node informer') await armInformer(options);
+    else await armPerWait(options);
+    armedAt = monotonicMs();
+    return armedAt - started;
+  },
+  finish: async (): Promise<WaitsResult> => {
+    await all;
+    const last = Math.max(...resolvedAt);
+    const result = {
+      totalMs: last - started,
+      armMs: armedAt - started,
+      resolvedAt,
+      peakRssMiB: peakRssMiB(),
+      cpuMs: cpuMs(cpuStart),
+    };
+    await cleanup();
+    return result;
+  },
+});
