@@ -15,7 +15,7 @@ import type {
 import type { Namespace } from 'kubernetes-types/core/v1.js';
 import { FakeClock } from './fake-clock.js';
 import { type FaultInjector, FaultInjectorImplementation, type RequestVerb } from './fault-injector.js';
-import { createInProcessTransport } from './in-process-transport.js';
+import { createInProcessTransport, type FakeClusterTransport } from './in-process-transport.js';
 import {
   kubernetesTime,
   LIFECYCLE_ANNOTATION,
@@ -334,8 +334,11 @@ export class FakeCluster {
     for (const namespace of options.namespaces ?? ['default']) this.createNamespace(namespace);
   }
 
-  /** The in-process {@link PodTransport} over this cluster: honours faults, latency and abort signals. */
-  transport(): PodTransport {
+  /**
+   * A new in-process {@link PodTransport} over this cluster: honours faults, latency and abort signals,
+   * reports what it holds (`openHandles()`) and closes (`close()`, `await using`) as the network ones do.
+   */
+  transport(): FakeClusterTransport {
     return createInProcessTransport(this);
   }
 
