@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared';
 
-export default defineConfig(packageBuild);
+// supported-node is an entry of its own: the other packages import it first, as an external module.
+export default defineConfig({ ...packageBuild, entry: ['src/index.ts', 'src/supported-node.ts'] });
