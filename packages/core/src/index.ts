@@ -50,4 +50,11 @@ export type {
   WatchOptions,
 } from './transport.js';
 export { validateNamespace, validatePodName } from './validation.js';
-export type { StoreChange, WatchCounters, WatchSubscriber, WatchSubscription } from './watch-engine.js';
+export type {
+  StoreChange,
+  SubscribeOptions,
+  SyncView,
+  WatchCounters,
+  WatchSubscriber,
+  WatchSubscription,
+} from './watch-engine.js';

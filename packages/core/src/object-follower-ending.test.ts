@@ -80,7 +80,7 @@ describe('followObject ends', () => {
       (state) => state?.status?.phase,
     );
     expect(getEventListeners(signal, 'abort')).toHaveLength(1);
-    watch.subscriber?.onSync(new Map([['web', running]]), { fresh: true });
+    watch.subscriber?.onSync(new Map([['web', running]]), { fresh: true, related: () => [] });
     await expect(following).resolves.toBe('Running');
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     expect(watch.closed).toBe(1);
@@ -100,7 +100,7 @@ describe('followObject ends', () => {
         throw broken;
       },
     );
-    watch.subscriber?.onSync(new Map([['web', running]]), { fresh: true });
+    watch.subscriber?.onSync(new Map([['web', running]]), { fresh: true, related: () => [] });
     await expect(following).rejects.toBe(broken);
     expect(watch.closed).toBe(1);
   });
@@ -150,7 +150,7 @@ describe('followObject ends', () => {
       {
         name: 'web',
         subscribe: (subscriber) => {
-          subscriber.onSync(new Map([['web', running]]), { fresh: true });
+          subscriber.onSync(new Map([['web', running]]), { fresh: true, related: () => [] });
           return {
             fresh: true,
             get: () => running,

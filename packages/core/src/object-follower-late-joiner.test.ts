@@ -45,14 +45,14 @@ function scriptedWatch(setup: { fresh: boolean; synced: boolean; held?: Pod[] })
           subscriber = undefined;
         },
       };
-      if (setup.synced) next.onSync(held, { fresh: false });
+      if (setup.synced) next.onSync(held, { fresh: false, related: () => [] });
       return subscription;
     },
     /** The watch's first view (for a watch that was not synced when the consumer joined). */
     sync(objects: Pod[], fresh: boolean): void {
       held.clear();
       for (const object of objects) held.set(NAME, object);
-      subscriber?.onSync(held, { fresh });
+      subscriber?.onSync(held, { fresh, related: () => [] });
     },
     report(type: StoreChange<Pod>['type'], object: Pod): void {
       if (type === 'DELETED') held.delete(NAME);

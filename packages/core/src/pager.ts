@@ -24,21 +24,26 @@ export interface PagerSettings {
 }
 
 /**
- * Lists a resource page by page (`limit` + `continue`). When a continue token expires mid-way (410:
- * history moved on while paging), it falls back to one full list without `limit`, as client-go's pager
- * does (`FullListIfExpired`), instead of starting again from page one, which a busy cluster can expire
- * forever. Each request is bounded by `requestTimeoutMs`; other errors are thrown to the caller.
+ * Lists a resource page by page (`limit` + `continue`), handing each page's items to `onPage` as it
+ * arrives, so a caller that keeps only what it needs of each object never holds the whole list. When a
+ * continue token expires mid-way (410: history moved on while paging), it falls back to one full list
+ * without `limit`, as client-go's pager does (`FullListIfExpired`), instead of starting again from page
+ * one, which a busy cluster can expire forever; `onPage` is then told the list `restarted`, and what it
+ * was handed before is superseded. Each request is bounded by `requestTimeoutMs`; other errors are thrown
+ * to the caller. Resolves with the list's resourceVersion.
  */
-export async function listAllPages<R extends ResourceName>(
+export async function listPages<R extends ResourceName>(
   settings: PagerSettings,
   resource: R,
   namespace: string,
   fieldSelector: FieldSelector | undefined,
   signal: AbortSignal,
-): Promise<ListedObjects<ResourceTypes[R]>> {
-  const objects = new Map<string, ResourceTypes[R]>();
+  onPage: (items: readonly ResourceTypes[R][], page: { readonly restarted: boolean }) => void,
+): Promise<string> {
   let continueToken: string | undefined;
   let limit: number | undefined = settings.pageSize;
+  let restarted = false;
+  let itemsSoFar = 0;
   for (;;) {
     settings.onRequest?.();
     const request = new Timeout(`list ${resource} in ${namespace}`, settings.requestTimeoutMs, {
@@ -57,25 +62,49 @@ export async function listAllPages<R extends ResourceName>(
         continueToken !== undefined && KubernetesError.isInstance(error) && error.code === 410;
       if (!expiredToken) throw error;
       settings.logger.info(
-        { resource, namespace, itemsSoFar: objects.size },
+        { resource, namespace, itemsSoFar },
         'continue token expired while paging: falling back to one full list',
       );
-      objects.clear();
       continueToken = undefined;
       limit = undefined;
+      restarted = true;
+      itemsSoFar = 0;
       continue;
     } finally {
       request.dispose();
     }
-    for (const item of page.items) {
-      const name = (item as { metadata?: ObjectMeta }).metadata?.name;
-      if (name !== undefined) objects.set(name, item as ResourceTypes[R]);
-    }
+    onPage(page.items as readonly ResourceTypes[R][], { restarted });
+    restarted = false;
+    itemsSoFar += page.items.length;
     continueToken = page.metadata.continue || undefined;
     // Without a limit the server sends everything at once; a continue token then would be a server bug
     // that must not make us loop.
-    if (continueToken === undefined || limit === undefined) {
-      return { objects, resourceVersion: page.metadata.resourceVersion ?? '' };
-    }
+    if (continueToken === undefined || limit === undefined) return page.metadata.resourceVersion ?? '';
   }
+}
+
+/** {@link listPages} into one map of every item by name. */
+export async function listAllPages<R extends ResourceName>(
+  settings: PagerSettings,
+  resource: R,
+  namespace: string,
+  fieldSelector: FieldSelector | undefined,
+  signal: AbortSignal,
+): Promise<ListedObjects<ResourceTypes[R]>> {
+  const objects = new Map<string, ResourceTypes[R]>();
+  const resourceVersion = await listPages(
+    settings,
+    resource,
+    namespace,
+    fieldSelector,
+    signal,
+    (items, { restarted }) => {
+      if (restarted) objects.clear();
+      for (const item of items) {
+        const name = (item as { metadata?: ObjectMeta }).metadata?.name;
+        if (name !== undefined) objects.set(name, item);
+      }
+    },
+  );
+  return { objects, resourceVersion };
 }

@@ -1,6 +1,7 @@
 import { AsyncQueue, stoppableIterator } from './async-queue.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { CoalescedPodReads } from './coalesced-reads.js';
 import {
   InvalidInputError,
   isAbortError,
@@ -15,9 +16,10 @@ import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES }
 import { type RetrySettings, requestWithRetries } from './retry-policy.js';
 import type { FieldSelector } from './selectors.js';
 import { Timeout } from './timeout.js';
-import type { PodTransport } from './transport.js';
+import type { PodTransport, ResourceTypes } from './transport.js';
 import { validateNamespace, validatePodName } from './validation.js';
 import {
+  type SubscribeOptions,
   type WatchCounters,
   WatchEngine,
   type WatchSubscriber,
@@ -49,6 +51,12 @@ export interface PodStorageOptions {
   readonly sharedWatchThreshold?: number;
   /** Items per page when listing. Default 500. */
   readonly pageSize?: number;
+  /**
+   * `eventsForPod(…, { untilPodFinishes: true })` ends this long after it saw the pod finish or go, so
+   * that events recorded just before (which may reach the events watch a moment after the pod watch
+   * saw the phase change) are still yielded. On the storage's clock. Default 1 000 ms.
+   */
+  readonly finishedPodEventsGraceMs?: number;
 }
 
 /** Options of {@link PodStorage.waitForPhase}. */
@@ -68,6 +76,14 @@ export interface CancelOptions {
 export interface EventsForPodOptions extends CancelOptions {
   /** Only events about this incarnation of the pod. Default: the uid of the pod when the iteration starts. */
   readonly uid?: string;
+  /**
+   * End the iteration once the pod has finished (left Pending, Running and Unknown) or is gone (deleted,
+   * replaced by another pod of the same name, or absent from the start), after yielding the events
+   * recorded up to then: it ends `finishedPodEventsGraceMs` after the pod watch saw the pod finish, so
+   * events that land just after the phase change are yielded too. The timeout still ends it earlier.
+   * Default: false (the iteration runs until the timeout or the caller stops).
+   */
+  readonly untilPodFinishes?: boolean;
 }
 
 /** A timeout in milliseconds, or a {@link Timeout} shared with other steps of the caller. */
@@ -118,6 +134,12 @@ export interface ManagedPodStorage extends PodStorage, AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * Up to this many different pods read at once in a namespace are read with a GET each; more share one
+ * paged list of the namespace (when that takes fewer requests than the GETs would).
+ */
+const READS_BEFORE_A_LIST = 8;
+
 /** What a wait learned: the phase it returns and the pod it saw (for the uid precondition). */
 interface WaitOutcome {
   readonly phase: PodPhase;
@@ -143,10 +165,14 @@ class EnginePodStorage implements ManagedPodStorage {
   readonly #requestTimeoutMs: number;
   readonly #finalReadTimeoutMs: number;
   readonly #sharedWatchThreshold: number;
+  readonly #finishedPodEventsGraceMs: number;
   readonly #retrySettings: RetrySettings;
+  readonly #reads: CoalescedPodReads;
   readonly #closed = new AbortController();
   // Pod waits currently running per namespace, to decide when to share one namespace-wide watch.
   readonly #podWaits = new Map<string, number>();
+  // eventsForPod iterations running per namespace, to decide when to share one namespace-wide events watch.
+  readonly #eventIterations = new Map<string, number>();
 
   constructor(transport: PodTransport, options: PodStorageOptions) {
     this.#transport = transport;
@@ -155,6 +181,10 @@ class EnginePodStorage implements ManagedPodStorage {
     this.#requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs ?? 30_000);
     this.#finalReadTimeoutMs = positive('finalReadTimeoutMs', options.finalReadTimeoutMs ?? 5_000);
     this.#sharedWatchThreshold = positive('sharedWatchThreshold', options.sharedWatchThreshold ?? 3);
+    this.#finishedPodEventsGraceMs = zeroOrMore(
+      'finishedPodEventsGraceMs',
+      options.finishedPodEventsGraceMs ?? 1_000,
+    );
     const watchTimeoutSeconds = options.watchTimeoutSeconds ?? { min: 300, max: 600 };
     if (
       !(watchTimeoutSeconds.min > 0 && watchTimeoutSeconds.max >= watchTimeoutSeconds.min) ||
@@ -166,11 +196,12 @@ class EnginePodStorage implements ManagedPodStorage {
     const backoff = options.backoff ?? {};
     // Validates the backoff now, so a bad one fails here rather than in a watch later.
     new Backoff(backoff, random);
+    const pageSize = positive('pageSize', options.pageSize ?? 500);
     this.#engine = new WatchEngine(transport, {
       clock: this.#clock,
       logger: this.#logger,
       random,
-      pageSize: positive('pageSize', options.pageSize ?? 500),
+      pageSize,
       requestTimeoutMs: this.#requestTimeoutMs,
       inactivityTimeoutMs: positive('inactivityTimeoutMs', options.inactivityTimeoutMs ?? 90_000),
       watchTimeoutSeconds,
@@ -184,6 +215,21 @@ class EnginePodStorage implements ManagedPodStorage {
       requestTimeoutMs: this.#requestTimeoutMs,
       transport,
     };
+    const counters = this.#engine.mutableCounters;
+    this.#reads = new CoalescedPodReads({
+      retry: this.#retrySettings,
+      pager: {
+        transport,
+        clock: this.#clock,
+        logger: this.#logger,
+        pageSize,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        onRequest: () => (counters.lists += 1),
+      },
+      listAbove: READS_BEFORE_A_LIST,
+      namespaceSize: (namespace) => this.#engine.heldBy('pods', namespace, undefined),
+      onGet: () => (counters.reads += 1),
+    });
   }
 
   async waitForPhase(
@@ -294,7 +340,7 @@ class EnginePodStorage implements ManagedPodStorage {
     this.#throwIfClosed();
     return this.#withTimeout(timeout, `${operation} pod ${namespace}/${name}`, async (deadline) => {
       const signal = this.#signal(deadline, userSignal);
-      const watch = this.#podWatchFor(namespace, name);
+      const watch = this.#watchFor('pods', this.#podWaits, namespace, { 'metadata.name': name });
       let uid: string | undefined;
       let lastPhase: PodPhase | undefined;
       try {
@@ -302,7 +348,7 @@ class EnginePodStorage implements ManagedPodStorage {
           {
             name,
             signal,
-            subscribe: (subscriber) => watch.subscribe(subscriber),
+            subscribe: (subscriber) => watch.subscribe(subscriber, { key: name }),
             read: (readSignal) => this.#readPod(name, namespace, deadline, readSignal),
           },
           (pod) => {
@@ -373,6 +419,13 @@ class EnginePodStorage implements ManagedPodStorage {
     // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
     const yielded = new Map<string, number>();
     let subscription: WatchSubscription<KubernetesEvent> | undefined;
+    const watch = this.#watchFor('events', this.#eventIterations, namespace, {
+      'involvedObject.kind': 'Pod',
+      'involvedObject.name': name,
+    });
+    // Ends the follow of the pod (untilPodFinishes) with the iteration, however it ends.
+    const following = new AbortController();
+    let grace: TimerHandle | undefined;
     try {
       this.#throwIfClosed();
       const signal = AbortSignal.any([this.#signal(deadline, options.signal), stopped]);
@@ -382,16 +435,39 @@ class EnginePodStorage implements ManagedPodStorage {
         event.involvedObject?.kind === 'Pod' &&
         event.involvedObject.name === name &&
         (uid === undefined || event.involvedObject.uid === undefined || event.involvedObject.uid === uid);
-      const selector: FieldSelector = { 'involvedObject.kind': 'Pod', 'involvedObject.name': name };
-      subscription = this.#engine.subscribe('events', namespace, selector, {
-        onSync: (events) => {
-          for (const event of [...events.values()].filter(about).sort(byOccurrence)) queue.push(event);
+      // untilPodFinishes: the grace starts once the pod has finished and the existing events are queued.
+      let listed = false;
+      let finished = false;
+      const endAfterGrace = () => {
+        if (!listed || !finished || grace !== undefined) return;
+        grace = this.#clock.setTimeout(() => queue.end(), this.#finishedPodEventsGraceMs);
+      };
+      subscription = watch.subscribe(
+        {
+          onSync: (_events, view) => {
+            // The events about this pod only, from the index: a shared watch may hold a busy namespace's.
+            for (const event of view.related(name).filter(about).sort(byOccurrence)) queue.push(event);
+            listed = true;
+            endAfterGrace();
+          },
+          onChange: (change) => {
+            if (change.type !== 'DELETED' && about(change.object)) queue.push(change.object);
+          },
+          onError: (error) => queue.fail(error),
         },
-        onChange: (change) => {
-          if (change.type !== 'DELETED' && about(change.object)) queue.push(change.object);
-        },
-        onError: (error) => queue.fail(error),
-      });
+        { key: name },
+      );
+      if (options.untilPodFinishes) {
+        this.#untilFinished(name, namespace, uid, deadline, AbortSignal.any([signal, following.signal])).then(
+          () => {
+            finished = true;
+            endAfterGrace();
+          },
+          (error) => {
+            if (!following.signal.aborted && !signal.aborted) queue.fail(error);
+          },
+        );
+      }
       for (;;) {
         const event = await queue.take(signal);
         if (event === undefined) return;
@@ -411,33 +487,59 @@ class EnginePodStorage implements ManagedPodStorage {
       if (this.#timedOut(error, deadline, options.signal)) return;
       throw this.#translateAbort(error, deadline, options.signal, undefined);
     } finally {
+      following.abort(new DOMException('the events iteration ended', 'AbortError'));
+      if (grace !== undefined) this.#clock.clearTimeout(grace);
       subscription?.close();
+      watch.release();
       if (ownsDeadline) deadline.dispose();
     }
   }
 
   /**
-   * Reads the pod now, retrying network errors, 429 and 5xx within `deadline` (each attempt bounded by
-   * the request timeout); `undefined` when it does not exist.
+   * Resolves once the pod has finished (left the unfinished phases) or is gone: deleted, replaced by
+   * another of its name, or absent. `uid`: the incarnation to follow, when known.
    */
-  async #readPod(
+  async #untilFinished(
+    name: string,
+    namespace: string,
+    uid: string | undefined,
+    deadline: Timeout,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const watch = this.#watchFor('pods', this.#podWaits, namespace, { 'metadata.name': name });
+    let followed = uid;
+    try {
+      await followObject<Pod, true>(
+        {
+          name,
+          signal,
+          subscribe: (subscriber) => watch.subscribe(subscriber, { key: name }),
+          read: (readSignal) => this.#readPod(name, namespace, deadline, readSignal),
+        },
+        (pod) => {
+          if (pod === undefined) return true;
+          followed ??= pod.metadata?.uid;
+          if (pod.metadata?.uid !== followed) return true;
+          return UNFINISHED_PHASES.includes(phaseOf(pod)) ? undefined : true;
+        },
+      );
+    } finally {
+      watch.release();
+    }
+  }
+
+  /**
+   * Reads the pod now, retrying network errors, 429 and 5xx within `deadline` (each attempt bounded by
+   * the request timeout); `undefined` when it does not exist. Reads started together (10,000 waits
+   * joining one watch) share their requests: see {@link CoalescedPodReads}.
+   */
+  #readPod(
     name: string,
     namespace: string,
     deadline: Timeout,
     signal: AbortSignal,
   ): Promise<Pod | undefined> {
-    try {
-      return await requestWithRetries(
-        `get pod ${namespace}/${name}`,
-        this.#retrySettings,
-        deadline,
-        signal,
-        (attempt) => this.#transport.get('pods', namespace, name, { signal: attempt }),
-      );
-    } catch (error) {
-      if (KubernetesError.isInstance(error) && error.code === 404) return undefined;
-      throw error;
-    }
+    return this.#reads.read(name, namespace, deadline, signal);
   }
 
   async *#podChanges(
@@ -477,27 +579,37 @@ class EnginePodStorage implements ManagedPodStorage {
   }
 
   /**
-   * A pod wait joins the namespace-wide watch when one runs or when enough waits run in the namespace;
-   * otherwise it watches just its pod, so a single wait in a busy namespace does not stream all of it.
+   * A consumer of one pod (a wait, an events iteration) joins the namespace-wide watch of `resource` when
+   * one runs or when enough such consumers run in the namespace (`counts` keeps how many); otherwise it
+   * watches just its pod through `selector`, so a single wait in a busy namespace does not stream all
+   * of it. Release the returned handle when the consumer ends.
    */
-  #podWatchFor(
+  #watchFor<R extends 'pods' | 'events'>(
+    resource: R,
+    counts: Map<string, number>,
     namespace: string,
-    name: string,
-  ): { subscribe(subscriber: WatchSubscriber<Pod>): WatchSubscription<Pod>; release(): void } {
-    const waits = (this.#podWaits.get(namespace) ?? 0) + 1;
-    this.#podWaits.set(namespace, waits);
+    selector: FieldSelector,
+  ): {
+    subscribe(
+      subscriber: WatchSubscriber<ResourceTypes[R]>,
+      options: SubscribeOptions,
+    ): WatchSubscription<ResourceTypes[R]>;
+    release(): void;
+  } {
+    const running = (counts.get(namespace) ?? 0) + 1;
+    counts.set(namespace, running);
     const shared =
-      waits >= this.#sharedWatchThreshold || this.#engine.isWatching('pods', namespace, undefined);
-    const selector: FieldSelector | undefined = shared ? undefined : { 'metadata.name': name };
+      running >= this.#sharedWatchThreshold || this.#engine.isWatching(resource, namespace, undefined);
     let released = false;
     return {
-      subscribe: (subscriber) => this.#engine.subscribe('pods', namespace, selector, subscriber),
+      subscribe: (subscriber, options) =>
+        this.#engine.subscribe(resource, namespace, shared ? undefined : selector, subscriber, options),
       release: () => {
         if (released) return;
         released = true;
-        const left = (this.#podWaits.get(namespace) ?? 1) - 1;
-        if (left === 0) this.#podWaits.delete(namespace);
-        else this.#podWaits.set(namespace, left);
+        const left = (counts.get(namespace) ?? 1) - 1;
+        if (left === 0) counts.delete(namespace);
+        else counts.set(namespace, left);
       },
     };
   }
@@ -578,6 +690,13 @@ function validateUntilNot(untilNot: unknown): readonly PodPhase[] {
     }
   }
   return untilNot;
+}
+
+function zeroOrMore(option: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new InvalidInputError(option, value, 'must be a finite number, zero or more');
+  }
+  return value;
 }
 
 function positive(option: string, value: number): number {

@@ -3,7 +3,8 @@ import { type Clock, delay, type TimerHandle } from './clock.js';
 import { isAbortError, KubernetesError, PodStorageError } from './errors.js';
 import type { ObjectMeta } from './kubernetes.js';
 import type { Logger } from './logger.js';
-import { listAllPages } from './pager.js';
+import { ObjectStore, RESOURCE_SHAPES } from './object-store.js';
+import { listPages } from './pager.js';
 import { classifyFailure, type StreamEnding, WatchRetryPolicy } from './retry-policy.js';
 import { type FieldSelector, formatFieldSelector } from './selectors.js';
 import type { PodTransport, ResourceName, ResourceTypes } from './transport.js';
@@ -26,6 +27,8 @@ export interface WatchCounters {
   events: number;
   /** Waits before retrying after an error (backoff). */
   retries: number;
+  /** Reads of a single pod (GETs) sent by waits and eventsForPod; many at once share a list instead. */
+  reads: number;
 }
 
 /** A change to the set of objects a shared watch holds. */
@@ -40,17 +43,41 @@ export interface StoreChange<T> {
 }
 
 /**
+ * What a consumer's first view says besides the objects: whether it is fresh (see
+ * {@link WatchSubscription.fresh}), and the objects about one key (see {@link SubscribeOptions.key}).
+ */
+export interface SyncView<T> {
+  readonly fresh: boolean;
+  /** The objects held whose route key is `key`: the pod of that name, or the events about it. */
+  related(key: string): T[];
+}
+
+/**
  * A consumer of a shared watch. `onSync` is called once, with the objects known when the consumer
  * joins (synchronously, inside `subscribe`, if the watch is synced) or when the first list completes,
  * and every change after that follows through `onChange`: together they are one consistent view of
  * the watch. That view may lag behind what the consumer knows (a pod it created a moment ago): see
  * {@link WatchSubscription.fresh} and `followObject`, which makes a lagging view safe to decide from.
+ *
+ * The objects the watch holds (in `onSync` and `get`) are slim: identity, version, phase or message,
+ * what the engine decides from. The objects of changes are whole, as the server sent them, except for
+ * a deletion the engine infers, which carries the slim state it held.
  */
 export interface WatchSubscriber<T> {
-  onSync(objects: ReadonlyMap<string, T>, view: { readonly fresh: boolean }): void;
+  onSync(objects: ReadonlyMap<string, T>, view: SyncView<T>): void;
   onChange(change: StoreChange<T>): void;
   /** The watch failed for good (a non-retryable error, or the storage was closed). */
   onError(error: unknown): void;
+}
+
+/** How a consumer joins a shared watch. */
+export interface SubscribeOptions {
+  /**
+   * Only changes about this key reach the consumer: a pod's name (for pods), or the name of the object
+   * events are about (for events). Absent: every change of the watch. Keyed consumers cost nothing per
+   * change of other objects, so 10,000 waits on one watch get one callback per change, not 10,000.
+   */
+  readonly key?: string;
 }
 
 /** A consumer's place in a shared watch. */
@@ -94,7 +121,7 @@ const versionOf = (object: KubernetesObject | undefined) => object?.metadata?.re
  * informer. It keeps the objects it has seen, resumes from the last resourceVersion after a stream ends,
  * breaks or stalls, relists and reports the differences after 410 or a lost history, and stops as soon
  * as its last consumer leaves. When to retry is {@link WatchRetryPolicy}'s decision, paging is
- * {@link listAllPages}'.
+ * {@link listPages}'.
  */
 class SharedWatch<R extends ResourceName> {
   readonly #engine: WatchEngine;
@@ -105,10 +132,17 @@ class SharedWatch<R extends ResourceName> {
   readonly #namespace: string;
   readonly #fieldSelector: FieldSelector | undefined;
   readonly #description: string;
-  // Each consumer, and whether its first view is fresh (see WatchSubscription.fresh).
-  readonly #subscribers = new Map<WatchSubscriber<ResourceTypes[R]>, boolean>();
+  // Each consumer: whether its first view is fresh (see WatchSubscription.fresh) and its key.
+  readonly #subscribers = new Map<
+    WatchSubscriber<ResourceTypes[R]>,
+    { readonly fresh: boolean; readonly key: string | undefined }
+  >();
+  // Consumers of every change, and consumers by key: a change reaches only those that want it.
+  readonly #everything = new Set<WatchSubscriber<ResourceTypes[R]>>();
+  readonly #byKey = new Map<string, Set<WatchSubscriber<ResourceTypes[R]>>>();
   readonly #controller = new AbortController();
-  #objects = new Map<string, ResourceTypes[R]>();
+  readonly #store: ObjectStore<ResourceTypes[R]>;
+  readonly #routeKey: (object: KubernetesObject) => string | undefined;
   #resourceVersion = '';
   #synced = false;
   #listsStarted = 0;
@@ -125,35 +159,84 @@ class SharedWatch<R extends ResourceName> {
     this.#fieldSelector = fieldSelector;
     const selector = formatFieldSelector(fieldSelector);
     this.#description = `${resource} in ${namespace}${selector ? ` where ${selector}` : ''}`;
+    const shape = RESOURCE_SHAPES[resource];
+    this.#store = new ObjectStore(shape, resource !== 'pods');
+    this.#routeKey = shape.routeKey as (object: KubernetesObject) => string | undefined;
+  }
+
+  /** How many objects the watch holds now. */
+  get size(): number {
+    return this.#store.size;
+  }
+
+  /** True once the first list has completed. */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   get running(): Promise<void> | undefined {
     return this.#running;
   }
 
-  subscribe(subscriber: WatchSubscriber<ResourceTypes[R]>): WatchSubscription<ResourceTypes[R]> {
+  subscribe(
+    subscriber: WatchSubscriber<ResourceTypes[R]>,
+    options: SubscribeOptions = {},
+  ): WatchSubscription<ResourceTypes[R]> {
     const fresh = this.#listsStarted === 0;
-    this.#subscribers.set(subscriber, fresh);
+    const { key } = options;
+    this.#subscribers.set(subscriber, { fresh, key });
+    this.#index(subscriber, key);
     let subscribed = true;
     const subscription: WatchSubscription<ResourceTypes[R]> = {
       fresh,
-      get: (name) => this.#objects.get(name),
+      get: (name) => this.#store.get(name),
       close: () => {
         if (!subscribed) return;
         subscribed = false;
-        if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.stop();
+        if (!this.#subscribers.delete(subscriber)) return;
+        this.#unindex(subscriber, key);
+        if (this.#subscribers.size === 0) this.stop();
       },
     };
-    if (this.#synced) subscriber.onSync(this.#objects, { fresh: false });
+    if (this.#synced) subscriber.onSync(this.#store.objects, this.#view(false));
     // onSync may have closed the subscription already (the consumer had all it needed).
     if (subscribed) this.#running ??= this.#run();
     return subscription;
+  }
+
+  #view(fresh: boolean): SyncView<ResourceTypes[R]> {
+    return { fresh, related: (key) => this.#store.related(key) };
+  }
+
+  #index(subscriber: WatchSubscriber<ResourceTypes[R]>, key: string | undefined): void {
+    if (key === undefined) {
+      this.#everything.add(subscriber);
+      return;
+    }
+    let subscribers = this.#byKey.get(key);
+    if (subscribers === undefined) {
+      subscribers = new Set();
+      this.#byKey.set(key, subscribers);
+    }
+    subscribers.add(subscriber);
+  }
+
+  #unindex(subscriber: WatchSubscriber<ResourceTypes[R]>, key: string | undefined): void {
+    if (key === undefined) {
+      this.#everything.delete(subscriber);
+      return;
+    }
+    const subscribers = this.#byKey.get(key);
+    subscribers?.delete(subscriber);
+    if (subscribers?.size === 0) this.#byKey.delete(key);
   }
 
   /** Stops the watch and fails its consumers with `error`. */
   fail(error: unknown): void {
     const subscribers = [...this.#subscribers.keys()];
     this.#subscribers.clear();
+    this.#everything.clear();
+    this.#byKey.clear();
     this.stop();
     for (const subscriber of subscribers) subscriber.onError(error);
   }
@@ -237,41 +320,66 @@ class SharedWatch<R extends ResourceName> {
     }
   }
 
-  /** Lists every page, then reports what differs from what was known (nothing on the first list). */
+  /**
+   * Lists every page and reports what differs from what was known (nothing on the first list). Each
+   * page is taken into the store as it arrives and then dropped: the store keeps only slim objects, in
+   * place, so a relist of 50,000 pods never holds the whole list nor a second store. Changes are reported
+   * page by page, with whole objects; deletions (names no page had) once the last page is in.
+   */
   async #list(signal: AbortSignal): Promise<void> {
     this.#listsStarted += 1;
-    const { objects: listed, resourceVersion } = await listAllPages(
+    const relist = this.#synced;
+    let listed = new Set<string>();
+    let counted = false;
+    const resourceVersion = await listPages(
       { ...this.#settings, transport: this.#transport, onRequest: () => (this.#counters.lists += 1) },
       this.#resource,
       this.#namespace,
       this.#fieldSelector,
       signal,
+      (items, { restarted }) => {
+        // A full list after an expired continue token supersedes the pages taken so far.
+        if (restarted) listed = new Set();
+        if (signal.aborted) return;
+        // Counted as the relist is answered, before its changes: a consumer they satisfy may stop the
+        // watch before the last page is in.
+        if (relist && !counted) {
+          counted = true;
+          this.#counters.relists += 1;
+        }
+        for (const item of items) {
+          const name = (item as KubernetesObject).metadata?.name;
+          if (name === undefined) continue;
+          listed.add(name);
+          this.#take(name, item, relist);
+        }
+      },
     );
     signal.throwIfAborted();
-
-    const known = this.#objects;
-    this.#objects = listed;
+    for (const [name, before] of [...this.#store.objects]) {
+      if (listed.has(name)) continue;
+      this.#store.delete(name);
+      if (relist) this.#emit({ type: 'DELETED', object: before });
+    }
     this.#resourceVersion = resourceVersion;
     this.#freshFromList = true;
-    if (!this.#synced) {
-      this.#synced = true;
-      for (const [subscriber, fresh] of [...this.#subscribers]) {
-        if (this.#subscribers.has(subscriber)) subscriber.onSync(this.#objects, { fresh });
-      }
-      return;
+    if (relist) return;
+    this.#synced = true;
+    for (const [subscriber, { fresh }] of [...this.#subscribers]) {
+      if (this.#subscribers.has(subscriber)) subscriber.onSync(this.#store.objects, this.#view(fresh));
     }
-    this.#counters.relists += 1;
-    for (const [name, before] of known) {
-      const after = listed.get(name);
-      if (after === undefined || uidOf(after) !== uidOf(before))
-        this.#emit({ type: 'DELETED', object: before });
-    }
-    for (const [name, after] of listed) {
-      const before = known.get(name);
-      if (before === undefined || uidOf(after) !== uidOf(before))
-        this.#emit({ type: 'ADDED', object: after });
-      else if (versionOf(after) !== versionOf(before)) this.#emit({ type: 'MODIFIED', object: after });
-    }
+  }
+
+  /** Takes one listed object into the store; on a relist, reports how it differs from what was held. */
+  #take(name: string, object: ResourceTypes[R], report: boolean): void {
+    const before = this.#store.get(name);
+    const sameObject = before !== undefined && uidOf(before) === uidOf(object as KubernetesObject);
+    if (sameObject && versionOf(before) === versionOf(object as KubernetesObject)) return;
+    this.#store.set(name, object);
+    if (!report) return;
+    // Same name, new uid: the old pod is gone, and was deleted before the new one was added.
+    if (before !== undefined && !sameObject) this.#emit({ type: 'DELETED', object: before });
+    this.#emit({ type: sameObject ? 'MODIFIED' : 'ADDED', object });
   }
 
   /** One watch request, from the last resourceVersion seen, until it ends, expires, stalls or breaks. */
@@ -363,28 +471,33 @@ class SharedWatch<R extends ResourceName> {
     const version = versionOf(object as KubernetesObject);
     if (version) this.#resourceVersion = version;
     if (name === undefined) return;
-    let before = this.#objects.get(name);
+    let before = this.#store.get(name);
     const sameObject = before !== undefined && uidOf(before) === uidOf(object as KubernetesObject);
     if (type === 'DELETED') {
       // A deletion of an incarnation we no longer hold is old news.
       if (!sameObject) return;
-      this.#objects.delete(name);
+      this.#store.delete(name);
       this.#emit({ type: 'DELETED', object });
       return;
     }
     if (before !== undefined && !sameObject) {
       // Same name, new uid: the old pod is gone even if its DELETED event never reached us.
-      this.#objects.delete(name);
+      this.#store.delete(name);
       this.#emit({ type: 'DELETED', object: before });
       before = undefined;
     }
     if (before !== undefined && versionOf(before) === version) return; // already seen this version
-    this.#objects.set(name, object);
+    this.#store.set(name, object);
     this.#emit({ type: before === undefined ? 'ADDED' : 'MODIFIED', object });
   }
 
+  /** Hands `change` to the consumers of every change and to those of its key, and to no one else. */
   #emit(change: StoreChange<ResourceTypes[R]>): void {
-    for (const subscriber of [...this.#subscribers.keys()]) {
+    const key = this.#routeKey(change.object as KubernetesObject);
+    const keyed = key === undefined ? undefined : this.#byKey.get(key);
+    // Copies, so a consumer that leaves (or makes another leave) inside onChange changes nothing here.
+    const targets = keyed === undefined ? this.#everything : new Set([...this.#everything, ...keyed]);
+    for (const subscriber of targets.size === 0 ? [] : [...targets]) {
       if (this.#subscribers.has(subscriber)) subscriber.onChange(change);
     }
   }
@@ -407,6 +520,7 @@ export class WatchEngine {
     stalls: 0,
     events: 0,
     retries: 0,
+    reads: 0,
   };
   readonly #watches = new Map<string, SharedWatch<ResourceName>>();
   readonly #running = new Set<Promise<void>>();
@@ -423,6 +537,7 @@ export class WatchEngine {
     namespace: string,
     fieldSelector: FieldSelector | undefined,
     subscriber: WatchSubscriber<ResourceTypes[R]>,
+    options: SubscribeOptions = {},
   ): WatchSubscription<ResourceTypes[R]> {
     // A closed engine opens nothing: not even the first list.
     if (this.#closedReason !== undefined) throw this.#closedReason.reason;
@@ -432,13 +547,26 @@ export class WatchEngine {
       watch = new SharedWatch(this, resource, namespace, fieldSelector);
       this.#watches.set(key, watch as unknown as SharedWatch<ResourceName>);
     }
-    const subscription = watch.subscribe(subscriber);
+    const subscription = watch.subscribe(subscriber, options);
     const running = watch.running;
     if (running !== undefined && !this.#running.has(running)) {
       this.#running.add(running);
       void running.finally(() => this.#running.delete(running));
     }
     return subscription;
+  }
+
+  /**
+   * How many objects the shared watch for exactly this key holds, once it has listed; `undefined` when
+   * there is no such watch or it has not listed yet.
+   */
+  heldBy(
+    resource: ResourceName,
+    namespace: string,
+    fieldSelector: FieldSelector | undefined,
+  ): number | undefined {
+    const watch = this.#watches.get(watchKey(resource, namespace, fieldSelector));
+    return watch?.synced ? watch.size : undefined;
   }
 
   /** True while a shared watch for exactly this key is running. */
