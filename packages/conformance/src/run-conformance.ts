@@ -5,6 +5,7 @@ import { engineScenarios } from './suites/engine.js';
 import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
 import { reliabilityScenarios } from './suites/reliability.js';
+import { scaleScenarios } from './suites/scale.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
 import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
 import type {
@@ -58,6 +59,7 @@ export function runConformance(
     suite.group('watch engine', () => engineScenarios(suite));
     suite.group('reliability', () => reliabilityScenarios(suite));
     suite.group('engine edges', () => engineEdgeScenarios(suite));
+    suite.group('scale', () => scaleScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
   });
 }

@@ -83,3 +83,13 @@ export function delay(clock: Clock, ms: number, signal: AbortSignal): Promise<vo
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Runs `callback` on the next turn of the event loop, after every callback already queued: what one
+ * synchronous burst of calls (a loop starting 10,000 waits) started is all there by then. setImmediate
+ * where the runtime has it (Node, Bun, Deno), else a zero timer. Not time: no clock is involved.
+ */
+export const nextTurn: (callback: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (callback) => setImmediate(callback)
+    : (callback) => setTimeout(callback, 0);

@@ -1,3 +1,4 @@
+import { nextTurn } from './clock.js';
 import { KubernetesError } from './errors.js';
 import type { Pod } from './kubernetes.js';
 import { listPages, type PagerSettings } from './pager.js';
@@ -30,13 +31,6 @@ interface NamespaceReads {
   scheduled: boolean;
   listing: boolean;
 }
-
-// One turn of the event loop: every read started by the same synchronous burst (a loop of 10,000
-// waits) is in the batch. setImmediate where the runtime has it (Node, Bun, Deno), else a timer.
-const nextTurn: (callback: () => void) => void =
-  typeof setImmediate === 'function'
-    ? (callback) => setImmediate(callback)
-    : (callback) => setTimeout(callback, 0);
 
 /**
  * Reads of pods by name, coalesced per namespace: the reads started in one turn of the event loop go out

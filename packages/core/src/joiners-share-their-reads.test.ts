@@ -35,6 +35,25 @@ async function syncedNamespaceWatch(pods: Pod[], pageSize = 500) {
   return { clock, transport, storage, changes };
 }
 
+describe('waits started in one burst', () => {
+  it('are all fresh to the first list of their shared watch, sent after they joined: no read at all', async () => {
+    const clock = new ManualClock();
+    const transport = new ScriptedTransport();
+    const pods = names(500).map((name, index) => podObject(name, `u${index}`, String(100 + index)));
+    transport.objects.pods = pods;
+    const storage = createPodStorage(transport, { clock, random: noJitter });
+    const waits = pods.map((pod) =>
+      tracked(storage.waitForPhase(pod.metadata?.name ?? '', 'default', 600_000, { untilNot: ['Pending'] })),
+    );
+    await turns();
+    // Two field-selected watches below the sharing threshold, then one list of the namespace.
+    expect(transport.callsOf('get')).toHaveLength(0);
+    expect(transport.callsOf('list')).toHaveLength(3);
+    expect(waits.some((wait) => wait.settled)).toBe(false);
+    await storage.close();
+  });
+});
+
 describe('waits joining a synced shared watch together', () => {
   it('share one list of the namespace instead of a GET each', async () => {
     const pods = names(200).map((name, index) => podObject(name, `u${index}`, String(100 + index)));

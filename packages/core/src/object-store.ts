@@ -29,15 +29,31 @@ function pick<T extends object>(source: T | undefined, keys: readonly (keyof T)[
   return any ? (picked as T) : undefined;
 }
 
-/** A pod as waits and relists need it: identity, version, deletion state and phase. */
+// The five phases as constants: a pod's slim state shares them instead of a parsed copy each.
+const PHASES = new Map<string, string>(
+  ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'].map((phase) => [phase, phase]),
+);
+
+/**
+ * A pod as waits and relists need it: identity, version, deletion state and phase. Built as fixed
+ * literals (one hidden class each, no dictionary-mode objects): at 50,000 pods every byte counts.
+ */
 const podShape: ResourceShape<Pod> = {
   slim(pod) {
-    const metadata = pick(pod.metadata, ['name', 'uid', 'resourceVersion', 'deletionTimestamp']);
+    const source = pod.metadata;
     const phase = pod.status?.phase;
-    return {
-      ...(metadata === undefined ? {} : { metadata }),
-      ...(phase === undefined ? {} : { status: { phase } }),
-    };
+    const status = phase === undefined ? undefined : { phase: PHASES.get(phase) ?? phase };
+    if (source === undefined) return status === undefined ? {} : { status };
+    const metadata =
+      source.deletionTimestamp === undefined
+        ? { name: source.name, uid: source.uid, resourceVersion: source.resourceVersion }
+        : {
+            name: source.name,
+            uid: source.uid,
+            resourceVersion: source.resourceVersion,
+            deletionTimestamp: source.deletionTimestamp,
+          };
+    return status === undefined ? { metadata } : { metadata, status };
   },
   routeKey: (pod) => pod.metadata?.name,
 };

@@ -1,5 +1,5 @@
 import type { BackoffOptions } from './backoff.js';
-import { type Clock, delay, type TimerHandle } from './clock.js';
+import { type Clock, delay, nextTurn, type TimerHandle } from './clock.js';
 import { isAbortError, KubernetesError, PodStorageError } from './errors.js';
 import type { ObjectMeta } from './kubernetes.js';
 import type { Logger } from './logger.js';
@@ -251,6 +251,10 @@ class SharedWatch<R extends ResourceName> {
     const signal = this.#controller.signal;
     const policy = new WatchRetryPolicy(this.#settings.backoff, this.#settings.random);
     let needList = true;
+    // The first list goes out on the next turn: every consumer that joins in the same burst (10,000
+    // waits started in one loop) is then fresh, its first view from a list sent after it joined, and
+    // needs no read of its own.
+    await new Promise<void>((resolve) => nextTurn(resolve));
     while (!signal.aborted) {
       let attempt: Attempt;
       if (needList) {

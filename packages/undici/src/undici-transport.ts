@@ -16,7 +16,7 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from '@podstorage/core';
-import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from 'undici';
+import { Agent, buildConnector, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from 'undici';
 import { type ClusterConfig, type LoadClusterConfigOptions, loadClusterConfig } from './cluster-config.js';
 import { type CredentialSource, credentialSource, type RequestCredentials } from './credentials.js';
 import { KubeconfigError } from './errors.js';
@@ -56,6 +56,14 @@ export interface UndiciTransportOptions {
   readonly maxEventBytes?: number;
   /** Idle keep-alive connections are closed after this long. Default 30 000 ms. */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * The most connections requests (gets, lists, deletes, creates) open to the API server; more requests
+   * at once wait for one of them. Over HTTP/2 (TLS servers that offer it, as the API server does) every
+   * request is a stream of one connection and this is rarely reached. Watches never count against it:
+   * over HTTP/1.1 each holds its own connection of a separate pool, so long-lived watches cannot starve
+   * requests nor each other. Default 4.
+   */
+  readonly maxConnections?: number;
   /** The clock for the WebSocket ping timer. Default: the system clock. */
   readonly clock?: Clock;
   /**
@@ -80,6 +88,13 @@ export interface UndiciTransportStats {
 }
 
 const USER_AGENT = 'podstorage-undici/0.1';
+
+/**
+ * Over HTTP/2, watches share the requests' connection up to this many at once (undici allows 100
+ * concurrent streams per connection by default, and servers announce their own limit): the rest of the
+ * streams stay free for requests, and further watches go to the watch pool's own connection.
+ */
+const SHARED_H2_WATCHES = 64;
 
 const encode = encodeURIComponent;
 
@@ -106,6 +121,24 @@ interface SendOptions {
   readonly kind: string;
   readonly body?: string;
   readonly stream?: boolean;
+}
+
+/** The connection pools of one set of client credentials. */
+interface Pools {
+  readonly key: string;
+  /** Requests: at most `maxConnections` connections; over HTTP/2 also most watches. */
+  readonly requests: Dispatcher;
+  /** Watches over HTTP/1.1 (one connection each), and over HTTP/2 those beyond the shared ones. */
+  readonly watches: Dispatcher;
+  /** What the server chose (ALPN) on the last connection made; `undefined` before the first. */
+  protocol: 'h2' | 'http/1.1' | undefined;
+  /** Watches open now on the requests' HTTP/2 connection (see SHARED_H2_WATCHES). */
+  sharedWatches: number;
+}
+
+/** Where one watch went: the pools whose requests' connection it shares, if it does. */
+interface WatchRoute {
+  shared: Pools | undefined;
 }
 
 /**
@@ -138,7 +171,8 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
   readonly #pingIntervalMs: number;
   readonly #maxEventBytes: number;
   readonly #keepAliveTimeoutMs: number;
-  #dispatcher: { key: string; dispatcher: Dispatcher } | undefined;
+  readonly #maxConnections: number;
+  #pools: Pools | undefined;
   readonly #retired = new Set<Dispatcher>();
   #requests = 0;
   #watches = 0;
@@ -159,6 +193,13 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     this.#pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.#maxEventBytes = options.maxEventBytes ?? 64 * 1024 * 1024;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000;
+    const maxConnections = options.maxConnections ?? 4;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+      throw new PodStorageError(
+        `maxConnections must be a positive integer, got ${JSON.stringify(maxConnections)}`,
+      );
+    }
+    this.#maxConnections = maxConnections;
     const env = (options.environment ?? processEnvironment()).env;
     this.#proxy = proxyFor(config.server, config.proxyUrl, env);
     if (this.#proxy !== undefined && this.watchMode === 'websocket' && !/^https?:/.test(this.#proxy)) {
@@ -257,15 +298,19 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     if (this.watchMode === 'websocket')
       return this.#watchOverWebSocket<ResourceTypes[R]>(path, namespace, operation, options);
     const { signal } = options;
-    const response = await this.#send({
-      method: 'GET',
-      path,
-      signal,
-      operation,
-      namespace,
-      kind: kindOf(resource),
-      stream: true,
-    });
+    const route: WatchRoute = { shared: undefined };
+    const response = await this.#send(
+      {
+        method: 'GET',
+        path,
+        signal,
+        operation,
+        namespace,
+        kind: kindOf(resource),
+        stream: true,
+      },
+      route,
+    );
     this.#watches += 1;
     return httpWatchChannel<ResourceTypes[R]>(response.body, {
       signal,
@@ -275,6 +320,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
       onClose: () => {
         this.#watches -= 1;
         this.#requests -= 1;
+        if (route.shared) route.shared.sharedWatches -= 1;
       },
     });
   }
@@ -358,7 +404,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
   stats(): UndiciTransportStats {
     let connections = 0;
     let busy = 0;
-    for (const dispatcher of [this.#dispatcher?.dispatcher, ...this.#retired]) {
+    for (const dispatcher of [...this.#dispatchers(), ...this.#retired]) {
       if (!(dispatcher instanceof Agent)) continue;
       for (const stats of Object.values(dispatcher.stats)) {
         if (!('free' in stats)) continue;
@@ -393,8 +439,8 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    const dispatchers = [this.#dispatcher?.dispatcher, ...this.#retired].filter((d) => d !== undefined);
-    this.#dispatcher = undefined;
+    const dispatchers = [...this.#dispatchers(), ...this.#retired];
+    this.#pools = undefined;
     this.#retired.clear();
     await Promise.all(dispatchers.map((dispatcher) => dispatcher.destroy().catch(() => {})));
   }
@@ -421,34 +467,71 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     };
   }
 
-  #dispatcherFor(credentials: RequestCredentials): Dispatcher {
+  /** The pools in use (not the retired ones), each once. */
+  #dispatchers(): Dispatcher[] {
+    const pools = this.#pools;
+    if (pools === undefined) return [];
+    return pools.watches === pools.requests ? [pools.requests] : [pools.requests, pools.watches];
+  }
+
+  #poolsFor(credentials: RequestCredentials): Pools {
     if (this.#closed) throw new PodStorageError('the undici transport is closed');
     // Exec plugins may hand out a new client certificate: connections made with the old one are retired.
     const key = credentials.clientCertificate?.cert ?? '';
-    if (this.#dispatcher !== undefined && this.#dispatcher.key === key) return this.#dispatcher.dispatcher;
-    const previous = this.#dispatcher?.dispatcher;
+    if (this.#pools !== undefined && this.#pools.key === key) return this.#pools;
+    const previous = this.#dispatchers();
     const tls = this.#tlsFor(credentials);
-    const pool = { keepAliveTimeout: this.#keepAliveTimeoutMs, connect: tls };
-    let dispatcher: Dispatcher;
     const proxy = this.#proxy;
-    if (proxy === undefined) dispatcher = new Agent(pool);
-    else if (proxy.startsWith('socks5:'))
-      dispatcher = new Socks5ProxyAgent(proxy, {
-        keepAliveTimeout: this.#keepAliveTimeoutMs,
-        requestTls: tls,
+    let pools: Pools;
+    if (proxy === undefined) {
+      const made: Pools = {
+        key,
+        requests: undefined as never,
+        watches: undefined as never,
+        protocol: undefined,
+        sharedWatches: 0,
+      };
+      // Offers h2 first, as client-go does, and notes what the server chose: over HTTP/2 watches can
+      // share the requests' connection, over HTTP/1.1 each needs its own.
+      const connector = buildConnector({ ...tls, allowH2: true, preferH2: true });
+      const connect: buildConnector.connector = (options, callback) =>
+        connector(options, (...result) => {
+          const socket = result[1] as { alpnProtocol?: string | false } | null;
+          if (socket) made.protocol = socket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
+          callback(...result);
+        });
+      const shared = { keepAliveTimeout: this.#keepAliveTimeoutMs, allowH2: true, connect };
+      pools = Object.assign(made, {
+        requests: new Agent({ ...shared, connections: this.#maxConnections }),
+        watches: new Agent(shared),
       });
-    else
-      dispatcher = new ProxyAgent({
-        keepAliveTimeout: this.#keepAliveTimeoutMs,
-        uri: proxy,
-        requestTls: tls,
-      });
-    this.#dispatcher = { key, dispatcher };
-    if (previous !== undefined) {
-      this.#retired.add(previous);
-      void previous.close().finally(() => this.#retired.delete(previous));
+    } else {
+      const dispatcher = proxy.startsWith('socks5:')
+        ? new Socks5ProxyAgent(proxy, { keepAliveTimeout: this.#keepAliveTimeoutMs, requestTls: tls })
+        : new ProxyAgent({ keepAliveTimeout: this.#keepAliveTimeoutMs, uri: proxy, requestTls: tls });
+      pools = { key, requests: dispatcher, watches: dispatcher, protocol: undefined, sharedWatches: 0 };
     }
-    return dispatcher;
+    this.#pools = pools;
+    for (const dispatcher of previous) {
+      this.#retired.add(dispatcher);
+      void dispatcher.close().finally(() => this.#retired.delete(dispatcher));
+    }
+    return pools;
+  }
+
+  /**
+   * Where a request goes: requests to their bounded pool; a watch over HTTP/2 onto the requests'
+   * connection while few watches share it (noted in `route`), else to the watch pool.
+   */
+  #dispatcherFor(credentials: RequestCredentials, route: WatchRoute | undefined): Dispatcher {
+    const pools = this.#poolsFor(credentials);
+    if (route === undefined) return pools.requests;
+    if (pools.protocol === 'h2' && pools.sharedWatches < SHARED_H2_WATCHES) {
+      pools.sharedWatches += 1;
+      route.shared = pools;
+      return pools.requests;
+    }
+    return pools.watches;
   }
 
   async #headers(
@@ -460,12 +543,12 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     return { headers, credentials };
   }
 
-  async #send(options: SendOptions): Promise<Dispatcher.ResponseData> {
+  async #send(options: SendOptions, route?: WatchRoute): Promise<Dispatcher.ResponseData> {
     const { signal } = options;
     signal.throwIfAborted();
     const { headers, credentials } = await this.#headers(signal);
     signal.throwIfAborted();
-    const dispatcher = this.#dispatcherFor(credentials);
+    const dispatcher = this.#dispatcherFor(credentials, route);
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();
     const context = {
@@ -514,6 +597,8 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
       return response;
     } catch (error) {
       this.#requests -= 1;
+      if (route?.shared) route.shared.sharedWatches -= 1;
+      if (route) route.shared = undefined;
       throw error;
     }
   }
