@@ -44,6 +44,8 @@ interface NamespaceReads {
 export class CoalescedPodReads {
   readonly #settings: CoalescedReadSettings;
   readonly #namespaces = new Map<string, NamespaceReads>();
+  // Namespaces where listing pods was refused (403): RBAC may allow get but not list; GETs there.
+  readonly #listForbidden = new Set<string>();
 
   constructor(settings: CoalescedReadSettings) {
     this.#settings = settings;
@@ -107,7 +109,7 @@ export class CoalescedPodReads {
     }
     const size = this.#settings.namespaceSize(namespace);
     const pages = size === undefined ? 0 : Math.ceil(size / this.#settings.pager.pageSize);
-    if (byName.size <= Math.max(this.#settings.listAbove, pages)) {
+    if (byName.size <= Math.max(this.#settings.listAbove, pages) || this.#listForbidden.has(namespace)) {
       for (const [name, same] of byName) void this.#get(name, namespace, same);
       this.#namespaces.delete(namespace);
       return;
@@ -176,6 +178,16 @@ export class CoalescedPodReads {
       );
       for (const [name, same] of byName) for (const read of same) read.resolve(found.get(name));
     } catch (error) {
+      if (KubernetesError.isInstance(error) && error.code === 403) {
+        // Allowed to get pods but not to list them: each read as the GET it would have been.
+        this.#settings.retry.logger.info(
+          { namespace, reads: byName.size },
+          'listing pods is forbidden: reading them one by one',
+        );
+        this.#listForbidden.add(namespace);
+        for (const [name, same] of byName) void this.#get(name, namespace, same);
+        return;
+      }
       for (const read of all) read.reject(error);
     } finally {
       done();

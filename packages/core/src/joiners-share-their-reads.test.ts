@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KubernetesError } from './errors.js';
 import type { Pod } from './kubernetes.js';
 import { createPodStorage } from './pod-storage.js';
 import { ManualClock } from './test-clock.js';
@@ -188,6 +189,31 @@ describe('waits joining a synced shared watch together', () => {
     answer?.();
     await turns();
     expect(others.some((wait) => wait.settled)).toBe(false);
+    await storage.close();
+  });
+
+  it('read one by one where listing pods is forbidden but getting them is not', async () => {
+    const pods = names(20).map((name, index) => podObject(name, `u${index}`, String(100 + index)));
+    const { transport, storage } = await syncedNamespaceWatch(pods);
+    // RBAC that grants get on pods, and list and watch only to the watch already running.
+    transport.onList = () => {
+      throw new KubernetesError(403, 'Forbidden', 'pods is forbidden: cannot list resource "pods"');
+    };
+    const waits = pods.map((pod) =>
+      tracked(storage.waitForPhase(pod.metadata?.name ?? '', 'default', 600_000, { untilNot: ['Pending'] })),
+    );
+    await turns();
+    expect(transport.callsOf('list')).toHaveLength(1);
+    expect(transport.callsOf('get')).toHaveLength(20);
+    expect(waits.some((wait) => wait.settled)).toBe(false);
+    // The next burst in that namespace goes straight to GETs.
+    const more = ['pod-1', 'pod-2', 'pod-3', 'pod-4', 'pod-5', 'pod-6', 'pod-7', 'pod-8', 'pod-9'].map(
+      (name) => tracked(storage.waitForPhase(name, 'default', 600_000, { untilNot: ['Pending'] })),
+    );
+    await turns();
+    expect(transport.callsOf('list')).toHaveLength(1);
+    expect(transport.callsOf('get')).toHaveLength(29);
+    expect(more.some((wait) => wait.settled)).toBe(false);
     await storage.close();
   });
 });
