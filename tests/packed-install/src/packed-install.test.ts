@@ -102,15 +102,6 @@ afterAll(() => {
   else if (packed !== undefined) console.log(`packed-install: kept ${packed.root}`);
 });
 
-describe('every README code block', () => {
-  it('is run by these tests, or marked `no-run: <reason>` in its fence', () => {
-    expect(CONTENTS.flatMap((content) => content.problems)).toEqual([]);
-    // The READMEs do have examples to run: a parser that found none would pass the line above.
-    expect(PROGRAMS.length).toBeGreaterThan(3);
-    expect(TEST_FILES.length).toBeGreaterThan(1);
-  });
-});
-
 describe.each(PACKAGES.map(({ manifest, directory }) => ({ name: manifest.name, directory })))(
   'the tarball of $name',
   ({ name, directory }) => {
