@@ -1,10 +1,14 @@
 import type { Options } from 'tsup';
 
-/** How every published package builds: ESM for Node 22+, with declarations and sourcemaps. */
+/**
+ * How every published package builds: ESM for Node 22+ with sourcemaps. The declarations (with
+ * declaration maps into the published `src/`, which tsup's bundled declarations lack) come from
+ * `tsc -p tsconfig.build.json`, run after tsup by each package's build script.
+ */
 export const packageBuild: Options = {
   entry: ['src/index.ts'],
   format: ['esm'],
-  dts: true,
+  dts: false,
   sourcemap: true,
   clean: true,
   target: 'node22',

@@ -5,5 +5,4 @@ export default defineConfig({
   ...packageBuild,
   // bin.ts starts with a `#!/usr/bin/env node` line, which esbuild keeps on that entry only.
   entry: ['src/index.ts', 'src/bin.ts'],
-  dts: { entry: 'src/index.ts' },
 });

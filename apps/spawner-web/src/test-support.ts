@@ -120,7 +120,10 @@ export function withPodLogs(cluster: FakeCluster, chunks: readonly string[]): ob
     get: transport.get.bind(transport),
     watch: transport.watch.bind(transport),
     delete: transport.delete.bind(transport),
-    ...(transport.create === undefined ? {} : { create: transport.create.bind(transport) }),
+    create: transport.create.bind(transport),
+    openHandles: transport.openHandles.bind(transport),
+    close: transport.close.bind(transport),
+    [Symbol.asyncDispose]: transport[Symbol.asyncDispose].bind(transport),
     readPodLog: async (_namespace: string, _name: string, options: object) => {
       asked.push(options);
       return (async function* () {

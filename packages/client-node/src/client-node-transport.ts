@@ -51,7 +51,10 @@ export interface ClientNodeTransportOptions {
   readonly logger?: Logger;
 }
 
-/** A {@link PodTransport} over `@kubernetes/client-node`, with `close()` to release it. */
+/**
+ * A {@link PodTransport} over `@kubernetes/client-node`, with `close()` (or `await using`) to release it
+ * and `openHandles()` to tell what it still holds.
+ */
 export interface ClientNodeTransport extends PodTransport {
   /** Creates a pod or an event through `CoreV1Api` and returns it as the server stored it. */
   create: NonNullable<PodTransport['create']>;
@@ -62,6 +65,14 @@ export interface ClientNodeTransport extends PodTransport {
    * reject. Resolves once every connection the transport made is closed. Safe to call more than once.
    */
   close(): Promise<void>;
+  /**
+   * Calls and watches not yet released: in flight, open, or still destroying the connection the client
+   * made for them (client-node makes one per call and keeps none idle). 0 once every call has settled
+   * and every watch has ended.
+   */
+  openHandles(): number;
+  /** Same as {@link ClientNodeTransport.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const RESOURCES: ReadonlySet<string> = new Set(['pods', 'events']);
@@ -155,9 +166,14 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
     },
   };
 
+  // Calls and watches from their start until their connection is released (see openHandles()).
+  let held = 0;
   const track = (released: Promise<void>) => {
     releases.add(released);
-    void released.finally(() => releases.delete(released));
+    void released.finally(() => {
+      releases.delete(released);
+      held -= 1;
+    });
   };
 
   const callSignal = (signal: AbortSignal): AbortSignal => {
@@ -178,6 +194,7 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
     // The context may have been switched since creation.
     checkConfiguration(kubeConfig, { files: false });
     const { api } = await raceAbort(load(), bound);
+    held += 1;
     const connection = new CallConnection(bound);
     let raw = '';
     const callOptions: CallOptionsLike = {
@@ -276,6 +293,8 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
         namespace === ''
           ? `/api/v1/${resource}`
           : `/api/v1/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+      held += 1;
+      let released = false;
       return openWatch<ResourceTypes[R]>({
         client,
         kubeConfig,
@@ -294,7 +313,14 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
         logger,
         operation: `watch ${resource}`,
         namespace: namespace || undefined,
-        onReleased: track,
+        onReleased: (release) => {
+          released = true;
+          track(release);
+        },
+      }).catch((error: unknown) => {
+        // Refused before a connection existed (aborted at once): nothing to release.
+        if (!released) held -= 1;
+        throw error;
       });
     },
 
@@ -367,9 +393,17 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
       );
     },
 
+    openHandles(): number {
+      return held;
+    },
+
     async close(): Promise<void> {
       closing.abort(new PodStorageError('client-node transport is closed'));
       while (releases.size > 0) await Promise.all([...releases]);
+    },
+
+    [Symbol.asyncDispose](): Promise<void> {
+      return this.close();
     },
   };
 }

@@ -70,9 +70,10 @@ export function clientNodeFactory(major: ClientMajor, tls: boolean): Conformance
     const { server, transport } = await connect(cluster, major, tls);
     return {
       transport,
-      openHandles: () => server.openConnections(),
+      // What the transport says it holds, and what the server sees: both must come back to 0.
+      openHandles: () => transport.openHandles() + server.openConnections(),
       close: async () => {
-        await transport.close();
+        await transport[Symbol.asyncDispose]();
         await server.close();
       },
     };

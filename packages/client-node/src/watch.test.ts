@@ -323,3 +323,31 @@ describe('a done callback that fires twice (upstream #2387, #552)', () => {
     expect(await events.next()).toEqual({ value: undefined, done: true });
   });
 });
+
+describe.each(MAJORS)('openHandles and close through $name', (major) => {
+  it('counts a call in flight and an open watch until each is released; await using closes the rest', async () => {
+    await start(major);
+    cluster.createPod(pod('a'));
+    expect(transport.openHandles()).toBe(0);
+    await transport.get('pods', 'default', 'a', { signal: never() });
+    await waitFor(() => transport.openHandles() === 0, 'the answered call to be released');
+    cluster.faults.stallNextWatch();
+    const stalled = new AbortController();
+    const opening = transport.watch('pods', 'default', { signal: stalled.signal }).catch((error) => error);
+    await waitFor(() => transport.openHandles() === 1, 'the watch waiting for headers to be counted');
+    stalled.abort(new Error('gave up'));
+    await opening;
+    await waitFor(() => transport.openHandles() === 0, 'the stalled watch to be released');
+    const refused = new AbortController();
+    refused.abort();
+    await expect(transport.watch('pods', 'default', { signal: refused.signal })).rejects.toThrow();
+    expect(transport.openHandles()).toBe(0);
+    {
+      await using disposed = transport;
+      await disposed.watch('pods', 'default', { signal: never() });
+      expect(disposed.openHandles()).toBe(1);
+    }
+    expect(transport.openHandles()).toBe(0);
+    await waitFor(() => server.openConnections() === 0, 'the server to see the watch close');
+  });
+});

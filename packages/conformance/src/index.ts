@@ -1,3 +1,7 @@
+// First, as an external module that bundlers keep ahead of every dependency: refuses an unsupported
+// Node with a clear message before undici or @kubernetes/client-node can crash on it.
+import '@podstorage/core/supported-node';
+
 export { ConformanceAssertionError } from './check.js';
 export type { ConformanceClock } from './harness.js';
 export { ALL_CAPABILITIES, runConformance } from './run-conformance.js';

@@ -43,8 +43,10 @@ export interface ConformanceBackend {
   /** Releases the backend (sockets, servers). Called after every test, after the storage is closed. */
   close?(): Promise<void>;
   /**
-   * Sockets, streams or other handles the backend holds open right now. After the storage is closed it
-   * must come back to 0; leave it out if the backend cannot tell.
+   * Sockets, streams or other handles the backend holds open for its callers right now. After the
+   * storage is closed it must come back to 0; leave it out if the backend cannot tell. Give it the
+   * transport's own `openHandles()` (every bundled transport has it): not the server's
+   * `openConnections()`, which also counts the idle keep-alive sockets of a healthy connection pool.
    */
   openHandles?(): number;
 }

@@ -1,3 +1,6 @@
+// First, before anything else is evaluated: refuses an unsupported Node with a clear message.
+import './supported-node.js';
+
 export type { BackoffOptions } from './backoff.js';
 export { type Clock, delay, systemClock, type TimerHandle } from './clock.js';
 export {
@@ -35,6 +38,7 @@ export {
 } from './pod-storage.js';
 export { sameResourceVersion } from './resource-versions.js';
 export { type FieldSelector, formatFieldSelector } from './selectors.js';
+export { isSupportedNodeVersion, MINIMUM_NODE_VERSION } from './supported-node.js';
 export { Timeout } from './timeout.js';
 export type {
   BookmarkObject,

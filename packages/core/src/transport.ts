@@ -156,4 +156,20 @@ export interface PodTransport {
    * plugin. Transports without refreshable credentials leave it out, and 401 is then final.
    */
   refreshCredentials?(options: RequestOptions): Promise<void>;
+  /**
+   * What the transport still holds for calls made through it: requests in flight, open watch streams
+   * and the sockets carrying them. 0 once every call has settled and every watch has ended or been
+   * cancelled (so a leak check after `storage.close()` can wait for 0). Idle keep-alive connections a
+   * pool keeps for reuse are not counted: they are not held for anyone, and `close()` releases them.
+   * Optional; every bundled transport has it.
+   */
+  openHandles?(): number;
+  /**
+   * Releases everything the transport holds (open watches, in-flight requests, pooled connections);
+   * later calls reject. Resolves once every socket is closed. Safe to call more than once. Optional;
+   * every bundled transport has it, and `[Symbol.asyncDispose]`, so `await using` closes it.
+   */
+  close?(): Promise<void>;
+  /** Same as {@link PodTransport.close}, for `await using transport = …`. */
+  [Symbol.asyncDispose]?(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // podstorage-fake-cluster: serves an in-memory FakeCluster as a Kubernetes API server for kubectl and clients.
+import '@podstorage/core/supported-node';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Logger } from '@podstorage/core';

@@ -25,7 +25,7 @@ import type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from
 import { WatchHub } from './cluster/watch-dispatch.js';
 import { FakeClock } from './fake-clock.js';
 import { type FaultInjector, FaultInjectorImplementation, type RequestVerb } from './fault-injector.js';
-import { createInProcessTransport } from './in-process-transport.js';
+import { createInProcessTransport, type FakeClusterTransport } from './in-process-transport.js';
 import { type LifecycleScript, LifecycleSimulator } from './lifecycle.js';
 import { SeededRandom } from './names.js';
 import {
@@ -204,8 +204,11 @@ export class FakeCluster {
       this.createNamespace(namespace);
   }
 
-  /** The in-process {@link PodTransport} over this cluster: honours faults, latency and abort signals. */
-  transport(): PodTransport {
+  /**
+   * A new in-process {@link PodTransport} over this cluster: honours faults, latency and abort signals,
+   * reports what it holds (`openHandles()`) and closes (`close()`, `await using`) as the network ones do.
+   */
+  transport(): FakeClusterTransport {
     return createInProcessTransport(this);
   }
 

@@ -11,6 +11,7 @@ import type {
   WatchEvent,
   WatchOptions,
 } from '@podstorage/core';
+import { PodStorageError } from '@podstorage/core';
 import type { FakeCluster } from './fake-cluster.js';
 import { badRequest, notFound } from './status.js';
 
@@ -21,13 +22,43 @@ function checkResource(resource: string): asserts resource is ResourceName {
 }
 
 /**
+ * The transport of {@link FakeCluster.transport}: a {@link PodTransport} that also reports what it holds
+ * and can be closed, as the network transports can.
+ */
+export interface FakeClusterTransport extends PodTransport {
+  create: NonNullable<PodTransport['create']>;
+  /** Calls in flight (waiting out injected latency or a stall) plus watch streams still open. */
+  openHandles(): number;
+  /** Ends every open watch and in-flight call of this transport; later calls reject. Safe to call twice. */
+  close(): Promise<void>;
+  /** Same as {@link FakeClusterTransport.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
  * A {@link PodTransport} that calls the cluster directly, with the behaviour of a network client: every
  * call goes through the cluster's request layer (injected latency, failures, stalls), errors are
  * `KubernetesError`s, and aborting a signal ends the call or stream at once.
  */
-export function createInProcessTransport(cluster: FakeCluster): PodTransport {
+export function createInProcessTransport(cluster: FakeCluster): FakeClusterTransport {
   const namespaceOf = (namespace: string) => (namespace === '' ? undefined : namespace);
-  return {
+  const closing = new AbortController();
+  const watches = new Set<{ readonly active: boolean }>();
+  let callsInFlight = 0;
+  // Every call is also cancelled by close(); after it, calls reject as a closed network client's would.
+  const bound = <T extends { readonly signal: AbortSignal }>(options: T): T => {
+    if (closing.signal.aborted) throw closing.signal.reason;
+    return { ...options, signal: AbortSignal.any([options.signal, closing.signal]) };
+  };
+  const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+    callsInFlight += 1;
+    try {
+      return await work();
+    } finally {
+      callsInFlight -= 1;
+    }
+  };
+  const transport = {
     async get<R extends ResourceName>(
       resource: R,
       namespace: string,
@@ -81,6 +112,7 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
         timeoutSeconds: options.timeoutSeconds,
         signal: options.signal,
       });
+      watches.add(stream as unknown as { readonly active: boolean });
       const onActivity = options.onActivity;
       if (onActivity === undefined) return stream as AsyncIterable<WatchEvent<ResourceTypes[R]>>;
       return {
@@ -138,6 +170,29 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       };
       if (resource === 'pods') cluster.deletePod(namespace, name, query);
       else cluster.deleteEvent(namespace, name, query);
+    },
+  };
+  return {
+    get: (resource, namespace, name, options) =>
+      counted(() => transport.get(resource, namespace, name, bound(options))),
+    list: (resource, namespace, options) =>
+      counted(() => transport.list(resource, namespace, bound(options))),
+    watch: (resource, namespace, options) =>
+      counted(() => transport.watch(resource, namespace, bound(options))),
+    create: (resource, namespace, object, options) =>
+      counted(() => transport.create(resource, namespace, object, bound(options))),
+    delete: (resource, namespace, name, options) =>
+      counted(() => transport.delete(resource, namespace, name, bound(options))),
+    openHandles() {
+      for (const watch of watches) if (!watch.active) watches.delete(watch);
+      return callsInFlight + watches.size;
+    },
+    async close() {
+      if (!closing.signal.aborted) closing.abort(new PodStorageError('the fake cluster transport is closed'));
+      watches.clear();
+    },
+    [Symbol.asyncDispose]() {
+      return this.close();
     },
   };
 }

@@ -1,3 +1,7 @@
+// First, as an external module that bundlers keep ahead of every dependency: refuses an unsupported
+// Node with a clear message before undici or @kubernetes/client-node can crash on it.
+import '@podstorage/core/supported-node';
+
 export { DEFAULT_FAKE_CLOCK_START, FakeClock } from './fake-clock.js';
 export {
   type ClusterSnapshot,
@@ -18,7 +22,7 @@ export type {
   RequestFaultFilter,
   RequestVerb,
 } from './fault-injector.js';
-export { createInProcessTransport } from './in-process-transport.js';
+export { createInProcessTransport, type FakeClusterTransport } from './in-process-transport.js';
 export { LIFECYCLE_ANNOTATION, type LifecycleScript } from './lifecycle.js';
 export {
   type FieldRequirement,

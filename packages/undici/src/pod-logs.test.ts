@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { createPodStorage, KubernetesError } from '@podstorage/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openHandles, scriptedServer, waitFor } from './test-support.js';
+import { scriptedServer, waitFor } from './test-support.js';
 import { createUndiciTransport } from './undici-transport.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -56,7 +56,7 @@ describe('container logs over undici', () => {
       tailLines: '10',
       limitBytes: '1000',
     });
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
   });
 
   it('a container that cannot be read yet is a 400 KubernetesError with the server message', async () => {
@@ -77,7 +77,7 @@ describe('container logs over undici', () => {
       .catch((caught: unknown) => caught);
     expect(KubernetesError.isInstance(error) && error.code).toBe(400);
     expect((error as Error).message).toContain('is waiting to start');
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
   });
 
   it('aborting a follow closes its socket at once', async () => {
@@ -97,7 +97,7 @@ describe('container logs over undici', () => {
     controller.abort(new Error('the reader left'));
     await expect(pending).rejects.toThrow('the reader left');
     await waitFor(() => closed, 'the server to see the log connection closed');
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
   });
 
   it('logsForPod, system clock: a follow cut mid-stream resumes from the last line without repeats', async () => {
@@ -138,6 +138,6 @@ describe('container logs over undici', () => {
     for await (const entry of storage.logsForPod('p', 'ns', 30_000)) lines.push(entry.text);
     expect(lines).toEqual(['one', 'two', 'three']);
     expect(sinceTimes).toEqual([null, '2026-12-01T10:00:02.000000001Z']);
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
   });
 });

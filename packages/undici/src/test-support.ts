@@ -8,7 +8,7 @@ import { type ConformanceClock, type ConformanceFactory, runConformance } from '
 import { type FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import type { Kubeconfig } from './kubeconfig.js';
-import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
+import { createUndiciTransport } from './undici-transport.js';
 
 /** Waits until `condition` holds, one real macrotask at a time (never sleeping); fails after `limit` turns. */
 export async function waitFor(condition: () => boolean, what: string, limit = 20_000): Promise<void> {
@@ -17,12 +17,6 @@ export async function waitFor(condition: () => boolean, what: string, limit = 20
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Everything the transport holds: 0 once every request and stream is finished (idle keep-alives aside). */
-export function openHandles(transport: UndiciTransport): number {
-  const stats = transport.stats();
-  return stats.requests + stats.watches + stats.webSockets + stats.busyConnections;
 }
 
 /** How the transport reaches the fake server in one conformance run. */
@@ -47,7 +41,7 @@ export function wireFactory(mode: WireMode): ConformanceFactory {
     const transport = createUndiciTransport({ kubeconfig: server.kubeconfig, watch: mode.watch });
     return {
       transport,
-      openHandles: () => openHandles(transport),
+      openHandles: () => transport.openHandles(),
       close: async () => {
         await transport.close();
         // The transport, not the server, must have let go of every socket: checked on both sides.

@@ -6,7 +6,7 @@ import { KubernetesError, type WatchEvent } from '@podstorage/core';
 import { FakeClock, FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { openHandles, scriptedServer, waitFor } from './test-support.js';
+import { scriptedServer, waitFor } from './test-support.js';
 import { createUndiciTransport, type UndiciTransport } from './undici-transport.js';
 
 const pod = (name: string, labels: Record<string, string> = {}) => ({
@@ -164,8 +164,43 @@ describe('requests', () => {
     controller.abort(reason);
     expect((await request).error).toBe(reason);
     await waitFor(() => server.openConnections() === 0, 'the connection to close');
-    expect(openHandles(transport)).toBe(0);
+    expect(transport.openHandles()).toBe(0);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('openHandles and close', () => {
+  it('counts a request in flight and an open watch, not the idle keep-alive socket left after them', async () => {
+    const { cluster, server, transport } = await fake();
+    cluster.createPod(pod('a'));
+    cluster.faults.latency(60_000);
+    const controller = new AbortController();
+    const request = settled(transport.get('pods', 'default', 'a', { signal: controller.signal }));
+    await waitFor(() => transport.openHandles() > 0, 'the request to be counted');
+    controller.abort(new Error('enough'));
+    await request;
+    cluster.faults.latency(0);
+    await transport.get('pods', 'default', 'a', { signal: signal() });
+    await waitFor(() => transport.openHandles() === 0, 'the answered request to be released');
+    // The socket stays open for reuse: the server still sees it, the transport does not hold it for anyone.
+    expect(server.openConnections()).toBe(1);
+    const watchController = new AbortController();
+    await transport.watch('pods', 'default', { signal: watchController.signal });
+    expect(transport.openHandles()).toBeGreaterThan(0);
+    watchController.abort();
+    await waitFor(() => transport.openHandles() === 0, 'the watch to be released');
+  });
+
+  it('closes the idle keep-alive socket too when disposed with await using', async () => {
+    const { cluster, server, transport: unused } = await fake();
+    await unused.close();
+    cluster.createPod(pod('a'));
+    {
+      await using transport = createUndiciTransport({ kubeconfig: server.kubeconfig });
+      await transport.get('pods', 'default', 'a', { signal: signal() });
+      expect(server.openConnections()).toBe(1);
+    }
+    await waitFor(() => server.openConnections() === 0, 'the server to see the pooled socket close');
   });
 });
 
@@ -209,7 +244,7 @@ describe.each(['http', 'websocket'] as const)('watches over %s', (watch) => {
     expect(await pending).toEqual({ done: true, value: undefined });
     await waitFor(() => cluster.stats().activeWatches === 0, 'the server to see the watch close');
     await waitFor(() => server.openConnections() === 0, 'the socket to close');
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
@@ -224,7 +259,7 @@ describe.each(['http', 'websocket'] as const)('watches over %s', (watch) => {
     controller.abort(reason);
     expect((await pending).error).toBe(reason);
     await waitFor(() => cluster.stats().activeWatches === 0, 'the server to see the watch close');
-    await waitFor(() => server.openConnections() === 0 && openHandles(transport) === 0, 'nothing left open');
+    await waitFor(() => server.openConnections() === 0 && transport.openHandles() === 0, 'nothing left open');
   });
 
   it('abort before the response headers closes the socket at once', async () => {
@@ -236,7 +271,7 @@ describe.each(['http', 'websocket'] as const)('watches over %s', (watch) => {
     const reason = new Error('deadline');
     controller.abort(reason);
     expect((await opening).error).toBe(reason);
-    await waitFor(() => openHandles(transport) === 0, 'the transport to hold nothing');
+    await waitFor(() => transport.openHandles() === 0, 'the transport to hold nothing');
     if (watch === 'http')
       await waitFor(() => server.openConnections() === 0, 'the server to see the socket close');
     // Over WebSocket the client socket is closed (counted above), but the fake server does not notice a
@@ -376,7 +411,7 @@ describe('WebSocket liveness', () => {
     }
     await stream[Symbol.asyncIterator]().return?.();
     expect(clock.pendingTimers()).toBe(baseline);
-    await waitFor(() => openHandles(transport) === 0, 'the socket to close');
+    await waitFor(() => transport.openHandles() === 0, 'the socket to close');
   });
 
   it('a ping without a pong by the next interval is a dead connection: the stream throws', async () => {
@@ -394,7 +429,7 @@ describe('WebSocket liveness', () => {
     expect(String(error)).toContain('no pong within 1000 ms');
     expect(error).toMatchObject({ retryable: true });
     expect(clock.pendingTimers()).toBe(baseline);
-    await waitFor(() => openHandles(transport) === 0, 'the dead socket to be closed');
+    await waitFor(() => transport.openHandles() === 0, 'the dead socket to be closed');
   });
 });
 
@@ -480,7 +515,7 @@ describe('configuration', () => {
       await iterator.return?.();
       if (tls || watch === 'websocket') expect(tunnels).toEqual([`localhost:${port}`]);
       else expect(relayed).toEqual([`http://localhost:${port}/api/v1/namespaces/default/pods?watch=true`]);
-      await waitFor(() => openHandles(transport) === 0, 'the tunnel to close').catch((error: unknown) => {
+      await waitFor(() => transport.openHandles() === 0, 'the tunnel to close').catch((error: unknown) => {
         console.log('STATS', JSON.stringify(transport.stats()));
         throw error;
       });

@@ -422,6 +422,18 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
   }
 
   /**
+   * What the transport still holds for its callers: requests in flight, open watches (HTTP or WebSocket),
+   * WebSocket connections not yet fully closed and pooled connections carrying a request. 0 once every
+   * call has settled and every watch has ended; idle keep-alive connections do not count (they wait for
+   * reuse, close after `keepAliveTimeoutMs`, and {@link UndiciTransport.close} releases them).
+   * The details are in {@link UndiciTransport.stats}.
+   */
+  openHandles(): number {
+    const stats = this.stats();
+    return stats.requests + stats.watches + stats.webSockets + stats.busyConnections;
+  }
+
+  /**
    * Closes every connection (open watches included) and releases the pool. Calls after it fail.
    * Safe to call more than once.
    */
