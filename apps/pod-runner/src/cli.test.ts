@@ -57,7 +57,18 @@ const records = (stdout: string) =>
 
 describe('podstorage-run', () => {
   it('runs pods from --image to success on the fake cluster: exit 0, JSON lines and a summary', async () => {
-    const result = run('--image', 'busybox:1.36', '--count', '2', '--json', '--speed', '100');
+    // A job's command: the fake's kubelet runs it 2 s and it exits 0 (an image alone would be a server).
+    const result = run(
+      '--image',
+      'busybox:1.36',
+      '--command',
+      'echo working; sleep 2',
+      '--count',
+      '2',
+      '--json',
+      '--speed',
+      '100',
+    );
     expect(await result.exit, result.stderr).toBe(0);
     const lines = records(result.stdout);
     const summary = lines.at(-1);
@@ -86,7 +97,7 @@ describe('podstorage-run', () => {
   });
 
   it('prints plain lines and a summary table when stdout is not a terminal', async () => {
-    const result = run('--image', 'alpine', '--speed', '100');
+    const result = run('--image', 'alpine', '--command', 'sleep 2', '--speed', '100');
     expect(await result.exit, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^Running 1 pod in default on the embedded fake cluster/);
     expect(result.stdout).toMatch(/podstorage-run-\w+ +event +Started container main/);
@@ -113,6 +124,8 @@ describe('podstorage-run', () => {
           'batch',
           '--image',
           'busybox',
+          '--command',
+          'echo working; sleep 2',
           '--count',
           '2',
           '--json',

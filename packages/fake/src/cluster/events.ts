@@ -68,7 +68,7 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
   const nanos =
     BigInt(clock.date().getTime()) * 1_000_000n + BigInt(context.eventSequence.value++ % 1_000_000);
   const eventName = `${name}.${nanos.toString(16).padStart(16, '0')}`;
-  const host = event.component === 'kubelet' ? context.nodeName : undefined;
+  const host = event.component === 'kubelet' ? (event.host ?? context.nodeName) : undefined;
   const created: KubernetesEvent = {
     apiVersion: 'v1',
     kind: 'Event',
