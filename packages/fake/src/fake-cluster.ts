@@ -584,7 +584,7 @@ export class FakeCluster {
    * that starts matching as ADDED). Throws a `KubernetesError` for bad selectors or options.
    * Aborting `signal` closes the stream and releases its timers at once.
    */
-  watch<R extends 'pods' | 'events'>(
+  watch<R extends 'pods' | 'events' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },

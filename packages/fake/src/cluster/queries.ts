@@ -1,4 +1,5 @@
 import type { FieldSelector, KubernetesEvent, Pod } from '@podstorage/core';
+import type { Node } from 'kubernetes-types/core/v1.js';
 
 /** Options of a list call, with the query string already parsed. */
 export interface ListQuery {
@@ -50,4 +51,8 @@ export interface DeleteQuery {
 }
 
 /** The object a watch stream carries for a resource. */
-export type WatchObject<R extends 'pods' | 'events'> = R extends 'pods' ? Pod : KubernetesEvent;
+export type WatchObject<R extends 'pods' | 'events' | 'nodes'> = R extends 'pods'
+  ? Pod
+  : R extends 'nodes'
+    ? Node
+    : KubernetesEvent;

@@ -48,7 +48,7 @@ export class WatchHub {
   }
 
   /** Opens a watch; see {@link FakeCluster.watch}. */
-  open<R extends 'pods' | 'events'>(
+  open<R extends 'pods' | 'events' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },
