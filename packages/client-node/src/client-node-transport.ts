@@ -4,6 +4,7 @@ import {
   type ListOptions,
   type Logger,
   type ObjectList,
+  type PodLogOptions,
   PodStorageError,
   type PodTransport,
   type RequestOptions,
@@ -32,6 +33,7 @@ import {
 } from './configuration-errors.js';
 import { translateRequestError } from './errors.js';
 import { openWatch } from './open-watch.js';
+import { readPodLogWithClient } from './read-pod-log.js';
 
 /** Options of {@link createClientNodeTransport}. */
 export interface ClientNodeTransportOptions {
@@ -53,6 +55,8 @@ export interface ClientNodeTransportOptions {
 export interface ClientNodeTransport extends PodTransport {
   /** Creates a pod or an event through `CoreV1Api` and returns it as the server stored it. */
   create: NonNullable<PodTransport['create']>;
+  /** Reads a container's log through client-node's `Log` helper (a refusal keeps only its HTTP code). */
+  readPodLog: NonNullable<PodTransport['readPodLog']>;
   /**
    * Aborts every request and watch still open, destroys their connections, and makes later calls
    * reject. Resolves once every connection the transport made is closed. Safe to call more than once.
@@ -339,6 +343,18 @@ export function createClientNodeTransport(options: ClientNodeTransportOptions): 
             ? api.deleteNamespacedPod(param, callOptions)
             : api.deleteNamespacedEvent(param, callOptions),
       );
+    },
+
+    async readPodLog(
+      namespace: string,
+      name: string,
+      logOptions: PodLogOptions,
+    ): Promise<AsyncIterable<string>> {
+      const signal = callSignal(logOptions.signal);
+      signal.throwIfAborted();
+      checkConfiguration(kubeConfig, { files: false });
+      const { client } = await raceAbort(load(), signal);
+      return readPodLogWithClient(client, kubeConfig, namespace, name, logOptions, signal);
     },
 
     // The KubeConfig applies credentials afresh on every call (token files are re-read, exec and OIDC

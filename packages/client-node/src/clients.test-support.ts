@@ -13,6 +13,7 @@ export interface ClientMajor {
   readonly client: Omit<ClientNodeModule, 'KubeConfig'> & {
     KubeConfig: new () => KubeConfigLike & {
       loadFromString(text: string): void;
+      loadFromCluster(): void;
       setCurrentContext(name: string): void;
     };
   };

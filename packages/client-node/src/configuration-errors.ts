@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { InvalidInputError, PodStorageError } from '@podstorage/core';
 import type { ClientNodeModule, ClusterLike, KubeConfigLike, UserLike } from './client-library.js';
+import { execInteractivity, isLoadedAsKubectl } from './load-kube-config.js';
 
 // client-node reports a configuration that can never work as errors no different from a network
 // failure's (a plain `Error`, a spawn error), which the engine would retry until the operation's
@@ -330,6 +331,10 @@ export function checkConfiguration(kubeConfig: KubeConfigLike, { files }: { file
   const userWhere = `user ${JSON.stringify(user.name)} of context ${context}`;
   checkTlsMaterial(cluster, user, where, userWhere);
   checkAuthProvider(kubeConfig, user, userWhere);
+  // kubectl's interactiveMode rules, however the KubeConfig was loaded (loadKubeConfig has applied them).
+  if (!isLoadedAsKubectl(kubeConfig)) {
+    execInteractivity({ name: user.name, exec: user.exec }, process.stdin.isTTY === true);
+  }
 }
 
 /** Which major a KubeConfig (or its class's prototype) belongs to, told by the methods only it has. */

@@ -10,3 +10,8 @@ export {
   type ClientNodeTransportOptions,
   createClientNodeTransport,
 } from './client-node-transport.js';
+export {
+  type LoadableKubeConfig,
+  type LoadKubeConfigOptions,
+  loadKubeConfig,
+} from './load-kube-config.js';

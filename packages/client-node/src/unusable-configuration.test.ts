@@ -40,7 +40,12 @@ function execKubeConfig(major: ClientMajor, exec: { command: string; args: strin
       kind: 'Config',
       clusters: [{ name: 'fake', cluster: { server: server.url, 'insecure-skip-tls-verify': true } }],
       users: [
-        { name: 'exec-user', user: { exec: { ...exec, apiVersion: 'client.authentication.k8s.io/v1' } } },
+        {
+          name: 'exec-user',
+          user: {
+            exec: { ...exec, apiVersion: 'client.authentication.k8s.io/v1', interactiveMode: 'Never' },
+          },
+        },
       ],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'exec-user' } }],
       'current-context': 'fake',

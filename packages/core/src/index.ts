@@ -21,10 +21,12 @@ export type {
 } from './kubernetes.js';
 export { type Logger, silentLogger } from './logger.js';
 export { isPodPhase, type PodChange, PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
+export type { FollowPodLogsOptions, PodLogLine } from './pod-logs.js';
 export {
   type CancelOptions,
   createPodStorage,
   type EventsForPodOptions,
+  type LogsForPodOptions,
   type ManagedPodStorage,
   type PodStorage,
   type PodStorageOptions,
@@ -38,6 +40,7 @@ export type {
   BookmarkObject,
   DeleteOptions,
   ListOptions,
+  PodLogOptions,
   PodTransport,
   RequestOptions,
   ResourceName,

@@ -12,6 +12,7 @@ import type { KubernetesEvent, Pod } from './kubernetes.js';
 import { type Logger, silentLogger } from './logger.js';
 import { followObject } from './object-follower.js';
 import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
+import { type FollowPodLogsOptions, followPodLogs, type PodLogLine } from './pod-logs.js';
 import { type RetrySettings, requestWithRetries } from './retry-policy.js';
 import type { FieldSelector } from './selectors.js';
 import { Timeout } from './timeout.js';
@@ -70,6 +71,9 @@ export interface EventsForPodOptions extends CancelOptions {
   readonly uid?: string;
 }
 
+/** Options of {@link PodStorage.logsForPod}: kubectl logs' flags, and cancellation. */
+export interface LogsForPodOptions extends CancelOptions, FollowPodLogsOptions {}
+
 /** A timeout in milliseconds, or a {@link Timeout} shared with other steps of the caller. */
 export type TimeoutLike = number | Timeout;
 
@@ -106,6 +110,18 @@ export interface PodStorage {
     timeout: TimeoutLike,
     options?: EventsForPodOptions,
   ): AsyncIterableIterator<string>;
+  /**
+   * The lines of a container's log, as `kubectl logs -f` shows them: existing lines, then new ones until
+   * the container ends. Waits for a container that has not started; resumes a broken stream from the last
+   * line's timestamp without repeating lines. Ends quietly when the timeout expires or the pod is gone;
+   * stop early with `break` or the signal. Needs a transport with `readPodLog`.
+   */
+  logsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options?: LogsForPodOptions,
+  ): AsyncIterableIterator<PodLogLine>;
   /** Every modification of a pod in the namespace, until the consumer stops. */
   watchPodChanges(namespace: string, options?: CancelOptions): AsyncIterableIterator<PodChange>;
 }
@@ -258,6 +274,33 @@ class EnginePodStorage implements ManagedPodStorage {
     const deadline = toTimeout(timeout, `eventsForPod pod ${namespace}/${name}`, this.#clock);
     return stoppableIterator((stopped) =>
       this.#events(name, namespace, deadline, timeout !== deadline, options, stopped),
+    );
+  }
+
+  logsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: LogsForPodOptions = {},
+  ): AsyncIterableIterator<PodLogLine> {
+    validatePodName(name);
+    validateNamespace(namespace);
+    this.#throwIfClosed();
+    const deadline = toTimeout(timeout, `logsForPod pod ${namespace}/${name}`, this.#clock);
+    const owned = timeout !== deadline;
+    return stoppableIterator(
+      async function* (this: EnginePodStorage, stopped: AbortSignal) {
+        const signal = AbortSignal.any([
+          stopped,
+          this.#closed.signal,
+          ...(options.signal ? [options.signal] : []),
+        ]);
+        try {
+          yield* followPodLogs(this.#retrySettings, namespace, name, deadline, signal, options);
+        } finally {
+          if (owned) deadline.dispose();
+        }
+      }.bind(this),
     );
   }
 

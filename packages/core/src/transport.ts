@@ -60,6 +60,26 @@ export interface DeleteOptions extends RequestOptions {
   readonly propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
 }
 
+/** Options for reading a container's log (the `pods/log` subresource; kubectl logs' flags). */
+export interface PodLogOptions extends RequestOptions {
+  /** The container; the server requires it when the pod has more than one. */
+  readonly container?: string;
+  /** Keep the stream open and send lines as the container writes them, until it ends. */
+  readonly follow?: boolean;
+  /** The previous (terminated) instance of a restarted container. */
+  readonly previous?: boolean;
+  /** Prefix every line with its RFC 3339 time (nanoseconds) and a space. */
+  readonly timestamps?: boolean;
+  /** Only lines written at or after this RFC 3339 time. */
+  readonly sinceTime?: string;
+  /** Only lines newer than this many seconds. */
+  readonly sinceSeconds?: number;
+  /** Only the last lines. */
+  readonly tailLines?: number;
+  /** At most this many bytes. */
+  readonly limitBytes?: number;
+}
+
 /** A bookmark: only `metadata.resourceVersion` (and possibly annotations) is meaningful. */
 export interface BookmarkObject {
   readonly kind?: string;
@@ -123,6 +143,14 @@ export interface PodTransport {
     object: ResourceTypes[R],
     options: RequestOptions,
   ): Promise<ResourceTypes[R]>;
+  /**
+   * Reads a container's log (`GET pods/NAME/log`): resolves once the server has answered (headers
+   * received; a container that cannot be read yet is a 400 `KubernetesError`), then yields the text as
+   * it arrives, UTF-8 decoded, in chunks that need not end at line ends; with `follow` the iteration
+   * ends when the container ends. Aborting `signal` closes the stream at once. Optional: the four
+   * operations never read logs, but programs that show a pod's output do.
+   */
+  readPodLog?(namespace: string, name: string, options: PodLogOptions): Promise<AsyncIterable<string>>;
   /**
    * Called once by the engine after a 401, before retrying: reload a rotated token, re-run an exec
    * plugin. Transports without refreshable credentials leave it out, and 401 is then final.

@@ -8,11 +8,18 @@ import type {
   WatchEvent,
 } from '@podstorage/core';
 import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
+import { deleteCollection } from './cluster/collections.js';
 import { type ClusterContext, copy } from './cluster/context.js';
 import { DeletionTimers } from './cluster/deletion.js';
 import { createEvent, deleteEvent, recordEvent, updateEvent } from './cluster/events.js';
 import { listObjects } from './cluster/list.js';
-import { createNamespace } from './cluster/namespaces.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  finishNamespaceIfEmpty,
+  isTerminating,
+  SYSTEM_NAMESPACES,
+} from './cluster/namespaces.js';
 import {
   addNode,
   cordonNode,
@@ -22,7 +29,7 @@ import {
   removeNode,
   setNodeReadiness,
 } from './cluster/nodes.js';
-import { createPod, deletePod, removeFinalizers, setPodPhase, updatePod } from './cluster/pods.js';
+import { bindPod, createPod, deletePod, removeFinalizers, setPodPhase, updatePod } from './cluster/pods.js';
 import type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
 import { WatchHub } from './cluster/watch-dispatch.js';
 import { FakeClock } from './fake-clock.js';
@@ -59,7 +66,7 @@ export interface FakeClusterOptions {
   readonly bookmarkIntervalMs?: number;
   /** Server-side watch timeout when a watch asks for none, in seconds. Default 1800 (a fixed value, for determinism). */
   readonly watchTimeoutSeconds?: number;
-  /** Namespaces created at start. Default `['default']`. */
+  /** Namespaces created at start, besides `default`, `kube-system`, `kube-public` and `kube-node-lease`, which every cluster has. */
   readonly namespaces?: readonly string[];
   /** The name of the one node the cluster has when `nodes` is not given. Default `fake-node-1`. */
   readonly nodeName?: string;
@@ -193,7 +200,9 @@ export class FakeCluster {
         store.commit('pods', 'MODIFIED', key, next as StoredObject);
       },
       record: (pod, event) => {
-        recordEvent(this.#context, pod, event);
+        // A kubelet's event in a namespace being deleted is refused (403) and dropped.
+        if (!isTerminating(this.#context, pod.metadata?.namespace ?? 'default'))
+          recordEvent(this.#context, pod, event);
       },
       finishDeletion: (key, uid) => this.#context.deletion.schedule(key, uid, 0),
     });
@@ -212,8 +221,15 @@ export class FakeCluster {
       ),
       eventSequence: { value: 0 },
     };
+    // The namespace controller's last step: a Terminating namespace goes once its content is gone.
+    store.subscribe((change) => {
+      const namespace = change.object.metadata?.namespace;
+      if (change.type === 'DELETED' && change.resource !== 'namespaces' && namespace !== undefined)
+        finishNamespaceIfEmpty(this.#context, namespace);
+    });
+    for (const namespace of new Set([...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])]))
+      this.createNamespace(namespace);
     for (const node of options.nodes ?? [{ name: nodeName }]) addNode(this.#context, node);
-    for (const namespace of options.namespaces ?? ['default']) this.createNamespace(namespace);
   }
 
   /** The in-process {@link PodTransport} over this cluster: honours faults, latency and abort signals. */
@@ -302,6 +318,16 @@ export class FakeCluster {
     return createNamespace(this.#context, name);
   }
 
+  /**
+   * Deletes a namespace as the apiserver and its namespace controller do: it turns Terminating
+   * (`deletionTimestamp`, phase `Terminating`: MODIFIED), its events are deleted and its pods deleted
+   * gracefully, new content is refused (403), and once it is empty the namespace goes (DELETED).
+   * `default`, `kube-system` and `kube-public` cannot be deleted (403). Returns its state after the call.
+   */
+  deleteNamespace(name: string, options: DeleteQuery = {}): Namespace {
+    return deleteNamespace(this.#context, name, options);
+  }
+
   /** Every namespace, by name. */
   listNamespaces(): Namespace[] {
     return this.#store.values('namespaces').map((namespace) => copy(namespace) as Namespace);
@@ -323,11 +349,15 @@ export class FakeCluster {
   /**
    * Creates a pod as the API server does: namespace from `metadata.namespace` (default `default`), name
    * from `metadata.name` or `generateName`, fresh uid, creationTimestamp and resourceVersion, status
-   * reset to `Pending`, `terminationGracePeriodSeconds` defaulted to 30. A pod without containers gets
-   * one (`main`, image `busybox`) so the simulator has something to run. In simulated mode the pod's
-   * lifecycle starts: `options.lifecycle`, else the `podstorage.dev/lifecycle` annotation, else the default.
+   * reset to `Pending`, the apiserver's defaults and default admission (restartPolicy, dnsPolicy,
+   * schedulerName, imagePullPolicy from the tag, serviceAccountName `default`, the 300 s not-ready and
+   * unreachable tolerations, priority 0, ...), then its validation (422 Invalid with causes: no
+   * containers, a missing image, duplicate container names, ...). For tests that give minimal pods, a
+   * pod without containers gets one (`main`, image `busybox`) unless `strict` is set, as the HTTP
+   * server and `transport()` set it. In simulated mode the pod's lifecycle starts: `options.lifecycle`,
+   * else the `podstorage.dev/lifecycle` annotation, else the default.
    */
-  createPod(pod: Pod, options: { lifecycle?: LifecycleScript } = {}): Pod {
+  createPod(pod: Pod, options: { lifecycle?: LifecycleScript; strict?: boolean } = {}): Pod {
     return createPod(this.#context, pod, options);
   }
 
@@ -344,11 +374,14 @@ export class FakeCluster {
 
   /**
    * Replaces a pod, with optimistic concurrency: a `metadata.resourceVersion` other than the current one
-   * is a 409 Conflict. Like a PUT to `pods/{name}`, the status is kept; with `subresource: 'status'`
-   * (a PUT to `pods/{name}/status`) only the status changes. An update that changes nothing writes
-   * nothing. Removing the last finalizer of a pod whose grace period is over deletes it.
+   * is a 409 Conflict. Like a PUT to `pods/{name}`, the status is kept and the spec gets the decoder's
+   * defaults; with `subresource: 'status'` (a PUT to `pods/{name}/status`) only the status changes. An
+   * update that changes nothing writes nothing. Removing the last finalizer of a pod whose grace period
+   * is over deletes it. With `strict` (the HTTP server sets it), the apiserver's update validation
+   * applies: only images, activeDeadlineSeconds, added tolerations and the like may change in `spec`
+   * (422 otherwise); without it, tests may change any field (bind a pod with `spec.nodeName`).
    */
-  updatePod(pod: Pod, options: { subresource?: 'status' } = {}): Pod {
+  updatePod(pod: Pod, options: { subresource?: 'status'; strict?: boolean } = {}): Pod {
     return updatePod(this.#context, pod, options);
   }
 
@@ -513,6 +546,14 @@ export class FakeCluster {
     deletePod(this.#context, namespace, name, {});
   }
 
+  /**
+   * Binds a pod to a node as the scheduler does through `pods/{name}/binding`: `spec.nodeName` and the
+   * PodScheduled condition (MODIFIED); 409 Conflict if it is already assigned or being deleted.
+   */
+  bindPod(namespace: string, name: string, nodeName: string): Pod {
+    return bindPod(this.#context, namespace, name, nodeName);
+  }
+
   // ---------------------------------------------------------------- events
 
   /** Creates a core/v1 event as given (namespace from metadata, else involvedObject, else `default`). */
@@ -574,6 +615,19 @@ export class FakeCluster {
     return deleteEvent(this.#context, namespace, name, options);
   }
 
+  /**
+   * Deletes every pod or event of a namespace that the selectors match, as `DELETE` on the collection
+   * (deletecollection) does: each as a single delete with `options` would (pods gracefully). Returns a
+   * list of them as the deletes left them.
+   */
+  deleteCollection<R extends 'pods' | 'events'>(
+    resource: R,
+    namespace: string,
+    options: Pick<ListQuery, 'fieldSelector' | 'labelSelector'> & DeleteQuery = {},
+  ): ListResult<WatchObject<R>> {
+    return deleteCollection(this.#context, resource, namespace, options) as ListResult<WatchObject<R>>;
+  }
+
   // ---------------------------------------------------------------- watch
 
   /**
@@ -584,7 +638,7 @@ export class FakeCluster {
    * that starts matching as ADDED). Throws a `KubernetesError` for bad selectors or options.
    * Aborting `signal` closes the stream and releases its timers at once.
    */
-  watch<R extends 'pods' | 'events' | 'nodes'>(
+  watch<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },

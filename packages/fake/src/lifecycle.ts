@@ -617,6 +617,13 @@ export class LifecycleSimulator {
   #schedule(run: Run): void {
     run.retry = undefined;
     const pod = this.#pod(run);
+    if (pod.spec?.nodeName) {
+      // Bound by someone else (a client through pods/{name}/binding): the kubelet of that node takes it.
+      run.waitingForRoom = false;
+      run.node = pod.spec.nodeName;
+      this.#kubeletStart(run);
+      return;
+    }
     const nodes = this.#host.nodes();
     const { unschedulable } = run.script;
     const elapsed =

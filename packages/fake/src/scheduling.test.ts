@@ -142,24 +142,22 @@ describe('scheduler and nodes', () => {
     expect(cluster.getPod('default', 'plain-only')?.spec?.nodeName).toBe('plain');
   });
 
-  it('a NotReady node: taints, pods not Ready, eviction after the 300 s toleration; the kubelet then stops them', async () => {
+  it('a NotReady node: taints, pods not Ready, eviction after the toleration (300 s by default); the kubelet then stops them', async () => {
     const cluster = new FakeCluster();
-    const tolerations = [
-      {
-        key: 'node.kubernetes.io/not-ready',
-        operator: 'Exists',
-        effect: 'NoExecute',
-        tolerationSeconds: 300,
-      },
-      {
-        key: 'node.kubernetes.io/unreachable',
-        operator: 'Exists',
-        effect: 'NoExecute',
-        tolerationSeconds: 300,
-      },
-    ];
-    cluster.createPod(withRequests('web', '100m', { tolerations }));
-    cluster.createPod(withRequests('no-toleration', '100m'));
+    // No toleration given: the DefaultTolerationSeconds admission gives not-ready and unreachable for 300 s.
+    cluster.createPod(withRequests('web', '100m'));
+    cluster.createPod(
+      withRequests('short', '100m', {
+        tolerations: [
+          {
+            key: 'node.kubernetes.io/not-ready',
+            operator: 'Exists',
+            effect: 'NoExecute',
+            tolerationSeconds: 10,
+          },
+        ],
+      }),
+    );
     await cluster.clock.advance(1_200);
     cluster.setNodeReady('fake-node-1', false);
     const node = cluster.getNode('fake-node-1');
@@ -171,9 +169,9 @@ describe('scheduler and nodes', () => {
       cluster.getPod('default', name)?.status?.conditions?.find((condition) => condition.type === 'Ready')
         ?.status;
     expect(ready('web')).toBe('False');
-    await cluster.clock.advance(0);
-    expect(cluster.getPod('default', 'no-toleration')?.metadata?.deletionTimestamp).toBeDefined();
-    await cluster.clock.advance(299_000);
+    await cluster.clock.advance(10_000);
+    expect(cluster.getPod('default', 'short')?.metadata?.deletionTimestamp).toBeDefined();
+    await cluster.clock.advance(289_000);
     expect(cluster.getPod('default', 'web')?.metadata?.deletionTimestamp).toBeUndefined();
     await cluster.clock.advance(1_000);
     const evicted = cluster.getPod('default', 'web') as Pod;

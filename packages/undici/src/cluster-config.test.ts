@@ -407,6 +407,24 @@ describe('kubeconfig errors name the file, context and field, and no secret', ()
     expect(twice.message).toContain('more than one authentication method');
   });
 
+  it('a v1 exec plugin must say its interactiveMode (kubectl: clientcmd validation.go); v1beta1 defaults to IfAvailable', () => {
+    const exec = (apiVersion: string) =>
+      loadClusterConfig({
+        kubeconfig: directory.write(
+          `exec-${apiVersion.replaceAll('/', '-')}`,
+          kubeconfig({ users: [['user-a', `exec:\n  command: x\n  apiVersion: ${apiVersion}`]] }),
+        ),
+        environment: environment(),
+      });
+    const missing = failure(() => exec('client.authentication.k8s.io/v1'));
+    expect(missing.message).toContain(
+      'interactiveMode must be specified for user-a to use exec authentication plugin',
+    );
+    expect(missing.field).toBe('users[name=user-a].user.exec.interactiveMode');
+    const auth = exec('client.authentication.k8s.io/v1beta1').auth;
+    expect(auth.type === 'exec' && auth.exec.interactiveMode).toBe('IfAvailable');
+  });
+
   it('an exec plugin without a command or with an unknown apiVersion, and auth-provider', () => {
     const noCommand = failure(() =>
       loadClusterConfig({

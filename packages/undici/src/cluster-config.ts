@@ -266,15 +266,20 @@ function resolveExec(
     }
     env[variable.name] = variable.value;
   });
+  // kubectl defaults interactiveMode for v1beta1 plugins only; a v1 plugin must say it
+  // (client-go tools/clientcmd/api/v1/defaults.go and validation.go).
+  if (
+    (exec.interactiveMode === undefined || exec.interactiveMode === null) &&
+    apiVersion === 'client.authentication.k8s.io/v1'
+  ) {
+    throw new KubeconfigError(
+      `is missing: interactiveMode must be specified for ${entry.name} to use exec authentication plugin (Never, IfAvailable or Always)`,
+      at('.interactiveMode'),
+    );
+  }
   const interactiveMode = exec.interactiveMode ?? 'IfAvailable';
   if (interactiveMode !== 'Never' && interactiveMode !== 'IfAvailable' && interactiveMode !== 'Always') {
     throw new KubeconfigError('must be Never, IfAvailable or Always', at('.interactiveMode'));
-  }
-  if (interactiveMode === 'Always') {
-    throw new KubeconfigError(
-      'is Always, but this program has no terminal to interact through; use Never or IfAvailable',
-      at('.interactiveMode'),
-    );
   }
   if (exec.provideClusterInfo !== undefined && typeof exec.provideClusterInfo !== 'boolean') {
     throw new KubeconfigError('must be true or false', at('.provideClusterInfo'));

@@ -76,6 +76,30 @@ describe('exec credential plugins', () => {
     });
   });
 
+  it('interactiveMode as client-go: Always needs a terminal; with one, Always and IfAvailable tell the plugin it may prompt', async () => {
+    // client-go plugin/pkg/client/auth/exec: kubectl's words when stdin is not a terminal.
+    expect(
+      () =>
+        new ExecCredentialPlugin(settings('token', { interactiveMode: 'Always' }), {
+          stdinIsTerminal: false,
+        }),
+    ).toThrow('exec plugin cannot support interactive mode: standard input is not a terminal');
+    for (const [mode, terminal, interactive] of [
+      ['Always', true, true],
+      ['IfAvailable', true, true],
+      ['IfAvailable', false, false],
+      ['Never', true, false],
+    ] as const) {
+      const plugin = new ExecCredentialPlugin(settings('token', { interactiveMode: mode }), {
+        stdinIsTerminal: terminal,
+      });
+      expect((await plugin.credential()).token?.reveal()).toBe('exec-secret-token');
+      expect(JSON.parse(runs().at(-1)?.info ?? '{}').spec.interactive, `${mode}, terminal ${terminal}`).toBe(
+        interactive,
+      );
+    }
+  });
+
   it('caches the credential until its expirationTimestamp, and shares one run between concurrent callers', async () => {
     let now = Date.now();
     const expiry = new Date(now + 60_000).toISOString();
@@ -270,6 +294,7 @@ describe('exec credential plugins', () => {
                 command: process.execPath,
                 args: [script, 'token-from-file'],
                 apiVersion: 'client.authentication.k8s.io/v1',
+                interactiveMode: 'Never' as const,
               },
             },
           },

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { type Logger, silentLogger } from '@podstorage/core';
 import type { ExecSettings } from './cluster-config.js';
@@ -23,7 +23,15 @@ export interface ExecCredentialPluginOptions {
   readonly logger?: Logger;
   /** Wall-clock time, for expiry. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Whether this process's standard input is a terminal the plugin may prompt through (kubectl's test).
+   * Default: `process.stdin.isTTY`.
+   */
+  readonly stdinIsTerminal?: boolean;
 }
+
+/** Most a plugin may print on stdout before it is killed: an ExecCredential is a few KB. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /** One run of the plugin, shared by the callers waiting on it; cancelled when the last one leaves. */
 interface SharedRun {
@@ -39,7 +47,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 /**
  * Runs a kubeconfig exec credential plugin (`client.authentication.k8s.io/v1` or `v1beta1`) as kubectl
  * does: the command with its args, without a shell, with the kubeconfig's env and `KUBERNETES_EXEC_INFO`,
- * stdin closed (never interactive), bounded by a timeout. Credentials are cached until their
+ * bounded by a timeout. `interactiveMode` as client-go has it: `Never` closes stdin; `IfAvailable` hands
+ * the plugin this process's terminal (stdin, and stderr for its prompts) when stdin is one; `Always`
+ * insists on a terminal and is refused at once without one. Credentials are cached until their
  * `expirationTimestamp`; concurrent callers share one run, which one caller's abort does not end (only
  * its own wait). Errors never include what the plugin printed.
  */
@@ -49,6 +59,8 @@ export class ExecCredentialPlugin {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #logger: Logger;
   readonly #now: () => number;
+  /** Whether the plugin runs with this process's terminal (`spec.interactive` in its input). */
+  readonly #interactive: boolean;
   #cached: ExecCredential | undefined;
   #running: SharedRun | undefined;
   /** How many times the plugin was run (for tests and metrics). */
@@ -60,6 +72,15 @@ export class ExecCredentialPlugin {
     this.#env = options.env ?? process.env;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
+    const terminal = options.stdinIsTerminal ?? process.stdin.isTTY === true;
+    if (settings.interactiveMode === 'Always' && !terminal) {
+      // kubectl's words, at the first request; here when the transport is made, before any request.
+      throw new CredentialError(
+        `${this.#describe()}: exec plugin cannot support interactive mode: standard input is not a terminal (its interactiveMode is Always)`,
+        { user: settings.user },
+      );
+    }
+    this.#interactive = settings.interactiveMode !== 'Never' && terminal;
   }
 
   /** The cached credential if still valid, else a fresh one from the plugin. */
@@ -135,7 +156,10 @@ export class ExecCredentialPlugin {
     const execInfo = {
       kind: 'ExecCredential',
       apiVersion: settings.apiVersion,
-      spec: { interactive: false, ...(settings.cluster ? { cluster: settings.cluster } : {}) },
+      spec: {
+        interactive: this.#interactive,
+        ...(settings.cluster ? { cluster: settings.cluster } : {}),
+      },
     };
     const env = { ...this.#env, ...settings.env, KUBERNETES_EXEC_INFO: JSON.stringify(execInfo) };
     this.runs += 1;
@@ -144,29 +168,7 @@ export class ExecCredentialPlugin {
       { command: basename(settings.command), user: settings.user },
       'running exec credential plugin',
     );
-    const stdout = await new Promise<string>((resolve, reject) => {
-      const child = execFile(
-        settings.command,
-        [...settings.args],
-        {
-          env,
-          timeout: this.#timeoutMs,
-          killSignal: 'SIGKILL',
-          maxBuffer: 16 * 1024 * 1024,
-          windowsHide: true,
-          encoding: 'utf8',
-          signal,
-        },
-        (error, output) => {
-          if (error === null) {
-            resolve(output);
-            return;
-          }
-          reject(this.#failure(error, signal));
-        },
-      );
-      child.stdin?.end();
-    });
+    const stdout = await this.#spawn(env, signal);
     this.#logger.debug(
       {
         command: basename(settings.command),
@@ -178,6 +180,63 @@ export class ExecCredentialPlugin {
     const credential = this.#parse(stdout);
     this.#cached = credential;
     return credential;
+  }
+
+  /** Runs the plugin and collects its stdout; an interactive run shares this process's terminal. */
+  #spawn(env: Record<string, string | undefined>, signal: AbortSignal): Promise<string> {
+    const settings = this.#settings;
+    return new Promise<string>((resolve, reject) => {
+      const child = spawn(settings.command, [...settings.args], {
+        env,
+        timeout: this.#timeoutMs,
+        killSignal: 'SIGKILL',
+        windowsHide: true,
+        signal,
+        // Interactive: the prompt goes to the terminal and the answer comes from it, as with kubectl.
+        // Otherwise stdin is closed and stderr dropped (plugins may print secrets there).
+        stdio: this.#interactive ? ['inherit', 'pipe', 'inherit'] : ['ignore', 'pipe', 'ignore'],
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failure: (Error & { code?: unknown; killed?: boolean; signal?: unknown }) | undefined;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_OUTPUT_BYTES && failure === undefined) {
+          failure = Object.assign(new Error('too much output'), {
+            code: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER',
+          });
+          child.kill('SIGKILL');
+          return;
+        }
+        chunks.push(chunk);
+      });
+      let settled = false;
+      child.on('error', (error: Error & { code?: unknown }) => {
+        failure ??= error;
+        // Never started (not found, not executable): no 'close' need follow.
+        if (child.pid === undefined && !settled) {
+          settled = true;
+          reject(this.#failure(failure, signal));
+        }
+      });
+      child.on('close', (code, killedBy) => {
+        if (settled) return;
+        settled = true;
+        if (failure === undefined && code === 0) {
+          resolve(Buffer.concat(chunks).toString('utf8'));
+          return;
+        }
+        // A timeout kills with killSignal and marks the child killed; spawn errors carry their code.
+        const error =
+          failure ??
+          Object.assign(new Error('plugin failed'), {
+            code: code ?? undefined,
+            signal: killedBy ?? undefined,
+            killed: child.killed && killedBy === 'SIGKILL',
+          });
+        reject(this.#failure(error, signal));
+      });
+    });
   }
 
   #failure(error: Error & { code?: unknown; killed?: boolean; signal?: unknown }, signal: AbortSignal) {

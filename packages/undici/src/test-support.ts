@@ -148,6 +148,7 @@ export function execKubeconfig(
             command: exec.command,
             args: [...exec.args],
             apiVersion: 'client.authentication.k8s.io/v1',
+            interactiveMode: 'Never',
           },
         },
       },

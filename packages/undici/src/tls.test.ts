@@ -175,6 +175,7 @@ describe('TLS from the kubeconfig', () => {
           command: process.execPath,
           args: [script, 'cert-from-files'],
           apiVersion: 'client.authentication.k8s.io/v1',
+          interactiveMode: 'Never',
         },
       });
       await transport.list('pods', 'default', { signal: signal() });

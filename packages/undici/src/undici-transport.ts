@@ -5,6 +5,7 @@ import {
   type ListOptions,
   type Logger,
   type ObjectList,
+  type PodLogOptions,
   PodStorageError,
   type PodTransport,
   type RequestOptions,
@@ -22,6 +23,7 @@ import { KubeconfigError } from './errors.js';
 import { httpWatchChannel } from './http-watch.js';
 import type { Kubeconfig } from './kubeconfig.js';
 import { processEnvironment } from './kubeconfig.js';
+import { textChunks } from './log-stream.js';
 import { proxyFor } from './proxy.js';
 import { errorFromResponse } from './responses.js';
 import { untrustedServerError } from './tls-material.js';
@@ -274,6 +276,39 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
         this.#watches -= 1;
         this.#requests -= 1;
       },
+    });
+  }
+
+  /**
+   * Reads a container's log (`GET pods/NAME/log`, kubectl logs' parameters) and resolves once the
+   * server answered; iterating yields the text as it arrives (with `follow`, until the container ends).
+   * A container that cannot be read yet is a 400 `KubernetesError`; aborting `signal` or `return()`
+   * closes the stream at once.
+   */
+  async readPodLog(namespace: string, name: string, options: PodLogOptions): Promise<AsyncIterable<string>> {
+    const query = queryString({
+      container: options.container,
+      follow: options.follow ? 'true' : undefined,
+      previous: options.previous ? 'true' : undefined,
+      timestamps: options.timestamps ? 'true' : undefined,
+      sinceTime: options.sinceTime,
+      sinceSeconds: options.sinceSeconds,
+      tailLines: options.tailLines,
+      limitBytes: options.limitBytes,
+    });
+    const operation = 'read pod log';
+    const response = await this.#send({
+      method: 'GET',
+      path: `${this.#collection('pods', namespace)}/${encode(name)}/log${query}`,
+      signal: options.signal,
+      operation,
+      namespace,
+      name,
+      kind: 'Pod',
+      stream: true,
+    });
+    return textChunks(response.body, options.signal, operation, () => {
+      this.#requests -= 1;
     });
   }
 

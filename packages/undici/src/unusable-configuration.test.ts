@@ -295,6 +295,7 @@ const CASES: readonly Case[] = [
             command: process.execPath,
             args: [script, 'cert-from-files'],
             apiVersion: 'client.authentication.k8s.io/v1',
+            interactiveMode: 'Never',
           },
         },
       );

@@ -15,7 +15,7 @@ export function createEvent(context: ClusterContext, event: KubernetesEvent): Ku
   const name = nameFor(context, 'Event', input.metadata?.name, input.metadata?.generateName, (candidate) =>
     store.get('events', objectKey(namespace, candidate)),
   );
-  requireNamespace(context, namespace);
+  requireNamespace(context, namespace, 'events', name);
   const key = objectKey(namespace, name);
   if (store.get('events', key)) throw alreadyExists('events', name);
   const { resourceVersion: _ignored, ...metadata } = input.metadata ?? {};
@@ -94,7 +94,7 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
     lastTimestamp: now,
     count: 1,
   };
-  if (!store.get('namespaces', namespace)) throw notFound('namespaces', namespace);
+  requireNamespace(context, namespace, 'events', eventName);
   return store.commit('events', 'ADDED', objectKey(namespace, eventName), created) as KubernetesEvent;
 }
 

@@ -1,3 +1,4 @@
+import { KubernetesError } from '@podstorage/core';
 import { type ObjectStore, objectKey, type StoredObject, type StoredResource } from '../object-store.js';
 import { badRequest, expiredStatus, tooLargeResourceVersion } from '../status.js';
 import { copy, LIST_KINDS, statusErrorFrom } from './context.js';
@@ -18,6 +19,26 @@ function encodeContinue(token: ContinueToken): string {
   ).toString('base64url');
 }
 
+/**
+ * The resourceVersion of an inconsistent-continue token: "the latest", as etcd3 storage encodes it
+ * (-1, so that it differs from a bad token's 0).
+ */
+const INCONSISTENT_CONTINUE = -1;
+
+/**
+ * The 410 for a continue token whose version is compacted, as etcd3 storage answers it
+ * (handleCompactedErrorForPaging in staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go): the
+ * Status carries in `metadata.continue` a fresh token from the same key at the latest version, for a
+ * client that accepts an inconsistent rest of the list.
+ */
+function expiredContinue(token: ContinueToken): KubernetesError {
+  const status = expiredStatus(EXPIRED_CONTINUE_MESSAGE);
+  status.metadata = {
+    continue: encodeContinue({ resourceVersion: INCONSISTENT_CONTINUE, start: token.start }),
+  };
+  return KubernetesError.fromStatus(status);
+}
+
 function decodeContinue(text: string): ContinueToken {
   try {
     const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as {
@@ -25,7 +46,13 @@ function decodeContinue(text: string): ContinueToken {
       rv?: unknown;
       start?: unknown;
     };
-    if (parsed.v !== 'meta.k8s.io/v1' || !Number.isInteger(parsed.rv) || typeof parsed.start !== 'string')
+    if (
+      parsed.v !== 'meta.k8s.io/v1' ||
+      !Number.isInteger(parsed.rv) ||
+      (parsed.rv as number) === 0 ||
+      (parsed.rv as number) < INCONSISTENT_CONTINUE ||
+      typeof parsed.start !== 'string'
+    )
       throw new Error();
     return { resourceVersion: parsed.rv as number, start: parsed.start };
   } catch {
@@ -56,11 +83,15 @@ export function listObjects(
       throw badRequest('specifying resource version is not allowed when using continue');
     }
     const token = decodeContinue(query.continue);
-    if (token.resourceVersion < store.oldestServable)
-      throw statusErrorFrom(expiredStatus(EXPIRED_CONTINUE_MESSAGE));
-    if (token.resourceVersion > store.resourceVersion)
-      throw badRequest('continue key is not valid: resourceVersion is in the future');
-    snapshotVersion = token.resourceVersion;
+    if (token.resourceVersion === INCONSISTENT_CONTINUE) {
+      // The token a 410 hands out: the rest of the list at the latest version.
+      snapshotVersion = store.resourceVersion;
+    } else {
+      if (token.resourceVersion < store.oldestServable) throw expiredContinue(token);
+      if (token.resourceVersion > store.resourceVersion)
+        throw badRequest('continue key is not valid: resourceVersion is in the future');
+      snapshotVersion = token.resourceVersion;
+    }
     start = token.start;
   } else {
     const requested = query.resourceVersion;

@@ -7,9 +7,15 @@ import {
   statusForPhase,
 } from '../lifecycle.js';
 import { type MutablePod, objectKey, type StoredObject } from '../object-store.js';
-import { alreadyExists, invalid, notFound } from '../status.js';
+import { alreadyExists, conflict, invalid, notFound } from '../status.js';
 import { type ClusterContext, copy } from './context.js';
 import { checkDeleteOptions } from './deletion.js';
+import {
+  defaultPodForCreate,
+  defaultPodSpec,
+  validatePodCreate,
+  validatePodUpdate,
+} from './pod-admission.js';
 import type { DeleteQuery } from './queries.js';
 import { existingForUpdate, keptOnUpdate, nameFor, requireNamespace } from './writes.js';
 
@@ -37,7 +43,11 @@ function annotatedScript(pod: Pod, name: string): LifecycleScript | undefined {
 }
 
 /** Creates a pod as the API server does; see {@link FakeCluster.createPod}. */
-export function createPod(context: ClusterContext, pod: Pod, options: { lifecycle?: LifecycleScript }): Pod {
+export function createPod(
+  context: ClusterContext,
+  pod: Pod,
+  options: { lifecycle?: LifecycleScript; strict?: boolean },
+): Pod {
   const { store } = context;
   const input = copy(pod);
   const metadata = input.metadata ?? {};
@@ -45,9 +55,8 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
   const name = nameFor(context, 'Pod', metadata.name, metadata.generateName, (candidate) =>
     store.get('pods', objectKey(namespace, candidate)),
   );
-  requireNamespace(context, namespace);
+  requireNamespace(context, namespace, 'pods', name);
   const key = objectKey(namespace, name);
-  if (store.get('pods', key)) throw alreadyExists('pods', name);
   const script: LifecycleScript = options.lifecycle ?? annotatedScript(input, name) ?? {};
   const { resourceVersion: _ignoredVersion, deletionTimestamp: _ignoredDeletion, ...rest } = metadata;
   const created: MutablePod = {
@@ -63,15 +72,19 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
     },
     spec: {
       ...input.spec,
+      // The convenience of the in-process API, never of the API server's create: a test's minimal pod
+      // gets a container for the simulator to run.
       containers:
-        input.spec?.containers && input.spec.containers.length > 0
-          ? input.spec.containers
+        options.strict || (input.spec?.containers ?? []).length > 0
+          ? (input.spec?.containers ?? [])
           : [{ name: 'main', image: 'busybox' }],
-      terminationGracePeriodSeconds: input.spec?.terminationGracePeriodSeconds ?? 30,
     },
     status: { phase: 'Pending', qosClass: 'BestEffort' },
   };
   delete created.metadata?.deletionGracePeriodSeconds;
+  defaultPodForCreate(created);
+  validatePodCreate(created, name);
+  if (store.get('pods', key)) throw alreadyExists('pods', name);
   const stored = store.commit('pods', 'ADDED', key, created as StoredObject) as Pod;
   if (context.mode === 'simulated')
     context.simulator.start(key, stored, { ...context.defaultLifecycle, ...script });
@@ -79,7 +92,11 @@ export function createPod(context: ClusterContext, pod: Pod, options: { lifecycl
 }
 
 /** Replaces a pod (or its status), with optimistic concurrency; see {@link FakeCluster.updatePod}. */
-export function updatePod(context: ClusterContext, pod: Pod, options: { subresource?: 'status' }): Pod {
+export function updatePod(
+  context: ClusterContext,
+  pod: Pod,
+  options: { subresource?: 'status'; strict?: boolean },
+): Pod {
   const { namespace, name, key, existing } = existingForUpdate<Pod>(context, 'pods', 'Pod', pod);
   const input = copy(pod);
   const next: MutablePod =
@@ -103,6 +120,10 @@ export function updatePod(context: ClusterContext, pod: Pod, options: { subresou
   if (!next.metadata?.deletionTimestamp) {
     delete next.metadata?.deletionTimestamp;
     delete next.metadata?.deletionGracePeriodSeconds;
+  }
+  if (options.subresource !== 'status') {
+    defaultPodSpec(next);
+    if (options.strict) validatePodUpdate(next, existing, name);
   }
   if (JSON.stringify(next) === JSON.stringify(existing)) return copy(existing);
   const stored = context.store.commit('pods', 'MODIFIED', key, next) as Pod;
@@ -194,4 +215,30 @@ export function removeFinalizers(context: ClusterContext, namespace: string, nam
   if (finished !== undefined) return undefined;
   const pod = store.get('pods', key);
   return pod === undefined ? undefined : (copy(pod) as Pod);
+}
+
+/**
+ * `POST pods/{name}/binding`, as the scheduler binds (pkg/registry/core/pod/storage BindingREST): sets
+ * `spec.nodeName` and the PodScheduled condition; 409 if the pod is already assigned or being deleted.
+ */
+export function bindPod(context: ClusterContext, namespace: string, name: string, nodeName: string): Pod {
+  const { store, clock } = context;
+  const key = objectKey(namespace, name);
+  const existing = store.get('pods', key) as Pod | undefined;
+  if (existing === undefined) throw notFound('pods', name);
+  if (existing.metadata?.deletionTimestamp)
+    throw conflict('pods', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+  if (existing.spec?.nodeName)
+    throw conflict('pods', name, `pod ${name} is already assigned to node "${existing.spec.nodeName}"`);
+  const next = copy(existing) as MutablePod;
+  next.spec = { ...(next.spec as NonNullable<MutablePod['spec']>), nodeName };
+  const scheduled = {
+    type: 'PodScheduled',
+    status: 'True',
+    lastProbeTime: null,
+    lastTransitionTime: kubernetesTime(clock.date()),
+  };
+  const conditions = (next.status?.conditions ?? []).filter((condition) => condition.type !== 'PodScheduled');
+  next.status = { ...next.status, conditions: [...conditions, scheduled as never] };
+  return copy(store.commit('pods', 'MODIFIED', key, next)) as Pod;
 }

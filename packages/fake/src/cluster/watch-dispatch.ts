@@ -7,6 +7,9 @@ import { copy, OBJECT_KINDS } from './context.js';
 import type { WatchObject, WatchQuery } from './queries.js';
 import { listOptionsInvalid, type Matcher, matcherFor, matches, parseResourceVersion } from './selection.js';
 
+/** How long before a watch's deadline its last bookmark goes out (the watch cache's 2 s). */
+const PRE_TIMEOUT_BOOKMARK_MS = 2_000;
+
 /** An open watch's filter, and (for a watch from a future version in `wait` mode) the version it waits past. */
 interface WatchEntry extends Matcher {
   readonly after?: number;
@@ -48,7 +51,7 @@ export class WatchHub {
   }
 
   /** Opens a watch; see {@link FakeCluster.watch}. */
-  open<R extends 'pods' | 'events' | 'nodes'>(
+  open<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },
@@ -122,22 +125,29 @@ export class WatchHub {
     if (!watcher.open) return typed;
     this.#watchers.set(watcher, after === undefined ? matcher : { ...matcher, after });
 
+    const timeoutSeconds = options.timeoutSeconds ?? this.#options.watchTimeoutSeconds;
+    const deadline = clock.now() + Math.max(0, timeoutSeconds) * 1_000;
     if (options.allowWatchBookmarks) {
       let timer: TimerHandle | undefined;
+      // As the watch cache (cacheWatcher.nextBookmarkTime in storage/cacher/cache_watcher.go): every
+      // interval, and once more 2 s before the watch's deadline, so the client resumes from a fresh
+      // version when the timeout ends the stream.
       const arm = () => {
+        const now = clock.now();
+        const next = Math.min(now + this.#options.bookmarkIntervalMs, deadline - PRE_TIMEOUT_BOOKMARK_MS);
+        if (next <= now) return;
         timer = clock.setTimeout(() => {
           // A watch waiting past a future version gets no bookmark older than that version.
           if (after === undefined || store.resourceVersion >= after) watcher.push(bookmark());
           if (watcher.open) arm();
-        }, this.#options.bookmarkIntervalMs);
+        }, next - now);
       };
       arm();
       watcher.onRelease(() => {
         if (timer !== undefined) clock.clearTimeout(timer);
       });
     }
-    const timeoutSeconds = options.timeoutSeconds ?? this.#options.watchTimeoutSeconds;
-    const closer = clock.setTimeout(() => watcher.end(), Math.max(0, timeoutSeconds) * 1_000);
+    const closer = clock.setTimeout(() => watcher.end(), deadline - clock.now());
     watcher.onRelease(() => clock.clearTimeout(closer));
     return typed;
   }

@@ -1,7 +1,7 @@
 import type { ObjectMeta } from '@podstorage/core';
 import { generatedName, subdomainProblem } from '../names.js';
 import { objectKey, type StoredObject, type StoredResource } from '../object-store.js';
-import { conflict, invalid, notFound, staleUpdate } from '../status.js';
+import { conflict, invalid, notFound, staleUpdate, statusError } from '../status.js';
 import type { ClusterContext } from './context.js';
 
 /** The name a create gets: `metadata.name`, else `generateName` plus a free suffix; 422 if none or invalid. */
@@ -33,9 +33,38 @@ export function nameFor(
   return chosen;
 }
 
-/** 404 unless the namespace exists. */
-export function requireNamespace(context: ClusterContext, namespace: string): void {
-  if (!context.store.get('namespaces', namespace)) throw notFound('namespaces', namespace);
+/** The apiserver's 403 for a create in a Terminating namespace. */
+export function namespaceTerminating(resource: string, name: string, namespace: string) {
+  return statusError(
+    403,
+    `${resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+    {
+      name,
+      kind: resource,
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * What the NamespaceLifecycle admission plugin checks on a create: 404 unless the namespace exists,
+ * 403 while it is being deleted.
+ */
+export function requireNamespace(
+  context: ClusterContext,
+  namespace: string,
+  resource: StoredResource,
+  name: string,
+): void {
+  const found = context.store.get('namespaces', namespace);
+  if (!found) throw notFound('namespaces', namespace);
+  if (found.metadata?.deletionTimestamp) throw namespaceTerminating(resource, name, namespace);
 }
 
 /**

@@ -134,7 +134,7 @@ describe('bad input gets the right Status and changes nothing', () => {
     expectStatus(response, 422, 'Invalid');
     expect(response.json().details).toMatchObject({
       name: 'Bad_Name',
-      kind: 'pod',
+      kind: 'Pod',
       causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }],
     });
     const namespace = await sendJson(server.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'a.b' } });
@@ -165,7 +165,8 @@ describe('bad input gets the right Status and changes nothing', () => {
       expectStatus(await send(server.url, 'GET', path), 404, 'NotFound');
     }
     for (const [method, path] of [
-      ['DELETE', '/api/v1/namespaces/default/pods'],
+      // deletecollection is served per namespace, not across all of them.
+      ['DELETE', '/api/v1/pods'],
       ['POST', '/api/v1/pods'],
       ['PUT', '/api/v1/namespaces/default'],
       ['DELETE', '/api/v1/namespaces/default/pods/web/status'],

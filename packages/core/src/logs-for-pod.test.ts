@@ -1,0 +1,218 @@
+// logsForPod against a scripted pods/log endpoint on the manual clock. What a real one does (kubelet
+// server/server.go getContainerLogs, kuberuntime logs): 400 while the container waits to start,
+// `sinceTime` at second precision (lines of that second come again), a follow stream that ends when
+// the container ends.
+import { describe, expect, it } from 'vitest';
+import { KubernetesError } from './errors.js';
+import type { Pod } from './kubernetes.js';
+import type { PodLogLine } from './pod-logs.js';
+import { createPodStorage } from './pod-storage.js';
+import { ManualClock } from './test-clock.js';
+import { advance, noJitter, turns } from './test-transport.js';
+import type { PodLogOptions, PodTransport } from './transport.js';
+
+type Step =
+  | { readonly fail: unknown }
+  | { readonly chunks: readonly string[]; readonly ending: 'end' | 'break' | 'hang' };
+
+/** A transport whose log answers follow `steps`, one per request, and whose pod is `pod()`. */
+function logTransport(steps: Step[], pod: () => Pod | undefined) {
+  const requests: PodLogOptions[] = [];
+  const notFound = () =>
+    KubernetesError.fromStatus({
+      kind: 'Status',
+      code: 404,
+      reason: 'NotFound',
+      message: 'pods "p" not found',
+    });
+  const transport: PodTransport = {
+    get: async () => {
+      const current = pod();
+      if (current === undefined) throw notFound();
+      return current as never;
+    },
+    list: async () => {
+      throw new Error('not used');
+    },
+    watch: async () => {
+      throw new Error('not used');
+    },
+    delete: async () => {},
+    readPodLog: async (_namespace, _name, options) => {
+      requests.push(options);
+      const step = steps.shift() ?? { chunks: [], ending: 'end' };
+      if ('fail' in step) throw step.fail;
+      return (async function* () {
+        for (const chunk of step.chunks) yield chunk;
+        if (step.ending === 'break') throw new TypeError('terminated: other side closed');
+        if (step.ending === 'hang') {
+          await new Promise((_, reject) =>
+            options.signal.addEventListener('abort', () => reject(options.signal.reason)),
+          );
+        }
+      })();
+    },
+  };
+  return { transport, requests };
+}
+
+const running: Pod = {
+  metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+  status: { phase: 'Running', containerStatuses: [{ name: 'main', state: { running: {} } } as never] },
+};
+const finished: Pod = {
+  metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+  status: {
+    phase: 'Succeeded',
+    containerStatuses: [{ name: 'main', state: { terminated: { exitCode: 0 } } } as never],
+  },
+};
+
+/** Collects every line of one iteration while the clock is advanced. */
+async function collect(iterator: AsyncIterableIterator<PodLogLine>, clock: ManualClock, ms = 5_000) {
+  const lines: string[] = [];
+  const done = (async () => {
+    for await (const line of iterator) lines.push(line.text);
+  })();
+  let finishedIterating = false;
+  void done.then(() => {
+    finishedIterating = true;
+  });
+  for (let moved = 0; moved < ms && !finishedIterating; moved += 100) await advance(clock, 100);
+  await done;
+  return lines;
+}
+
+const T = (second: number, nanos = '000000001') => `2026-12-01T10:00:0${second}.${nanos}Z`;
+
+describe('logsForPod', () => {
+  it('waits for a container that is not started yet, then gives its lines, and ends with the container', async () => {
+    const clock = new ManualClock();
+    const waiting = KubernetesError.fromStatus({
+      kind: 'Status',
+      code: 400,
+      reason: 'BadRequest',
+      message: 'container "main" in pod "p" is waiting to start: ContainerCreating',
+    });
+    const { transport, requests } = logTransport(
+      [
+        { fail: waiting },
+        { fail: waiting },
+        { chunks: [`${T(1)} hel`, `lo\n${T(2)} world\n`], ending: 'end' },
+      ],
+      () => finished,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000, { container: 'main' }), clock);
+    expect(lines).toEqual(['hello', 'world']);
+    expect(requests).toHaveLength(3);
+    expect(requests.every((request) => request.timestamps === true && request.container === 'main')).toBe(
+      true,
+    );
+  });
+
+  it('resumes a broken follow from the last line, without repeating the lines of that instant', async () => {
+    const clock = new ManualClock();
+    const { transport, requests } = logTransport(
+      [
+        { chunks: [`${T(1)} a\n${T(2, '5')} b\n${T(2, '5')} b-again\n`], ending: 'break' },
+        // sinceTime has second precision: the server sends that whole second again.
+        {
+          chunks: [
+            `${T(2, '1')} before\n${T(2, '5')} b\n${T(2, '5')} b-again\n${T(2, '5')} b-third\n${T(3)} c\n`,
+          ],
+          ending: 'end',
+        },
+      ],
+      () => finished,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000), clock);
+    expect(lines).toEqual(['a', 'b', 'b-again', 'b-third', 'c']);
+    expect(requests[1]?.sinceTime).toBe(T(2, '5'));
+    expect(requests[1]?.tailLines).toBeUndefined();
+  });
+
+  it('a follow that ends while the container still runs is resumed; it ends once the container has', async () => {
+    const clock = new ManualClock();
+    let pod = running;
+    const { transport, requests } = logTransport(
+      [
+        { chunks: [`${T(1)} one\n`], ending: 'end' },
+        { chunks: [`${T(1)} one\n${T(2)} two\n`], ending: 'end' },
+      ],
+      () => pod,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const iterator = storage.logsForPod('p', 'default', 60_000);
+    const lines: string[] = [];
+    expect((await iterator.next()).value?.text).toBe('one');
+    const rest = (async () => {
+      for await (const line of iterator) lines.push(line.text);
+    })();
+    await advance(clock, 1_000);
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(lines).toEqual(['two']);
+    pod = finished;
+    await advance(clock, 1_000);
+    await rest;
+    expect(lines).toEqual(['two']);
+  });
+
+  it('ends quietly when the pod is gone or the timeout expires; a refusal is thrown', async () => {
+    const clock = new ManualClock();
+    const gone = logTransport(
+      [
+        {
+          fail: KubernetesError.fromStatus({
+            kind: 'Status',
+            code: 404,
+            reason: 'NotFound',
+            message: 'pods "p" not found',
+          }),
+        },
+      ],
+      () => undefined,
+    );
+    await using storage = createPodStorage(gone.transport, { clock, random: noJitter });
+    expect(await collect(storage.logsForPod('p', 'default', 60_000), clock)).toEqual([]);
+
+    const quiet = logTransport([{ chunks: [`${T(1)} only\n`], ending: 'hang' }], () => running);
+    await using quietStorage = createPodStorage(quiet.transport, { clock, random: noJitter });
+    expect(await collect(quietStorage.logsForPod('p', 'default', 2_000), clock, 10_000)).toEqual(['only']);
+
+    const forbidden = logTransport(
+      [
+        {
+          fail: KubernetesError.fromStatus({
+            kind: 'Status',
+            code: 403,
+            reason: 'Forbidden',
+            message: 'pods "p" is forbidden',
+          }),
+        },
+      ],
+      () => running,
+    );
+    await using refused = createPodStorage(forbidden.transport, { clock, random: noJitter });
+    await expect(refused.logsForPod('p', 'default', 60_000).next()).rejects.toMatchObject({ code: 403 });
+  });
+
+  it('return() closes the stream at once, and a bad name sends nothing', async () => {
+    const clock = new ManualClock();
+    const { transport, requests } = logTransport(
+      [{ chunks: [`${T(1)} first\n`], ending: 'hang' }],
+      () => running,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const iterator = storage.logsForPod('p', 'default', 60_000);
+    expect((await iterator.next()).value?.text).toBe('first');
+    const pending = iterator.next();
+    await turns();
+    await iterator.return?.();
+    expect(requests[0]?.signal.aborted).toBe(true);
+    expect((await pending).done).toBe(true);
+    expect(() => storage.logsForPod('Bad_Name', 'default', 1_000)).toThrow(/Bad_Name/);
+    expect(requests).toHaveLength(1);
+  });
+});
