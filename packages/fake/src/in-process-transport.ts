@@ -4,6 +4,7 @@ import type {
   ListOptions,
   ObjectList,
   Pod,
+  PodLogOptions,
   PodTransport,
   RequestOptions,
   ResourceName,
@@ -138,6 +139,20 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       };
       if (resource === 'pods') cluster.deletePod(namespace, name, query);
       else cluster.deleteEvent(namespace, name, query);
+    },
+
+    async readPodLog(
+      namespace: string,
+      name: string,
+      options: PodLogOptions,
+    ): Promise<AsyncIterable<string>> {
+      await cluster.beginRequest('get', 'pods', namespace, options.signal);
+      const { signal, ...query } = options;
+      if (query.follow) return cluster.followPodLogs(namespace, name, { ...query, signal });
+      const text = cluster.podLogs(namespace, name, query);
+      return (async function* () {
+        if (text !== '') yield text;
+      })();
     },
   };
 }

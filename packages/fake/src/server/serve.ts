@@ -17,6 +17,7 @@ import { apiGroupList, coreApiVersions, coreV1Resources, versionInfo } from './d
 import { bodyExpected, checkContentType, faultVerb, handleOperation, operationOf } from './handlers.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { openApiDocument } from './openapi.js';
+import { servePodLog } from './pod-log.js';
 import {
   methodNotAllowed,
   pathNotFound,
@@ -140,6 +141,10 @@ async function handleRequest(
   if (path.subresource && unsupported) {
     return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
   }
+  if (path.subresource === 'log') {
+    if (method !== 'GET') return sendStatus(response, methodNotAllowed(request));
+    return servePodLog(context.cluster, path, url.searchParams, response, controller.signal);
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     const table = tableRequestOf(request.headers.accept, url.searchParams);
@@ -171,7 +176,7 @@ async function handleRequest(
       'dryRun',
     );
   }
-  if (path.resource !== 'namespaces') {
+  if (path.resource !== 'namespaces' && path.resource !== 'nodes') {
     await context.cluster.beginRequest(
       faultVerb(operation),
       path.resource,
