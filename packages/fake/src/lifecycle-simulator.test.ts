@@ -67,6 +67,12 @@ describe('lifecycle simulator: containers and restartPolicy', () => {
     const scheduled = cluster.listEvents('default', { fieldSelector: 'reason=Scheduled' })
       .items[0] as KubernetesEvent;
     expect(scheduled.involvedObject).toMatchObject({ kind: 'Pod', name: 'web', uid: created.metadata?.uid });
+    // Written through events.k8s.io/v1 by the scheduler (pkg/scheduler/schedule_one.go).
+    expect(scheduled).toMatchObject({
+      action: 'Binding',
+      reportingComponent: 'default-scheduler',
+      eventTime: '2026-01-01T00:00:00.100000Z',
+    });
     const started = cluster.listEvents('default', { fieldSelector: 'reason=Started' })
       .items[0] as KubernetesEvent;
     expect(started.source).toEqual({ component: 'kubelet', host: 'fake-node-1' });

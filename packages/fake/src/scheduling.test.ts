@@ -78,6 +78,7 @@ describe('scheduler and nodes', () => {
     // An hour without a cluster event: retried every 5 minutes, not in a loop.
     await cluster.clock.advance(3_600_000);
     expect(failedScheduling(cluster, 'big')?.count).toBe(13);
+    expect(failedScheduling(cluster, 'big')).toMatchObject({ action: 'Scheduling', series: { count: 13 } });
     cluster.addNode({ name: 'node-d', cpu: '4' });
     await cluster.clock.advance(10_000); // at most the backoff (10 s at its cap)
     expect(cluster.getPod('default', 'big')?.spec?.nodeName).toBe('node-d');
