@@ -1,8 +1,8 @@
 import { type Clock, type PodTransport, systemClock } from '@podstorage/core';
 import { FakeCluster } from '@podstorage/fake';
 
-/** The backends the runner can use. */
-export const BACKENDS = ['fake', 'undici', 'client-node'] as const;
+/** The backends the runner can use: the two clients of a real cluster (undici is the default), or the fake. */
+export const BACKENDS = ['undici', 'client-node', 'fake'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** A transport that can create pods, with what the runner needs to know about where it points. */
@@ -10,8 +10,17 @@ export interface Backend {
   readonly transport: PodTransport & { create: NonNullable<PodTransport['create']> };
   /** The clock of the backend: the fake cluster's own, or the system clock for a real cluster. */
   readonly clock: Clock;
-  /** Where the pods run, for messages: `the embedded fake cluster`, `https://… (context x)`. */
+  /**
+   * Where the pods run, for messages: `the embedded fake cluster (time x6)`, or
+   * `context kind-dev (cluster https://127.0.0.1:6443, through undici)`.
+   */
   readonly description: string;
+  /** The same, as data for `--json`. */
+  readonly where: {
+    readonly backend: BackendName;
+    readonly context?: string;
+    readonly server?: string;
+  };
   /** The namespace of the kubeconfig context, when it names one. */
   readonly defaultNamespace: string | undefined;
   close(): Promise<void>;
@@ -42,6 +51,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         transport: withCreate(cluster.transport(), 'fake'),
         clock: cluster.clock,
         description: `the embedded fake cluster (time x${options.speed})`,
+        where: { backend: 'fake' },
         defaultNamespace: undefined,
         close: stopClock,
       };
@@ -52,28 +62,36 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
       return {
         transport: withCreate(transport, 'undici'),
         clock: systemClock,
-        description: `${transport.server} (undici${options.context ? `, context ${options.context}` : ''})`,
+        description:
+          transport.context === undefined
+            ? `the cluster of this pod's service account (${transport.server}, through undici)`
+            : `context ${transport.context} (cluster ${transport.server}, through undici)`,
+        where: { backend: 'undici', context: transport.context, server: transport.server },
         defaultNamespace: transport.namespace,
         close: () => transport.close(),
       };
     }
     case 'client-node': {
-      const client = await import('@kubernetes/client-node');
-      const { createClientNodeTransport } = await import('@podstorage/client-node');
-      const kubeConfig = new client.KubeConfig();
-      if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-      else kubeConfig.loadFromDefault();
-      if (options.context) kubeConfig.setCurrentContext(options.context);
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const { createClientNodeTransport, loadKubeConfig } = await import('@podstorage/client-node');
+      // Read as kubectl reads it (KUBECONFIG merged, relative paths, exec interactiveMode), not as
+      // client-node's loadFromDefault, which falls back to http://localhost:8080 when it finds nothing.
+      const kubeConfig = loadKubeConfig(KubeConfig, {
+        kubeconfig: options.kubeconfig,
+        context: options.context,
+      });
       const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-      if (context === null || kubeConfig.getCurrentCluster() === null) {
-        throw new Error(`kubeconfig has no usable context ${JSON.stringify(kubeConfig.getCurrentContext())}`);
-      }
       const transport = createClientNodeTransport({ kubeConfig });
+      const server = kubeConfig.getCurrentCluster()?.server;
       return {
         transport: withCreate(transport, 'client-node'),
         clock: systemClock,
-        description: `${kubeConfig.getCurrentCluster()?.server} (client-node, context ${context.name})`,
-        defaultNamespace: context.namespace,
+        description:
+          context === null
+            ? `the cluster of this pod's service account (${server}, through client-node)`
+            : `context ${context.name} (cluster ${server}, through client-node)`,
+        where: { backend: 'client-node', context: context?.name, server },
+        defaultNamespace: context?.namespace,
         close: () => transport.close(),
       };
     }

@@ -1,7 +1,7 @@
 import { createPodStorage, type Pod, PodTimeoutError } from '@podstorage/core';
 import { FakeCluster, LIFECYCLE_ANNOTATION } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
-import { type BatchReporter, type PodOutcome, runBatch } from './batch.js';
+import { type BatchReporter, NamespaceNotFoundError, type PodOutcome, runBatch } from './batch.js';
 import { demoPods } from './demo-pods.js';
 
 function recordingReporter() {
@@ -19,35 +19,47 @@ function recordingReporter() {
 /** Runs a batch on a fresh fake cluster, driving its clock until done (bounded), or until `stopWhen`. */
 async function runOnFake(
   pods: Pod[],
-  options: { timeoutMs?: number; stopWhen?: (lines: string[]) => boolean } = {},
+  options: {
+    timeoutMs?: number;
+    stopWhen?: (lines: string[]) => boolean;
+    namespace?: string;
+    cluster?: FakeCluster;
+  } = {},
 ) {
-  const cluster = new FakeCluster();
+  const cluster = options.cluster ?? new FakeCluster();
   const transport = cluster.transport();
   const storage = createPodStorage(transport, { clock: cluster.clock });
   const { lines, reporter } = recordingReporter();
   const interrupt = new AbortController();
   let outcomes: PodOutcome[] | undefined;
+  let failure: unknown;
   const batch = runBatch(
     {
       storage,
       transport: transport as Parameters<typeof runBatch>[0]['transport'],
-      namespace: 'default',
+      namespace: options.namespace ?? 'default',
       clock: cluster.clock,
       reporter,
       timeoutMs: options.timeoutMs ?? 120_000,
       signal: interrupt.signal,
     },
     pods,
-  ).then((result) => {
-    outcomes = result;
-  });
+  ).then(
+    (result) => {
+      outcomes = result;
+    },
+    (error: unknown) => {
+      failure = error;
+      outcomes = [];
+    },
+  );
   for (let step = 0; outcomes === undefined && step < 3_000; step += 1) {
     if (options.stopWhen?.(lines) && !interrupt.signal.aborted) interrupt.abort(new Error('interrupted'));
     await cluster.clock.advance(100);
   }
   await batch;
   await storage.close();
-  return { cluster, outcomes: outcomes ?? [], lines, counters: storage.counters() };
+  return { cluster, outcomes: outcomes ?? [], failure, lines, counters: storage.counters() };
 }
 
 const byName = (outcomes: PodOutcome[]) =>
@@ -89,8 +101,10 @@ describe('runBatch', () => {
       stopWhen: (seen) => seen.includes('quick-success phase Running->Succeeded'),
     });
     const outcome = byName(outcomes);
-    expect(outcome['quick-success']?.phase).toBe('Succeeded');
+    expect(outcome['quick-success']).toMatchObject({ phase: 'Succeeded', interrupted: false });
     expect(outcome['slow-image-pull']?.error).toBeInstanceOf(Error);
+    // Interrupted pods report the last phase seen, not null: the pull is slow, so still Pending.
+    expect(outcome['slow-image-pull']).toMatchObject({ phase: 'Pending', interrupted: true });
     expect(lines).toContain('note deleted 2 unfinished pods this run created');
     for (const name of ['slow-image-pull', 'flaky-retry']) {
       const pod = cluster.getPod('default', name);
@@ -112,8 +126,31 @@ describe('runBatch', () => {
     };
     const { cluster, outcomes, lines } = await runOnFake([stuck], { timeoutMs: 5_000 });
     expect(PodTimeoutError.isInstance(outcomes[0]?.error)).toBe(true);
+    expect(outcomes[0]).toMatchObject({ phase: 'Pending', interrupted: false });
     expect(lines.some((line) => line.startsWith('stuck event 0/1 nodes are available'))).toBe(true);
     expect(lines).toContain('note deleted 1 unfinished pod this run created');
     expect(cluster.getPod('default', 'stuck')).toBeUndefined();
+  });
+
+  it('a missing namespace rejects the run with NamespaceNotFoundError before any pod exists', async () => {
+    const { cluster, failure, lines } = await runOnFake(demoPods(), { namespace: 'nowhere' });
+    expect(failure).toBeInstanceOf(NamespaceNotFoundError);
+    expect((failure as NamespaceNotFoundError).namespace).toBe('nowhere');
+    // Nothing was created, so nothing was reported as created or finished.
+    expect(lines.filter((line) => !line.startsWith('note'))).toEqual([]);
+    expect(cluster.listPods(undefined).items).toEqual([]);
+  });
+
+  it('a first pod refused for its own reason (its name is taken) does not stop the others', async () => {
+    const cluster = new FakeCluster();
+    const [first, ...others] = demoPods();
+    cluster.createPod({ ...(first as Pod), metadata: { name: first?.metadata?.name } });
+    const { outcomes } = await runOnFake([first as Pod, ...others], { cluster });
+    expect(outcomes.map((outcome) => [outcome.name, outcome.phase, outcome.error === undefined])).toEqual([
+      ['quick-success', null, false],
+      ['slow-image-pull', 'Succeeded', true],
+      ['failing-job', 'Failed', true],
+      ['flaky-retry', 'Succeeded', true],
+    ]);
   });
 });

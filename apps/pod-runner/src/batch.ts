@@ -12,10 +12,16 @@ import {
 /** How a pod ended. */
 export interface PodOutcome {
   readonly name: string;
-  /** The final phase; `null` if the pod disappeared or the runner could not finish it. */
+  /**
+   * The last phase seen: the final one when `error` is undefined; for a pod the runner could not see to
+   * its end (interrupted, timed out), the phase it was last seen in. `null`: never seen (not created, or
+   * gone before it was read).
+   */
   readonly phase: PodPhase | null;
   /** What stopped the runner for this pod: a timeout, a refusal, cancellation. */
   readonly error?: unknown;
+  /** The run was cancelled (Ctrl-C, SIGTERM, its output closed) before this pod finished. */
+  readonly interrupted: boolean;
   readonly durationMs: number;
   /** Event messages seen for the pod. */
   readonly events: number;
@@ -48,11 +54,31 @@ export interface BatchContext {
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * The namespace of the run does not exist: found by the first create, before any pod exists, so the
+ * runner refuses it as bad input. Real API servers answer a list in a missing namespace with an empty
+ * list, and a namespace-scoped user may not read namespaces, so the first create is the check (as
+ * kubectl, which reports `namespaces "x" not found` from its create).
+ */
+export class NamespaceNotFoundError extends Error {
+  override name = 'NamespaceNotFoundError';
+  constructor(readonly namespace: string) {
+    super(`namespace ${namespace} does not exist`);
+  }
+}
+
+function isMissingNamespace(error: unknown): boolean {
+  return (
+    KubernetesError.isInstance(error) && error.code === 404 && error.status?.details?.kind === 'namespaces'
+  );
+}
+
+/**
  * Runs pods to completion, all at once. For each: creates it, streams its events (`eventsForPod`),
  * waits for it to start (`waitForPhase`) and deletes it once finished (`deleteAfterCompletion`), all
  * under one deadline per pod. A background `watchPodChanges` reports every phase change. Pods the
  * runner created but could not see to the end (cancelled, timed out, failed) are deleted before it
- * returns, so it leaves nothing behind.
+ * returns, so it leaves nothing behind. The first pod is created alone, the others once it exists:
+ * a missing namespace rejects with {@link NamespaceNotFoundError} with nothing created.
  */
 export async function runBatch(context: BatchContext, pods: readonly Pod[]): Promise<PodOutcome[]> {
   const { storage, namespace, reporter } = context;
@@ -76,8 +102,19 @@ export async function runBatch(context: BatchContext, pods: readonly Pod[]): Pro
   })();
   // The pods this run created and has not deleted yet, by name, with their uid.
   const leftovers = new Map<string, string | undefined>();
+  // Settles when the first pod's create has: resolves true to let the others create theirs.
+  let firstCreated: (go: boolean) => void = () => {};
+  const gate = new Promise<boolean>((resolve) => {
+    firstCreated = resolve;
+  });
   try {
-    return await Promise.all(pods.map((pod) => runPod(context, pod, phases, leftovers)));
+    const outcomes = await Promise.all(
+      pods.map((pod, index) => runPod(context, pod, phases, leftovers, index === 0 ? firstCreated : gate)),
+    );
+    if (outcomes[0] !== undefined && isMissingNamespace(outcomes[0].error)) {
+      throw new NamespaceNotFoundError(namespace);
+    }
+    return outcomes;
   } finally {
     stopWatching.abort();
     await changes;
@@ -90,6 +127,8 @@ async function runPod(
   pod: Pod,
   phases: Map<string, PodPhase>,
   leftovers: Map<string, string | undefined>,
+  /** For the first pod, called with whether its create worked; for the others, awaited before creating. */
+  gate: ((created: boolean) => void) | Promise<boolean>,
 ): Promise<PodOutcome> {
   const { storage, namespace, reporter, clock, signal } = context;
   const startedAt = clock.now();
@@ -104,29 +143,44 @@ async function runPod(
   let events = 0;
   const stopEvents = new AbortController();
   let streaming: Promise<void> | undefined;
+  let created: Pod | undefined;
   const outcome = (phase: PodPhase | null, error?: unknown): PodOutcome => ({
     name,
     phase,
     error,
+    interrupted: error !== undefined && signal?.aborted === true,
     durationMs: clock.now() - startedAt,
     events,
   });
   let result: PodOutcome;
   try {
+    if (gate instanceof Promise && !(await gate)) {
+      // The namespace is missing: runBatch refuses the whole run, and this pod was never created.
+      return outcome(null, new NamespaceNotFoundError(namespace));
+    }
     const request = deadline.partial(REQUEST_TIMEOUT_MS);
-    const created = await context.transport
-      .create('pods', namespace, pod, { signal: anySignal(request.signal, signal) })
-      .finally(() => request.dispose());
-    name = created.metadata?.name ?? name;
-    leftovers.set(name, created.metadata?.uid);
+    let stored: Pod;
+    try {
+      stored = await context.transport
+        .create('pods', namespace, pod, { signal: anySignal(request.signal, signal) })
+        .finally(() => request.dispose());
+      if (!(gate instanceof Promise)) gate(true);
+    } catch (error) {
+      // Only a missing namespace stops the others: any other refusal is this pod's alone.
+      if (!(gate instanceof Promise)) gate(!isMissingNamespace(error));
+      throw error;
+    }
+    created = stored;
+    name = stored.metadata?.name ?? name;
+    leftovers.set(name, stored.metadata?.uid);
     phases.set(name, Phase.Pending);
-    reporter.created(name, created.spec?.containers[0]?.image ?? '?');
+    reporter.created(name, stored.spec?.containers[0]?.image ?? '?');
 
     streaming = (async () => {
       try {
         for await (const message of storage.eventsForPod(name, namespace, deadline, {
           signal: anySignal(stopEvents.signal, signal),
-          uid: created.metadata?.uid,
+          uid: stored.metadata?.uid,
         })) {
           events += 1;
           reporter.event(name, message);
@@ -147,16 +201,19 @@ async function runPod(
     } else {
       const phase = await storage.deleteAfterCompletion(name, namespace, deadline, { signal });
       leftovers.delete(name);
+      if (phase !== null) phases.set(name, phase);
       result = outcome(phase);
     }
   } catch (error) {
-    result = outcome(null, error);
+    // The last phase seen, for a pod that was created: the watch's, else Pending (just created).
+    result = outcome(created === undefined ? null : (phases.get(name) ?? Phase.Pending), error);
   } finally {
     stopEvents.abort();
     await streaming;
     deadline.dispose();
   }
-  reporter.finished(result);
+  // A missing namespace is the run's bad input (runBatch throws), not a pod's end to report.
+  if (!(created === undefined && isMissingNamespace(result.error))) reporter.finished(result);
   return result;
 }
 

@@ -41,8 +41,22 @@ export function demoPods(): Pod[] {
   ];
 }
 
-/** Pods from `--image`, `--count` and `--command`; the server names them from `generateName`. */
-export function podsFromFlags(image: string, count: number, command: string | undefined): Pod[] {
+/**
+ * Pods from `--image` and `--count`; the server names them from `generateName`. `words` (what follows
+ * `--`) become the container's args, or its command with `asCommand`, as `kubectl run` does.
+ */
+export function podsFromFlags(
+  image: string,
+  count: number,
+  words: readonly string[] | undefined = undefined,
+  asCommand = false,
+): Pod[] {
+  const run =
+    words === undefined || words.length === 0
+      ? {}
+      : asCommand
+        ? { command: [...words] }
+        : { args: [...words] };
   return Array.from({ length: count }, () => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -52,7 +66,7 @@ export function podsFromFlags(image: string, count: number, command: string | un
     },
     spec: {
       restartPolicy: 'Never',
-      containers: [{ name: 'main', image, ...(command ? { command: ['sh', '-c', command] } : {}) }],
+      containers: [{ name: 'main', image, ...run }],
     },
   }));
 }

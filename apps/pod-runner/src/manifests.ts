@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
 import { type Pod, validatePodName } from '@podstorage/core';
 import { parseAllDocuments } from 'yaml';
 
@@ -7,23 +9,82 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
+/** A pod read from a manifest, with where it came from (for messages). */
+export interface ManifestPod {
+  readonly pod: Pod;
+  /** `pod.yaml`, `pods.yaml (document 2)`, `stdin`. */
+  readonly source: string;
+}
+
+// The files kubectl takes from a directory given to -f (kubectl's FileExtensions).
+const MANIFEST_EXTENSIONS = ['.json', '.yaml', '.yml'];
+
 /**
- * Reads pods from a YAML (one or many documents) or JSON file; a `kind: List` or `PodList` contributes
- * its items. Everything must be a v1 Pod with a valid name (or generateName): the runner checks all of
- * it before creating anything.
+ * Reads the pods of `-f` arguments as kubectl does: each is a file, a directory (its `.json`, `.yaml` and
+ * `.yml` files, in name order, not recursive) or `-` for standard input (once), and a comma separates
+ * several (`-f a.yaml,b.yaml`). Every pod is checked ({@link checkPod}) and names that occur twice are
+ * refused, all before anything is created.
  */
-export async function readPodManifests(path: string): Promise<Pod[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ManifestError(
-      `cannot read manifest ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? error)}`,
-    );
+export async function readManifestSources(
+  sources: readonly string[],
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<ManifestPod[]> {
+  const paths = sources.flatMap((source) => source.split(',')).filter((path) => path !== '');
+  if (paths.filter((path) => path === '-').length > 1) {
+    throw new ManifestError('-f - (standard input) can be given only once');
   }
-  const pods: Pod[] = [];
-  const documents = parseAllDocuments(text);
+  const pods: ManifestPod[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      pods.push(...podsOfText(await text(stdin), 'stdin'));
+      continue;
+    }
+    for (const file of await filesOf(path)) pods.push(...podsOfText(await readManifest(file), file));
+  }
+  refuseDuplicateNames(pods);
+  return pods;
+}
+
+async function filesOf(path: string): Promise<string[]> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+  if (!isDirectory) return [path];
+  const files = (await readdir(path))
+    .filter((name) => MANIFEST_EXTENSIONS.some((extension) => name.endsWith(extension)))
+    .sort()
+    .map((name) => join(path, name));
+  if (files.length === 0) {
+    throw new ManifestError(`directory ${path} has no ${MANIFEST_EXTENSIONS.join(', ')} files`);
+  }
+  return files;
+}
+
+async function readManifest(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw unreadable(path, error);
+  }
+}
+
+function unreadable(path: string, error: unknown): ManifestError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new ManifestError(
+    `cannot read manifest ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}`,
+  );
+}
+
+/**
+ * Reads pods from YAML (one or many documents) or JSON text; a `kind: List` or `PodList` contributes
+ * its items. Everything must be a v1 Pod with a valid name (or generateName).
+ */
+export function podsOfText(manifest: string, path: string): ManifestPod[] {
+  const pods: ManifestPod[] = [];
+  const documents = parseAllDocuments(manifest);
   for (const [index, document] of documents.entries()) {
     const where = documents.length > 1 ? `${path} (document ${index + 1})` : path;
     if (document.errors.length > 0) {
@@ -33,10 +94,25 @@ export async function readPodManifests(path: string): Promise<Pod[]> {
     }
     const value: unknown = document.toJS();
     if (value === null || value === undefined) continue;
-    for (const item of listItems(value)) pods.push(checkPod(item, where));
+    for (const item of listItems(value)) pods.push({ pod: checkPod(item, where), source: where });
   }
   if (pods.length === 0) throw new ManifestError(`${path} holds no pod`);
   return pods;
+}
+
+function refuseDuplicateNames(pods: readonly ManifestPod[]): void {
+  const seen = new Map<string, string>();
+  for (const { pod, source } of pods) {
+    const name = pod.metadata?.name;
+    if (name === undefined) continue;
+    // Pods in different namespaces may share a name; the run refuses mixed namespaces elsewhere.
+    const key = `${pod.metadata?.namespace ?? ''}/${name}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ManifestError(`pod name ${name} is given twice: in ${first} and in ${source}`);
+    }
+    seen.set(key, source);
+  }
 }
 
 function listItems(value: unknown): unknown[] {
