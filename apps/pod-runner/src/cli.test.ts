@@ -12,14 +12,15 @@ const file = (name: string, text: string) => {
   writeFileSync(path, text);
   return path;
 };
+/** A job manifest: never restarted, its command runs 1 s and exits 0 (the fake's kubelet reads it). */
 const podYaml = (name: string, extra = '') =>
-  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  containers:\n  - name: main\n    image: busybox\n`;
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox\n    command: [sh, -c, 'echo done; sleep 1']\n`;
 /** A pod that runs for `runMs` of the fake's time once started (the fake's kubelet reads the annotation). */
 const longPod = (name: string, runMs: number): Pod => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, annotations: { [LIFECYCLE_ANNOTATION]: JSON.stringify({ pullMs: 100, runMs }) } },
-  spec: { containers: [{ name: 'main', image: 'busybox' }] },
+  spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
 });
 
 describe('podstorage-run', () => {
@@ -35,6 +36,11 @@ describe('podstorage-run', () => {
       '100',
       '--timeout',
       '30s',
+      // A job: the fake's kubelet runs this command 2 s and it exits 0 (an image alone is a server).
+      '--',
+      'sh',
+      '-c',
+      'echo working; sleep 2',
     ]);
     expect(await result.exit, result.stderr).toBe(0);
     const lines = records(result.stdout);
@@ -67,7 +73,7 @@ describe('podstorage-run', () => {
   });
 
   it('prints plain lines and a summary table when stdout is not a terminal', async () => {
-    const result = run(['--fake', '--image', 'alpine', '--speed', '100']);
+    const result = run(['--fake', '--image', 'alpine', '--speed', '100', '--', 'sleep', '2']);
     expect(await result.exit, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       /^Running 1 pod in namespace default on the embedded fake cluster \(time x100\)\n/,
@@ -100,7 +106,10 @@ describe('podstorage-run', () => {
             kind: 'Pod',
             apiVersion: 'v1',
             metadata: { name: 'from-dir-c' },
-            spec: { containers: [{ name: 'main', image: 'busybox' }] },
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'sleep 1'] }],
+            },
           },
         ],
       }),
@@ -187,7 +196,9 @@ describe('podstorage-run', () => {
   it('runs on the current kubeconfig context by default (KUBECONFIG), and says where in the header', async () => {
     const served = await servedCluster();
     try {
-      const result = run(['--image', 'busybox', '--count', '2'], { env: { KUBECONFIG: served.kubeconfig } });
+      const result = run(['--image', 'busybox', '--count', '2', '--', 'sh', '-c', 'echo working; sleep 2'], {
+        env: { KUBECONFIG: served.kubeconfig },
+      });
       expect(await result.exit, result.stderr).toBe(0);
       expect(result.stdout.split('\n')[0]).toBe(
         `Running 2 pods in namespace default on context podstorage-fake (cluster ${served.server.url}, through undici)`,
@@ -215,6 +226,10 @@ describe('podstorage-run', () => {
           '--count',
           '2',
           '--json',
+          '--',
+          'sh',
+          '-c',
+          'echo working; sleep 2',
         ];
         const result = run(args);
         expect(await result.exit, result.stderr).toBe(0);

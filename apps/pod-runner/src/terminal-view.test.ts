@@ -80,7 +80,18 @@ const BAR = /[█░]/;
 
 describe.skipIf(!hasScript)('the live view on a terminal', () => {
   it('keeps every timestamped line of the piped output, whole, above bars that end full and finished', async () => {
-    const terminal = runInTerminal(['--fake', '--speed', '50', '--image', 'busybox', '--count', '2']);
+    const terminal = runInTerminal([
+      '--fake',
+      '--speed',
+      '50',
+      '--image',
+      'busybox',
+      '--count',
+      '2',
+      '--',
+      'sleep',
+      '2',
+    ]);
     const code = await terminal.exit;
     terminal.close();
     const lines = await screenLines(terminal.output());
@@ -104,7 +115,7 @@ describe.skipIf(!hasScript)('the live view on a terminal', () => {
         expect.arrayContaining([
           'created image busybox',
           'event Pulling image "busybox"',
-          'event Created container main',
+          'event Created container: main',
           'event Started container main',
           'phase Pending -> Running',
           'phase Running -> Succeeded',

@@ -4,6 +4,7 @@ import { deleteAfterCompletionScenarios } from './suites/delete-after-completion
 import { engineScenarios } from './suites/engine.js';
 import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
+import { kubeletScenarios } from './suites/kubelet.js';
 import { reliabilityScenarios } from './suites/reliability.js';
 import { scaleScenarios } from './suites/scale.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
@@ -61,5 +62,6 @@ export function runConformance(
     suite.group('engine edges', () => engineEdgeScenarios(suite));
     suite.group('scale', () => scaleScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
+    suite.group('pods on a node', () => kubeletScenarios(suite));
   });
 }

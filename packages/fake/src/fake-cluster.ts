@@ -7,7 +7,7 @@ import type {
   PodTransport,
   WatchEvent,
 } from '@podstorage/core';
-import type { Namespace } from 'kubernetes-types/core/v1.js';
+import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
 import { deleteCollection } from './cluster/collections.js';
 import { type ClusterContext, copy } from './cluster/context.js';
 import { DeletionTimers } from './cluster/deletion.js';
@@ -20,13 +20,22 @@ import {
   isTerminating,
   SYSTEM_NAMESPACES,
 } from './cluster/namespaces.js';
+import {
+  addNode,
+  cordonNode,
+  type FakeNodeOptions,
+  NodeEvictions,
+  type NodeReadiness,
+  removeNode,
+  setNodeReadiness,
+} from './cluster/nodes.js';
 import { bindPod, createPod, deletePod, removeFinalizers, setPodPhase, updatePod } from './cluster/pods.js';
 import type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
 import { WatchHub } from './cluster/watch-dispatch.js';
 import { FakeClock } from './fake-clock.js';
 import { type FaultInjector, FaultInjectorImplementation, type RequestVerb } from './fault-injector.js';
 import { createInProcessTransport, type FakeClusterTransport } from './in-process-transport.js';
-import { type LifecycleScript, LifecycleSimulator } from './lifecycle.js';
+import { kubernetesTime, type LifecycleScript, LifecycleSimulator } from './lifecycle.js';
 import { SeededRandom } from './names.js';
 import {
   type MutablePod,
@@ -35,11 +44,15 @@ import {
   type StoredObject,
   type StoreState,
 } from './object-store.js';
+import { checkLogQuery, followLog, logTarget, type PodLogQuery, readLog } from './pod-logs.js';
+import { notFound } from './status.js';
 import { type RequestWatchdog, RequestWatchdogImplementation, type WatchdogOptions } from './watchdog.js';
 import { connectionResetError } from './watcher.js';
 
+export type { FakeNodeOptions, NodeReadiness } from './cluster/nodes.js';
 export type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
-export type { Namespace };
+export type { PodLogQuery } from './pod-logs.js';
+export type { Namespace, Node };
 
 /** Options of a {@link FakeCluster}. */
 export interface FakeClusterOptions {
@@ -55,8 +68,13 @@ export interface FakeClusterOptions {
   readonly watchTimeoutSeconds?: number;
   /** Namespaces created at start, besides `default`, `kube-system`, `kube-public` and `kube-node-lease`, which every cluster has. */
   readonly namespaces?: readonly string[];
-  /** The node the simulated scheduler assigns pods to. Default `fake-node-1`. */
+  /** The name of the one node the cluster has when `nodes` is not given. Default `fake-node-1`. */
   readonly nodeName?: string;
+  /**
+   * The simulated nodes the scheduler places pods on (Node objects with capacity, conditions and
+   * taints). Default: one node, `nodeName`, with 4 CPUs, 16Gi and room for 110 pods.
+   */
+  readonly nodes?: readonly FakeNodeOptions[];
   /** The lifecycle of pods that bring no script of their own. */
   readonly defaultLifecycle?: LifecycleScript;
   /** Seed of the generator behind `generateName` suffixes. Default 1. */
@@ -167,14 +185,18 @@ export class FakeCluster {
       limit: options.watchdog,
     });
     this.watchdog = this.#watchdog;
-    const nodeName = options.nodeName ?? 'fake-node-1';
+    const nodeName = options.nodeName ?? options.nodes?.[0]?.name ?? 'fake-node-1';
     const simulator = new LifecycleSimulator({
       clock,
-      nodeName,
       pod: (key) => store.get('pods', key) as Pod | undefined,
+      pods: () => store.values('pods') as Pod[],
+      nodes: () => store.values('nodes') as Node[],
       update: (key, change) => {
-        const next = copy(store.get('pods', key)) as MutablePod;
+        const existing = store.get('pods', key);
+        const next = copy(existing) as MutablePod;
         change(next);
+        // A status write that changes nothing is no write (and no resourceVersion).
+        if (JSON.stringify(next) === JSON.stringify(existing)) return;
         store.commit('pods', 'MODIFIED', key, next as StoredObject);
       },
       record: (pod, event) => {
@@ -182,6 +204,7 @@ export class FakeCluster {
         if (!isTerminating(this.#context, pod.metadata?.namespace ?? 'default'))
           recordEvent(this.#context, pod, event);
       },
+      finishDeletion: (key, uid) => this.#context.deletion.schedule(key, uid, 0),
     });
     this.#context = {
       clock,
@@ -192,6 +215,10 @@ export class FakeCluster {
       defaultLifecycle: options.defaultLifecycle ?? {},
       simulator,
       deletion: new DeletionTimers({ clock, store, simulator: () => simulator }),
+      nodeEvictions: new NodeEvictions(
+        () => this.#context,
+        (pod) => this.#evict(pod),
+      ),
       eventSequence: { value: 0 },
     };
     // The namespace controller's last step: a Terminating namespace goes once its content is gone.
@@ -202,6 +229,7 @@ export class FakeCluster {
     });
     for (const namespace of new Set([...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])]))
       this.createNamespace(namespace);
+    for (const node of options.nodes ?? [{ name: nodeName }]) addNode(this.#context, node);
   }
 
   /**
@@ -394,6 +422,133 @@ export class FakeCluster {
     return removeFinalizers(this.#context, namespace, name);
   }
 
+  // ---------------------------------------------------------------- logs
+
+  /**
+   * What a container of the pod printed, as `GET pods/{name}/log` answers without `follow`: per
+   * container (`container` required when the pod has several), the `previous` instance of a restarted
+   * one, `tailLines`, `sinceSeconds`/`sinceTime`, `timestamps`, `limitBytes`. Errors as the apiserver
+   * and kubelet word them (404 for the pod, 400 for a bad container or a missing previous instance).
+   */
+  podLogs(namespace: string, name: string, query: PodLogQuery = {}): string {
+    const { instance } = this.#logTarget(namespace, name, query);
+    return readLog(instance, query, this.clock.date().getTime());
+  }
+
+  /**
+   * `GET pods/{name}/log?follow=true`: what {@link FakeCluster.podLogs} answers, then each line as the
+   * container prints it, ending when the container's run ends (or the pod goes) or `signal` aborts.
+   */
+  followPodLogs(
+    namespace: string,
+    name: string,
+    query: PodLogQuery & { readonly signal: AbortSignal },
+  ): AsyncIterable<string> {
+    const { instance } = this.#logTarget(namespace, name, query);
+    return followLog(instance, query, this.clock.date().getTime(), query.signal);
+  }
+
+  #logTarget(namespace: string, name: string, query: PodLogQuery) {
+    const pod = this.#store.get('pods', objectKey(namespace, name)) as Pod | undefined;
+    if (pod === undefined) throw notFound('pods', name);
+    checkLogQuery(query, name);
+    const logs = this.#context.simulator.logs(objectKey(namespace, name), pod.metadata?.uid);
+    return { pod, ...logTarget(pod, logs, query) };
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  /** Adds a simulated node (409 if the name is taken); pods waiting for room are retried. */
+  addNode(options: FakeNodeOptions): Node {
+    return addNode(this.#context, options);
+  }
+
+  /** The node, or `undefined`. */
+  getNode(name: string): Node | undefined {
+    const node = this.#store.get('nodes', name);
+    return node === undefined ? undefined : (copy(node) as Node);
+  }
+
+  /** Lists nodes as the API server does (a `NodeList`), with selectors and paging. */
+  listNodes(query: ListQuery = {}): ListResult<Node> {
+    return listObjects(this.#store, 'nodes', undefined, query) as ListResult<Node>;
+  }
+
+  /** Cordons a node (`kubectl cordon`: no new pods), or uncordons it with `false`. */
+  cordonNode(name: string, cordoned = true): Node {
+    return cordonNode(this.#context, name, cordoned);
+  }
+
+  /**
+   * Makes a node Ready (`true`/`'True'`), NotReady (`false`/`'False'`: the kubelet reports it) or
+   * unreachable (`'Unknown'`: the kubelet stopped posting status), with the node lifecycle
+   * controller's taints, the pods' Ready condition, and eviction of its pods once their tolerations'
+   * seconds (300 by default) are over.
+   */
+  setNodeReady(name: string, ready: boolean | NodeReadiness): Node {
+    const status: NodeReadiness = ready === true ? 'True' : ready === false ? 'False' : ready;
+    return setNodeReadiness(this.#context, name, status);
+  }
+
+  /** Removes a node; the pod garbage collector deletes its pods after 40 s. */
+  removeNode(name: string): void {
+    removeNode(this.#context, name, (pod) => {
+      const key = objectKey(pod.metadata?.namespace, pod.metadata?.name ?? '');
+      const next = copy(pod) as MutablePod;
+      const time = kubernetesTime(this.clock.date());
+      next.status = {
+        ...next.status,
+        phase: 'Failed',
+        conditions: [
+          ...(next.status?.conditions ?? []).filter((condition) => condition.type !== 'DisruptionTarget'),
+          {
+            type: 'DisruptionTarget',
+            status: 'True',
+            reason: 'DeletionByPodGC',
+            message: 'PodGC: node no longer exists',
+            lastTransitionTime: time,
+            lastProbeTime: null as unknown as string,
+          },
+        ],
+      };
+      this.#store.commit('pods', 'MODIFIED', key, next as StoredObject);
+      this.#context.simulator.stop(key);
+      deletePod(this.#context, pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '', {
+        gracePeriodSeconds: 0,
+      });
+    });
+  }
+
+  /** The taint-eviction controller deletes a pod on a node with a NoExecute taint it no longer tolerates. */
+  #evict(pod: Pod): void {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const name = pod.metadata?.name ?? '';
+    const key = objectKey(namespace, name);
+    const next = copy(pod) as MutablePod;
+    next.status = {
+      ...next.status,
+      conditions: [
+        ...(next.status?.conditions ?? []),
+        {
+          type: 'DisruptionTarget',
+          status: 'True',
+          reason: 'DeletionByTaintManager',
+          message: 'Taint manager: deleting due to NoExecute taint',
+          lastTransitionTime: kubernetesTime(this.clock.date()),
+          lastProbeTime: null as unknown as string,
+        },
+      ],
+    };
+    this.#store.commit('pods', 'MODIFIED', key, next as StoredObject);
+    recordEvent(this.#context, this.#store.get('pods', key) as Pod, {
+      reason: 'TaintManagerEviction',
+      message: `Marking for deletion Pod ${namespace}/${name}`,
+      type: 'Normal',
+      component: 'taint-eviction-controller',
+    });
+    deletePod(this.#context, namespace, name, {});
+  }
+
   /**
    * Binds a pod to a node as the scheduler does through `pods/{name}/binding`: `spec.nodeName` and the
    * PodScheduled condition (MODIFIED); 409 Conflict if it is already assigned or being deleted.
@@ -486,7 +641,7 @@ export class FakeCluster {
    * that starts matching as ADDED). Throws a `KubernetesError` for bad selectors or options.
    * Aborting `signal` closes the stream and releases its timers at once.
    */
-  watch<R extends 'pods' | 'events' | 'namespaces'>(
+  watch<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },

@@ -4,6 +4,7 @@ import type {
   ListOptions,
   ObjectList,
   Pod,
+  PodLogOptions,
   PodTransport,
   RequestOptions,
   ResourceName,
@@ -27,6 +28,8 @@ function checkResource(resource: string): asserts resource is ResourceName {
  */
 export interface FakeClusterTransport extends PodTransport {
   create: NonNullable<PodTransport['create']>;
+  /** A container's log from the simulated kubelet (`cluster.podLogs` / `cluster.followPodLogs`). */
+  readPodLog: NonNullable<PodTransport['readPodLog']>;
   /** Calls in flight (waiting out injected latency or a stall) plus watch streams still open. */
   openHandles(): number;
   /** Ends every open watch and in-flight call of this transport; later calls reject. Safe to call twice. */
@@ -171,6 +174,20 @@ export function createInProcessTransport(cluster: FakeCluster): FakeClusterTrans
       if (resource === 'pods') cluster.deletePod(namespace, name, query);
       else cluster.deleteEvent(namespace, name, query);
     },
+
+    async readPodLog(
+      namespace: string,
+      name: string,
+      options: PodLogOptions,
+    ): Promise<AsyncIterable<string>> {
+      await cluster.beginRequest('get', 'pods', namespace, options.signal);
+      const { signal, ...query } = options;
+      if (query.follow) return cluster.followPodLogs(namespace, name, { ...query, signal });
+      const text = cluster.podLogs(namespace, name, query);
+      return (async function* () {
+        if (text !== '') yield text;
+      })();
+    },
   };
   return {
     get: (resource, namespace, name, options) =>
@@ -183,6 +200,20 @@ export function createInProcessTransport(cluster: FakeCluster): FakeClusterTrans
       counted(() => transport.create(resource, namespace, object, bound(options))),
     delete: (resource, namespace, name, options) =>
       counted(() => transport.delete(resource, namespace, name, bound(options))),
+    readPodLog: async (namespace, name, options) => {
+      const signal = bound(options).signal;
+      const chunks = await counted(() => transport.readPodLog(namespace, name, { ...options, signal }));
+      // An open log stream is held like a watch until it ends or its signal aborts.
+      const handle = { active: true };
+      watches.add(handle);
+      return (async function* () {
+        try {
+          yield* chunks;
+        } finally {
+          handle.active = false;
+        }
+      })();
+    },
     openHandles() {
       for (const watch of watches) if (!watch.active) watches.delete(watch);
       return callsInFlight + watches.size;

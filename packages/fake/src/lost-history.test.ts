@@ -157,8 +157,8 @@ describe('lost history: snapshot() and restore()', () => {
     });
     await streaming.finished;
     expect(streaming.summary()).toEqual(['ERROR:504']);
-    // A fresh cluster has made its four namespaces (default and the kube-* system ones).
-    expect(before).toBe('4');
+    // A fresh cluster has made its four namespaces (default and the kube-* system ones) and its node.
+    expect(before).toBe(new FakeCluster().resourceVersion());
   });
 
   it('restores the state of a freshly started fake from a new cluster, stopping the kubelet of vanished pods', async () => {
@@ -169,7 +169,7 @@ describe('lost history: snapshot() and restore()', () => {
     await cluster.clock.advance(5_000);
     expect(cluster.getPod('default', 'job')?.status?.phase).toBe('Running');
     cluster.restore(new FakeCluster().snapshot());
-    expect(cluster.resourceVersion()).toBe('4');
+    expect(cluster.resourceVersion()).toBe(new FakeCluster().resourceVersion());
     expect(cluster.listNamespaces().map((namespace) => namespace.metadata?.name)).toEqual(SYSTEM_NAMESPACES);
     expect(cluster.listPods(undefined).items).toEqual([]);
     expect(cluster.clock.pendingTimers()).toBe(baseline);

@@ -7,7 +7,10 @@ import { collect, pod, settle } from './test-support.js';
 describe('namespace deletion on the fake clock', () => {
   it('turns Terminating, deletes content (pods gracefully, with their kubelet events dropped), then goes', async () => {
     const cluster = new FakeCluster({ namespaces: ['team'] });
-    cluster.createPod(pod('worker', { namespace: 'team' }), { lifecycle: { runMs: 600_000 } });
+    // A container that ignores SIGTERM: the kubelet kills it at the end of its 30 s grace period.
+    cluster.createPod(pod('worker', { namespace: 'team' }), {
+      lifecycle: { runMs: 600_000, ignoreSigterm: true },
+    });
     await cluster.clock.advance(5_000);
     expect(cluster.getPod('team', 'worker')?.status?.phase).toBe('Running');
     expect(cluster.listEvents('team').items.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import type { KubernetesEvent, ObjectMeta, Pod } from '@podstorage/core';
 import { badRequest } from './status.js';
 
 /** The kinds of object the fake cluster keeps. */
-export type StoredResource = 'namespaces' | 'pods' | 'events';
+export type StoredResource = 'namespaces' | 'pods' | 'events' | 'nodes';
 
 /** Anything with Kubernetes object metadata. */
 export interface StoredObject {
@@ -65,6 +65,15 @@ export function selectableFields(resource: StoredResource, object: StoredObject)
       type: event.type ?? '',
     };
   }
+  if (resource === 'nodes') {
+    // pkg/registry/core/node/strategy.go NodeToSelectableFields.
+    return {
+      'metadata.name': metadata.name ?? '',
+      'spec.unschedulable': String(
+        (object as { spec?: { unschedulable?: boolean } }).spec?.unschedulable ?? false,
+      ),
+    };
+  }
   return {
     'metadata.name': metadata.name ?? '',
     'status.phase': (object as { status?: { phase?: string } }).status?.phase ?? '',
@@ -75,6 +84,7 @@ const SELECTABLE_PROBE: Record<StoredResource, ReadonlySet<string>> = {
   pods: new Set(Object.keys(selectableFields('pods', {}))),
   events: new Set(Object.keys(selectableFields('events', {}))),
   namespaces: new Set(Object.keys(selectableFields('namespaces', {}))),
+  nodes: new Set(Object.keys(selectableFields('nodes', {}))),
 };
 
 /** Throws the API server's 400 for a field selector naming a field the resource does not support. */
@@ -128,6 +138,7 @@ function copyObjects(
     namespaces: new Map(structuredClone([...objects.namespaces])),
     pods: new Map(structuredClone([...objects.pods])),
     events: new Map(structuredClone([...objects.events])),
+    nodes: new Map(structuredClone([...objects.nodes])),
   };
 }
 
@@ -142,10 +153,11 @@ export class ObjectStore {
     namespaces: new Map(),
     pods: new Map(),
     events: new Map(),
+    nodes: new Map(),
   };
   // Each resource's keys in key order, kept sorted on every create and delete, so a page of a list
   // is found by binary search and read in O(page size), never by sorting the whole store.
-  #keys: Record<StoredResource, string[]> = { namespaces: [], pods: [], events: [] };
+  #keys: Record<StoredResource, string[]> = { namespaces: [], pods: [], events: [], nodes: [] };
   #visited = 0;
   readonly #history: Change[] = [];
   readonly #listeners = new Set<(change: Change) => void>();
@@ -317,6 +329,7 @@ export class ObjectStore {
       namespaces: [...this.#objects.namespaces.keys()].sort(compareKeys),
       pods: [...this.#objects.pods.keys()].sort(compareKeys),
       events: [...this.#objects.events.keys()].sort(compareKeys),
+      nodes: [...this.#objects.nodes.keys()].sort(compareKeys),
     };
     this.#resourceVersion = state.resourceVersion;
     this.#history.length = 0;

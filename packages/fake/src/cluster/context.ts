@@ -5,6 +5,7 @@ import type { SeededRandom } from '../names.js';
 import type { ObjectStore, StoredResource } from '../object-store.js';
 import { statusError } from '../status.js';
 import type { DeletionTimers } from './deletion.js';
+import type { NodeEvictions } from './nodes.js';
 
 /**
  * What the cluster's API modules (pods, events, namespaces, deletion, lists) share: the store, the
@@ -19,6 +20,8 @@ export interface ClusterContext {
   readonly defaultLifecycle: LifecycleScript;
   readonly simulator: LifecycleSimulator;
   readonly deletion: DeletionTimers;
+  /** The taint-eviction controller's timers for pods on tainted nodes. */
+  readonly nodeEvictions: NodeEvictions;
   /** Keeps the names of events recorded in the same millisecond apart. */
   readonly eventSequence: { value: number };
 }
@@ -28,6 +31,7 @@ export const LIST_KINDS: Record<StoredResource, string> = {
   pods: 'PodList',
   events: 'EventList',
   namespaces: 'NamespaceList',
+  nodes: 'NodeList',
 };
 
 /** The object kinds, by resource. */
@@ -35,6 +39,7 @@ export const OBJECT_KINDS: Record<StoredResource, string> = {
   pods: 'Pod',
   events: 'Event',
   namespaces: 'Namespace',
+  nodes: 'Node',
 };
 
 /** A deep copy: objects go in and out of the cluster as copies. */

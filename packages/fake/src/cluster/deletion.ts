@@ -69,8 +69,10 @@ export class DeletionTimers {
     const timer = this.#timers.get(key);
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     this.#timers.delete(key);
+    const removed = copy(this.#store.commit(resource, 'DELETED', key, existing));
+    // After the commit, so the simulator sees the pod gone and drops its logs too.
     if (resource === 'pods') this.#simulator().stop(key);
-    return copy(this.#store.commit(resource, 'DELETED', key, existing));
+    return removed;
   }
 
   /** Ends the pod's grace period in `grace` seconds of clock time (now for 0), if it still has this uid. */

@@ -34,6 +34,11 @@ export function createEvent(context: ClusterContext, event: KubernetesEvent): Ku
   return copy(store.commit('events', 'ADDED', key, created)) as KubernetesEvent;
 }
 
+/** metav1.MicroTime: RFC 3339 with microseconds. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 /**
  * Records an event about a pod the way the kubelet's event recorder does (see
  * {@link FakeCluster.recordPodEvent}): the same event again bumps `count` and `lastTimestamp`.
@@ -61,6 +66,10 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
       const next = copy(existing);
       next.count = (existing.count ?? 1) + 1;
       next.lastTimestamp = now;
+      // events.k8s.io/v1 (the scheduler's recorder) counts a recurring event in its series
+      // (client-go tools/events/event_broadcaster.go); the kubelet's core/v1 recorder bumps count.
+      if (existing.action !== undefined)
+        next.series = { count: (existing.series?.count ?? 1) + 1, lastObservedTime: microTime(clock.date()) };
       const key = objectKey(namespace, existing.metadata?.name ?? '');
       return store.commit('events', 'MODIFIED', key, next) as KubernetesEvent;
     }
@@ -68,7 +77,7 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
   const nanos =
     BigInt(clock.date().getTime()) * 1_000_000n + BigInt(context.eventSequence.value++ % 1_000_000);
   const eventName = `${name}.${nanos.toString(16).padStart(16, '0')}`;
-  const host = event.component === 'kubelet' ? context.nodeName : undefined;
+  const host = event.component === 'kubelet' ? (event.host ?? context.nodeName) : undefined;
   const created: KubernetesEvent = {
     apiVersion: 'v1',
     kind: 'Event',
@@ -93,6 +102,17 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
     firstTimestamp: now,
     lastTimestamp: now,
     count: 1,
+    // Written through events.k8s.io/v1, as the scheduler does: eventTime, action and the reporting
+    // controller and instance (pkg/scheduler/schedule_one.go: Scheduled with action Binding,
+    // FailedScheduling with action Scheduling).
+    ...(event.action === undefined
+      ? {}
+      : {
+          eventTime: microTime(clock.date()),
+          action: event.action,
+          reportingComponent: event.component,
+          reportingInstance: `${event.component}-podstorage-fake-control-plane`,
+        }),
   };
   requireNamespace(context, namespace, 'events', eventName);
   return store.commit('events', 'ADDED', objectKey(namespace, eventName), created) as KubernetesEvent;

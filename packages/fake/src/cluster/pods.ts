@@ -191,9 +191,12 @@ export function deletePod(
     generation: (existing.metadata?.generation ?? 1) + 1,
   };
   const stored = store.commit('pods', 'MODIFIED', key, next) as Pod;
-  if (!wasTerminating) context.simulator.terminate(key);
-  deletion.schedule(key, stored.metadata?.uid, grace);
-  return copy(stored);
+  // The simulated kubelet stops the containers and deletes the pod for good once they have stopped
+  // (in about a second, unless they ignore SIGTERM); without it (manual mode), or when a second delete
+  // shortens the period, the grace period's end does.
+  const kubelet = !wasTerminating && context.mode === 'simulated' && context.simulator.terminate(key);
+  if (!kubelet) deletion.schedule(key, stored.metadata?.uid, grace);
+  return copy(store.get('pods', key) ?? stored) as Pod;
 }
 
 /** Clears a pod's finalizers; see {@link FakeCluster.removeFinalizers}. */

@@ -1,5 +1,5 @@
 import type { FieldSelector, KubernetesEvent, Pod } from '@podstorage/core';
-import type { Namespace } from 'kubernetes-types/core/v1.js';
+import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
 
 /** Options of a list call, with the query string already parsed. */
 export interface ListQuery {
@@ -51,8 +51,10 @@ export interface DeleteQuery {
 }
 
 /** The object a watch stream carries for a resource. */
-export type WatchObject<R extends 'pods' | 'events' | 'namespaces'> = R extends 'pods'
+export type WatchObject<R extends 'pods' | 'events' | 'namespaces' | 'nodes'> = R extends 'pods'
   ? Pod
   : R extends 'events'
     ? KubernetesEvent
-    : Namespace;
+    : R extends 'nodes'
+      ? Node
+      : Namespace;

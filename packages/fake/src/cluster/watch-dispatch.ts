@@ -51,7 +51,7 @@ export class WatchHub {
   }
 
   /** Opens a watch; see {@link FakeCluster.watch}. */
-  open<R extends 'pods' | 'events' | 'namespaces'>(
+  open<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },

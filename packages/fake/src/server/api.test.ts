@@ -21,9 +21,11 @@ describe('discovery', () => {
     expect(resources.resources.map((resource) => resource.name)).toEqual([
       'events',
       'namespaces',
+      'nodes',
       'pods',
       'pods/binding',
       'pods/eviction',
+      'pods/log',
       'pods/status',
     ]);
     const groups = (await send(server.url, 'GET', '/apis')).json() as { groups: { name: string }[] };

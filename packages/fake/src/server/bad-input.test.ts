@@ -158,7 +158,7 @@ describe('bad input gets the right Status and changes nothing', () => {
       '/api/v2',
       '/apis/apps/v1/namespaces/default/deployments',
       '/api/v1/services',
-      '/api/v1/namespaces/default/pods/web/log',
+      '/api/v1/namespaces/default/pods/web/logs',
       '/api/v1/namespaces/default/pods/%zz',
       '/api/v1/namespaces/default/pods/a%2Fb',
     ]) {

@@ -48,6 +48,14 @@ export function coreV1Resources(): object {
         shortNames: ['ns'],
       },
       {
+        name: 'nodes',
+        singularName: 'node',
+        namespaced: false,
+        kind: 'Node',
+        verbs: ['get', 'list', 'patch', 'watch'],
+        shortNames: ['no'],
+      },
+      {
         name: 'pods',
         singularName: 'pod',
         namespaced: true,
@@ -71,6 +79,13 @@ export function coreV1Resources(): object {
         version: 'v1',
         kind: 'Eviction',
         verbs: ['create'],
+      },
+      {
+        name: 'pods/log',
+        singularName: '',
+        namespaced: true,
+        kind: 'Pod',
+        verbs: ['get'],
       },
       {
         name: 'pods/status',

@@ -17,7 +17,7 @@ export interface HandlerResult {
   readonly body: unknown;
 }
 
-const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const;
+const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace', nodes: 'Node' } as const;
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
@@ -28,6 +28,12 @@ export function faultVerb(operation: Operation): RequestVerb {
 /** Which operation a method on a path asks for, or `undefined` if the resource does not allow it (405). */
 export function operationOf(method: string, path: ResourcePath): Operation | undefined {
   const collection = path.name === undefined;
+  if (path.resource === 'nodes') {
+    if (method === 'GET') return collection ? 'list' : 'get';
+    // `kubectl cordon` / `uncordon`: a patch of spec.unschedulable.
+    if (method === 'PATCH' && !collection) return 'patch';
+    return undefined;
+  }
   if (path.resource === 'namespaces') {
     if (method === 'GET') return collection ? 'list' : 'get';
     if (method === 'POST' && collection) return 'create';
@@ -223,7 +229,7 @@ function checkObject(
     );
   }
   const name = isRecord(object.metadata) ? object.metadata.name : undefined;
-  const problems = shapeProblems(path.resource, object);
+  const problems = path.resource === 'nodes' ? [] : shapeProblems(path.resource, object);
   if (problems.length > 0) throw invalid(kind, typeof name === 'string' ? name : '', problems);
   const metadata = { ...((object.metadata as Record<string, unknown> | undefined) ?? {}) };
   if (path.namespace !== undefined) {
@@ -277,6 +283,11 @@ export function handleOperation(
   const namespace = path.namespace;
   switch (operation) {
     case 'get': {
+      if (path.resource === 'nodes') {
+        const node = cluster.getNode(name);
+        if (node === undefined) throw notFound('nodes', name);
+        return { code: 200, body: node };
+      }
       if (path.resource === 'namespaces') {
         const found = cluster.getNamespace(name);
         if (found === undefined) throw notFound('namespaces', name);
@@ -287,6 +298,7 @@ export function handleOperation(
     case 'list': {
       const listQuery = listQueryOf(query);
       if (path.resource === 'namespaces') return { code: 200, body: cluster.queryNamespaces(listQuery) };
+      if (path.resource === 'nodes') return { code: 200, body: cluster.listNodes(listQuery) };
       const result =
         path.resource === 'pods'
           ? cluster.listPods(namespace, listQuery)
@@ -330,6 +342,7 @@ export function handleOperation(
     }
     case 'patch': {
       const patch = parseJson(body);
+      if (path.resource === 'nodes') return { code: 200, body: patchNode(cluster, name, patchType, patch) };
       const existing = current(cluster, path);
       const patched = applyPatch(patchType ?? 'merge', existing, patch);
       const checked = checkObject(path, patched, { requireName: true });
@@ -435,4 +448,21 @@ function write(
     );
   }
   return cluster.updateEvent(object as unknown as KubernetesEvent);
+}
+
+/** A patch of a node: only `spec.unschedulable` (cordon, uncordon) is writable here. */
+function patchNode(
+  cluster: FakeCluster,
+  name: string,
+  patchType: PatchType | undefined,
+  patch: unknown,
+): unknown {
+  const existing = cluster.getNode(name);
+  if (existing === undefined) throw notFound('nodes', name);
+  const patched = applyPatch(patchType ?? 'merge', existing as never, patch) as {
+    spec?: { unschedulable?: boolean };
+  };
+  const cordoned = patched.spec?.unschedulable === true;
+  if (cordoned === (existing.spec?.unschedulable === true)) return existing;
+  return cluster.cordonNode(name, cordoned);
 }

@@ -1,9 +1,10 @@
 import type { DeleteQuery, ListQuery, WatchQuery } from '../fake-cluster.js';
+import type { PodLogQuery } from '../pod-logs.js';
 import { failureStatus } from '../status.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A resource the server serves under `/api/v1`. */
-export type ServedResource = 'pods' | 'events' | 'namespaces';
+export type ServedResource = 'pods' | 'events' | 'namespaces' | 'nodes';
 
 /** A request path under `/api/v1`, taken apart. */
 export interface ResourcePath {
@@ -20,12 +21,10 @@ export interface ResourcePath {
 
 const NAMESPACED = new Set<string>(['pods', 'events']);
 
-/**
- * The pod subresources the apiserver registers (pkg/registry/core/pod/storage/storage.go), but `log`,
- * which is not served here.
- */
+/** The pod subresources the apiserver registers (pkg/registry/core/pod/storage/storage.go). */
 export type PodSubresource =
   | 'status'
+  | 'log'
   | 'binding'
   | 'eviction'
   | 'exec'
@@ -37,6 +36,7 @@ export type PodSubresource =
 
 const POD_SUBRESOURCES = new Set<string>([
   'status',
+  'log',
   'binding',
   'eviction',
   'exec',
@@ -100,6 +100,11 @@ export function parseResourcePath(segments: readonly string[]): ResourcePath | u
           watchPrefix,
         }
       : undefined;
+  }
+  if (first === 'nodes') {
+    // Cluster-scoped, read here (and cordoned by a patch): the simulated nodes.
+    if (third !== undefined) return undefined;
+    return { resource: 'nodes', namespace: undefined, name: second, subresource: undefined, watchPrefix };
   }
   if (first !== 'namespaces') return undefined;
   if (second === undefined) {
@@ -235,4 +240,19 @@ export function deleteQueryOf(
   if (gracePeriodSeconds !== undefined && !Number.isInteger(gracePeriodSeconds))
     throw badQuery('gracePeriodSeconds must be an integer');
   return { gracePeriodSeconds, propagationPolicy, preconditions };
+}
+
+/** The `PodLogOptions` of a `pods/{name}/log` query string (the cluster checks their values). */
+export function podLogQueryOf(query: URLSearchParams): PodLogQuery {
+  const values: Record<string, unknown> = {
+    container: stringParameter(query, 'container'),
+    follow: booleanParameter(query, 'follow'),
+    previous: booleanParameter(query, 'previous'),
+    timestamps: booleanParameter(query, 'timestamps'),
+    tailLines: integerParameter(query, 'tailLines'),
+    sinceSeconds: integerParameter(query, 'sinceSeconds'),
+    sinceTime: stringParameter(query, 'sinceTime'),
+    limitBytes: integerParameter(query, 'limitBytes'),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as PodLogQuery;
 }

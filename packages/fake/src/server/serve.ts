@@ -45,6 +45,7 @@ import {
 } from './negotiation.js';
 import { openApiDocument } from './openapi.js';
 import { applyPatch } from './patch.js';
+import { servePodLog } from './pod-log.js';
 import {
   methodNotAllowed,
   pathNotFound,
@@ -147,7 +148,7 @@ interface RequestState {
   readonly warnings: string[];
 }
 
-const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const;
+const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace', nodes: 'Node' } as const;
 const OPTIONS_KINDS: Partial<Record<Operation, string>> = {
   create: 'CreateOptions',
   update: 'UpdateOptions',
@@ -219,6 +220,10 @@ async function handleRequest(
   if (path.subresource && unsupported) {
     return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
   }
+  if (path.subresource === 'log') {
+    if (method !== 'GET') return sendStatus(response, methodNotAllowed(request));
+    return servePodLog(context.cluster, path, url.searchParams, response, controller.signal);
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     state.format = negotiate(request, true).format;
@@ -257,7 +262,7 @@ async function handleRequest(
     operation === 'create' || operation === 'update' || operation === 'patch'
       ? fieldValidationOf(url.searchParams)
       : 'Ignore';
-  if (path.resource !== 'namespaces') {
+  if (path.resource !== 'namespaces' && path.resource !== 'nodes') {
     await context.cluster.beginRequest(
       faultVerb(operation),
       path.resource,
