@@ -132,6 +132,8 @@ export interface Steps {
 export interface HarnessClock extends Clock {
   /** Timers scheduled and neither fired nor cleared. */
   pendingTimers(): number;
+  /** Timers of the storage that have fired so far (the system clock counts them; the fake clock need not). */
+  firedTimers?(): number;
 }
 
 /**
@@ -140,6 +142,7 @@ export interface HarnessClock extends Clock {
  */
 class CountedSystemClock implements HarnessClock {
   readonly #pending = new Set<TimerHandle>();
+  #fired = 0;
 
   now(): number {
     return systemClock.now();
@@ -152,6 +155,7 @@ class CountedSystemClock implements HarnessClock {
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const handle = systemClock.setTimeout(() => {
       this.#pending.delete(handle);
+      this.#fired += 1;
       callback();
     }, ms);
     this.#pending.add(handle);
@@ -166,10 +170,60 @@ class CountedSystemClock implements HarnessClock {
   pendingTimers(): number {
     return this.#pending.size;
   }
+
+  firedTimers(): number {
+    return this.#fired;
+  }
 }
 
 /** Real milliseconds between two steps of the cluster's clock when it follows real time. */
 const CLUSTER_TICK_MS = 5;
+
+/**
+ * Moves the cluster's `FakeClock` along with real time (as `FakeClock.followRealTime` does), and can
+ * hold it still: while held, the simulator, bookmarks and server timeouts wait, and on release the
+ * clock goes on from where it stood (the held time is skipped, not caught up with in one jump).
+ */
+class ClusterFollower {
+  readonly #clock: FakeClock;
+  readonly #interval: ReturnType<typeof setInterval>;
+  #last = performance.now();
+  #inFlight: Promise<void> | undefined;
+  #holds = 0;
+
+  constructor(clock: FakeClock, tickMs: number) {
+    this.#clock = clock;
+    this.#interval = setInterval(() => {
+      // A slow tick must not pile advances up: the next tick catches up with the real time that passed.
+      if (this.#inFlight) return;
+      const now = performance.now();
+      const step = now - this.#last;
+      this.#last = now;
+      if (this.#holds > 0) return;
+      this.#inFlight = this.#clock.advance(step).finally(() => {
+        this.#inFlight = undefined;
+      });
+    }, tickMs);
+  }
+
+  /** Holds the clock still until the returned function is called (once; later calls do nothing). */
+  hold(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      this.#last = performance.now();
+    };
+  }
+
+  /** Stops following; resolves once an advance in flight has finished. */
+  async stop(): Promise<void> {
+    clearInterval(this.#interval);
+    await this.#inFlight;
+  }
+}
 
 /** The fake's own lifecycle defaults (scenario time), so the system clock can scale them. */
 const SIMULATOR_DEFAULTS = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
@@ -252,7 +306,7 @@ export class Harness {
   readonly #expect: ConformanceExpect;
   readonly #oracles: AbortController[] = [];
   readonly #collectors: Collector<unknown>[] = [];
-  readonly #stopFollowing: (() => Promise<void>) | undefined;
+  readonly #follower: ClusterFollower | undefined;
 
   private constructor(
     cluster: FakeCluster,
@@ -263,7 +317,7 @@ export class Harness {
     clock: HarnessClock,
     clockMode: ConformanceClock,
     timings: Timings,
-    stopFollowing: (() => Promise<void>) | undefined,
+    follower: ClusterFollower | undefined,
   ) {
     this.cluster = cluster;
     this.clock = clock;
@@ -274,7 +328,7 @@ export class Harness {
     this.backend = backend;
     this.patience = patience;
     this.#expect = expect;
-    this.#stopFollowing = stopFollowing;
+    this.#follower = follower;
     const below = settings.wrap ? settings.wrap(backend.transport, cluster) : backend.transport;
     this.transport = new RecordingTransport(
       below,
@@ -333,26 +387,16 @@ export class Harness {
     // time; a short tick keeps them within a few milliseconds of the storage's real timers.
     // (It may lag further behind on a loaded machine: compare what the cluster times in its own time,
     // RecordedCall.clusterAt.)
-    const stopFollowing = system ? clusterClock.followRealTime({ tickMs: CLUSTER_TICK_MS }) : undefined;
+    const follower = system ? new ClusterFollower(clusterClock, CLUSTER_TICK_MS) : undefined;
     let backend: ConformanceBackend;
     try {
       backend = await factory(cluster);
     } catch (error) {
-      await stopFollowing?.();
+      await follower?.stop();
       throw error;
     }
     const clock = system ? new CountedSystemClock() : clusterClock;
-    return new Harness(
-      cluster,
-      backend,
-      settings,
-      patience,
-      expect,
-      clock,
-      clockMode,
-      timings,
-      stopFollowing,
-    );
+    return new Harness(cluster, backend, settings, patience, expect, clock, clockMode, timings, follower);
   }
 
   // ---- assertions -------------------------------------------------------------------------------
@@ -495,6 +539,16 @@ export class Harness {
       await pause(Math.max(1, Math.min(storageLeft, 50), Math.min(clusterLeft, 5)));
     }
     await settle(this.patience.turnsPerStep);
+  }
+
+  /**
+   * Holds the cluster's clock still until the returned function is called: on the system clock the
+   * simulator (and bookmarks, server timeouts) then waits for the scenario, so that a pod cannot move on
+   * before a wait is armed, however loaded the machine is. On the fake clock the cluster's clock moves
+   * only when the scenario moves it: nothing to hold. Time the storage times (its own timeouts) goes on.
+   */
+  holdCluster(): () => void {
+    return this.#follower?.hold() ?? (() => {});
   }
 
   /** Lets in-flight work settle (real turns only) before checking that something did not happen. */
@@ -687,7 +741,7 @@ export class Harness {
     } catch (error) {
       problems.push(error);
     }
-    await this.#stopFollowing?.();
+    await this.#follower?.stop();
     try {
       // A storage that hammered the cluster (a retry without backoff) fails the test, first of all.
       this.cluster.assertNoHotLoop();

@@ -28,7 +28,8 @@ async function closeChecks(h: Harness, close: () => PromiseLike<void>): Promise<
   await h.nothingOpen('after close');
   h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left on the clock');
   const openHandles = h.backend.openHandles;
-  if (openHandles) h.equal(openHandles.call(h.backend), 0, 'the backend holds no handle');
+  // A backend lets go of a socket a few turns after the stream ended (more on a loaded machine).
+  if (openHandles) await h.until(() => openHandles.call(h.backend) === 0, 'the backend to hold no handle');
   h.equal(h.transport.callsOf('delete').length, 0, 'nothing was deleted');
 }
 
