@@ -187,7 +187,8 @@ export function engineScenarios(suite: SuiteBuilder): void {
         'then succeeds',
       );
     },
-    { requires: ['latency'] },
+    // Set, so the system clock scales it (its default there is generous, see the harness).
+    { requires: ['latency'], storage: { requestTimeoutMs: 30_000 } },
   );
 
   suite.test('counters() reflect what happened', async (h) => {

@@ -378,7 +378,8 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
       h.equal(await h.resolves(deletion, 'the retried delete', h.quick), 'Succeeded', 'then it completes');
       h.equal(h.cluster.getPod(NAMESPACE, 'job'), undefined, 'the pod is gone');
     },
-    { requires: ['latency'] },
+    // Set, so the system clock scales it (its default there is generous, see the harness).
+    { requires: ['latency'], storage: { requestTimeoutMs: 30_000 } },
   );
 
   suite.test(

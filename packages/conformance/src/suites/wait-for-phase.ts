@@ -4,6 +4,9 @@ import { NAMESPACE } from '../harness.js';
 import type { SuiteBuilder } from '../suite.js';
 import { cancellation, LONG_TIMEOUT, version } from './common.js';
 
+// The engine reads its clock a few turns before and after the recorder does: a margin for that.
+const ENGINE_CLOCK_MARGIN_MS = 50;
+
 /** waitForPhase: reads first, watches from the read, never misses or invents a transition. */
 export function waitForPhaseScenarios(suite: SuiteBuilder): void {
   suite.test('resolves null for a pod that does not exist, without opening a watch', async (h) => {
@@ -531,14 +534,26 @@ export function waitForPhaseScenarios(suite: SuiteBuilder): void {
     const calls = watches();
     const times = calls.map((call) => call.at);
     assert(times.length >= 4, `three refused watches and one that worked, got ${times.length}`);
+    // The engine counts an attempt that lasted MIN_HEALTHY_STREAM_MS (1 s, core's retry-policy.ts) or
+    // resetAfterMs as a working connection and resumes it at once. A 503 takes that long to come back
+    // only on a loaded machine (on the system clock): such a refusal proves nothing about the backoff.
+    const workingAfterMs = Math.min(1_000, h.timings.backoff.resetAfterMs);
+    let backedOff = 0;
     for (let index = 1; index < 4; index += 1) {
-      const waited = (times[index] ?? 0) - (calls[index - 1]?.settledAt ?? 0);
+      const refused = calls[index - 1];
+      const lasted = (refused?.settledAt ?? 0) - (refused?.at ?? 0);
+      if (h.clockMode === 'system' && lasted >= workingAfterMs - ENGINE_CLOCK_MARGIN_MS) continue;
+      backedOff += 1;
+      const waited = (times[index] ?? 0) - (refused?.settledAt ?? 0);
       assert(
         waited >= h.timings.backoff.initialMs / 2 - h.granularityMs,
         `each retry waits on the clock (at least half the first backoff step): watch times ${times.join(', ')}`,
       );
     }
-    assert(h.storage.counters().retries >= 3, 'counters().retries counts the retries');
+    assert(
+      h.storage.counters().retries >= backedOff,
+      `counters().retries counts the retries (${backedOff} backed off)`,
+    );
 
     h.createPod('api');
     h.cluster.setPodPhase(NAMESPACE, 'api', 'Running');
