@@ -174,7 +174,8 @@ describe('podstorage-run', () => {
       expect(await withCommand.exit, withCommand.stderr).toBe(0);
       stop.abort();
       await watching;
-      expect(seen.map((pod) => pod.spec?.containers[0])).toEqual([
+      // As stored: the fake applies the apiserver's container defaults (imagePullPolicy, ...) besides.
+      expect(seen.map((pod) => pod.spec?.containers[0])).toMatchObject([
         { name: 'main', image: 'busybox', args: ['echo', 'hello world'] },
         { name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 0'] },
       ]);

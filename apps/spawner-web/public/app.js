@@ -1,6 +1,8 @@
 // The spawner page: no framework, no build step. Two server-sent event streams feed it: /api/watch
 // (the pods table) and /api/pods/:name/watch (the followed pod's progress, events and phase). Each
-// stream starts with a snapshot that replaces what the page shows, so a reconnect never doubles rows.
+// stream starts with a snapshot that replaces what the page shows, so a reconnect never doubles rows
+// and never leaves a stale phase on screen. Progress comes from the server only, from one place: the
+// bar and the pod's row in the table show the same.
 
 const STAGE_LABELS = {
   created: 'Created',
@@ -10,9 +12,29 @@ const STAGE_LABELS = {
   running: 'Running',
   finished: 'Finished',
 };
+const FINISHED = new Set(['Succeeded', 'Failed']);
+// How long the page waits before it reopens a stream the browser gave up on, growing to the last.
+const RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000];
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, current: null, podStream: null, tableStream: null, rows: new Map() };
+const state = {
+  config: null,
+  // The followed pod: { name, uid, phase, progress, gone }.
+  current: null,
+  podStream: null,
+  podRetry: 0,
+  podTimer: undefined,
+  logStream: null,
+  logTimer: undefined,
+  starting: false,
+  tableStream: null,
+  tableRetry: 0,
+  rows: new Map(),
+  // Event lines by key (one Kubernetes event, however often it recurred), and those still to draw.
+  lines: new Map(),
+  pendingLines: new Map(),
+  frame: 0,
+};
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -21,7 +43,12 @@ async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error ?? `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    const error = new Error(data.error ?? `${response.status} ${response.statusText}`);
+    error.status = response.status;
+    error.data = data;
+    throw error;
+  }
   return data;
 }
 
@@ -34,6 +61,16 @@ function notice(text, kind = 'error') {
 
 function clock(date = new Date()) {
   return date.toLocaleTimeString([], { hour12: false });
+}
+
+/** This tab's id: the server lets one page have one live pod at a time. */
+function session() {
+  let id = sessionStorage.getItem('spawner.session');
+  if (id === null) {
+    id = crypto.randomUUID();
+    sessionStorage.setItem('spawner.session', id);
+  }
+  return id;
 }
 
 // ---- the followed pod -------------------------------------------------------------------------
@@ -50,101 +87,330 @@ function renderStages() {
   );
 }
 
+/** What the bar says: what happened last (stopping, deleted, failed), else the stage. */
+function progressLabel(progress) {
+  if (progress.ending === 'deleted') return 'Deleted';
+  if (progress.ending === 'stopping') return 'Stopping…';
+  if (progress.failed) return 'Failed';
+  return STAGE_LABELS[progress.stage] ?? progress.stage;
+}
+
 function showProgress(progress) {
+  if (state.current !== null) state.current.progress = progress;
   const bar = $('progress');
+  const label = progressLabel(progress);
   bar.dataset.stage = progress.stage;
+  bar.dataset.ending = progress.ending ?? '';
   bar.classList.toggle('failed', progress.failed);
   bar.setAttribute('aria-valuenow', String(progress.percent));
-  bar.setAttribute('aria-valuetext', STAGE_LABELS[progress.stage] ?? progress.stage);
+  bar.setAttribute('aria-valuetext', label);
+  $('progress-label').textContent = label;
   $('progress-fill').style.width = `${progress.percent}%`;
   const stages = state.config.stages;
   const reached = stages.indexOf(progress.stage);
   for (const item of $('stages').children) {
     const index = stages.indexOf(item.dataset.stage);
     item.classList.toggle('done', index <= reached);
-    item.classList.toggle('current', index === reached);
+    item.classList.toggle('current', index === reached && progress.ending === null);
   }
+  updateButtons();
 }
 
 function showPhase(phase) {
+  if (state.current !== null) state.current.phase = phase;
   const badge = $('phase');
   badge.dataset.phase = phase;
+  badge.dataset.stale = 'false';
   badge.textContent = phase;
+  badge.title = '';
+  updateButtons();
 }
 
-function addEvent(message) {
-  const item = document.createElement('li');
+/**
+ * Shows whether the pod's stream is live. While it is not, the phase shown is only the last one seen
+ * (it may have changed meanwhile): the badge says so, and the snapshot of the reconnected stream
+ * replaces it with the phase read anew.
+ */
+function showStreamState(live, text = '') {
+  const element = $('stream-state');
+  element.hidden = live;
+  element.textContent = text;
+  $('pod-panel').dataset.stream = live ? 'live' : 'reconnecting';
+  $('progress').dataset.stale = String(!live);
+  if (!live && state.current?.phase) {
+    const badge = $('phase');
+    badge.dataset.stale = 'true';
+    badge.textContent = `last seen ${state.current.phase}`;
+    badge.title = 'The phase may have changed: the page is reconnecting to the pod';
+  }
+}
+
+/** Queues one event line; lines are drawn once per frame, however many updates arrive. */
+function queueLine(line) {
+  state.pendingLines.set(line.key, line);
+  if (state.frame === 0) state.frame = requestAnimationFrame(drawLines);
+}
+
+function drawLines() {
+  state.frame = 0;
+  const list = $('events');
+  let added;
+  for (const line of state.pendingLines.values()) {
+    let item = state.lines.get(line.key);
+    if (item === undefined) {
+      item = document.createElement('li');
+      item.dataset.key = line.key;
+      state.lines.set(line.key, item);
+      list.append(item);
+      added = item;
+    }
+    fillLine(item, line);
+  }
+  state.pendingLines.clear();
+  added?.scrollIntoView({ block: 'nearest' });
+}
+
+function fillLine(item, line) {
+  item.classList.toggle('warning', line.type === 'Warning');
   const time = document.createElement('time');
-  time.textContent = clock();
-  item.append(time, message);
-  $('events').append(item);
-  item.scrollIntoView({ block: 'nearest' });
+  const seen = line.lastSeen ? new Date(line.lastSeen) : new Date();
+  time.dateTime = seen.toISOString();
+  time.textContent = clock(seen);
+  const parts = [time];
+  if (line.reason) {
+    const reason = document.createElement('span');
+    reason.className = 'reason';
+    reason.textContent = line.reason;
+    parts.push(reason);
+  }
+  parts.push(line.message);
+  if (line.repeat) {
+    const repeat = document.createElement('span');
+    repeat.className = 'repeat';
+    repeat.textContent = line.repeat;
+    parts.push(repeat);
+  }
+  item.dataset.count = String(line.count);
+  item.replaceChildren(...parts);
+}
+
+function clearLines() {
+  if (state.frame !== 0) cancelAnimationFrame(state.frame);
+  state.frame = 0;
+  state.pendingLines.clear();
+  state.lines.clear();
+  $('events').replaceChildren();
+}
+
+/** A pod is live while it is pending or running and not being stopped: Start waits for it to end. */
+function isLive(current) {
+  return (
+    current !== null &&
+    !current.gone &&
+    !FINISHED.has(current.phase) &&
+    (current.progress?.ending ?? null) === null
+  );
+}
+
+function updateButtons() {
+  const current = state.current;
+  const live = isLive(current);
+  const start = $('start');
+  start.disabled = state.starting || live;
+  start.title = live ? `${current.name} is still ${current.phase ?? 'starting'}: stop it first` : '';
+  $('stop').disabled = current === null || current.gone || current.progress?.ending != null;
 }
 
 function follow(pod) {
-  state.podStream?.close();
-  state.current = { name: pod.name, uid: pod.uid, gone: false };
-  sessionStorage.setItem('spawner.current', JSON.stringify(state.current));
+  const resume = state.current?.uid === pod.uid;
+  closePodStream();
+  state.current = { name: pod.name, uid: pod.uid, phase: pod.phase, progress: pod.progress, gone: false };
+  sessionStorage.setItem('spawner.current', JSON.stringify({ name: pod.name, uid: pod.uid }));
   $('pod-panel').hidden = false;
   $('pod-name').textContent = pod.name;
-  $('events').replaceChildren();
-  $('stop').disabled = false;
+  if (!resume) clearLines();
   showPhase(pod.phase);
   showProgress(pod.progress);
   markCurrentRow();
+  openPodStream();
+  $('logs-panel').hidden = !state.config.logs;
+  if (!resume) $('logs').textContent = '';
+  openLogStream(state.current);
+}
 
-  const stream = new EventSource(`/api/pods/${encodeURIComponent(pod.name)}/watch`);
-  state.podStream = stream;
-  const data = (event) => JSON.parse(event.data);
-  stream.addEventListener('snapshot', (event) => {
-    const { pod: snapshot, progress } = data(event);
-    $('events').replaceChildren();
-    showPhase(snapshot.phase);
-    showProgress(progress);
+function closePodStream() {
+  state.podStream?.close();
+  state.podStream = null;
+  clearTimeout(state.podTimer);
+  state.logStream?.close();
+  state.logStream = null;
+  clearTimeout(state.logTimer);
+}
+
+// ---- the followed pod's logs (only where the backend can read them) -----------------------------
+
+const MAX_LOG_LINES = 2_000;
+
+function openLogStream(current) {
+  if (!state.config.logs || current.gone) return;
+  const stream = new EventSource(
+    `/api/pods/${encodeURIComponent(current.name)}/logs?uid=${encodeURIComponent(current.uid)}`,
+  );
+  state.logStream = stream;
+  const mine = () => state.logStream === stream && state.current === current;
+  const pending = [];
+  let frame = 0;
+  const draw = () => {
+    frame = 0;
+    const logs = $('logs');
+    const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
+    logs.append(pending.splice(0).join(''));
+    // Keep the last lines only: a chatty container must not grow the page without bound.
+    const text = logs.textContent;
+    const lines = text.split('\n');
+    if (lines.length > MAX_LOG_LINES + 1) logs.textContent = lines.slice(-MAX_LOG_LINES - 1).join('\n');
+    if (atEnd) logs.scrollTop = logs.scrollHeight;
+  };
+  stream.addEventListener('reset', () => {
+    if (!mine()) return;
+    pending.length = 0;
+    $('logs').textContent = '';
+    $('logs-state').textContent = '';
   });
-  stream.addEventListener('message', (event) => {
-    const { message, progress } = data(event);
-    addEvent(message);
-    showProgress(progress);
+  stream.addEventListener('line', (event) => {
+    if (!mine()) return;
+    pending.push(`${JSON.parse(event.data).text}\n`);
+    if (frame === 0) frame = requestAnimationFrame(draw);
   });
-  stream.addEventListener('phase', (event) => {
-    const { phase, progress } = data(event);
-    showPhase(phase);
-    showProgress(progress);
-  });
-  stream.addEventListener('gone', () => {
+  stream.addEventListener('end', () => {
+    if (!mine()) return;
     stream.close();
-    state.current.gone = true;
-    notice('');
-    showPhase('Deleted');
-    $('stop').disabled = true;
-    addEvent('Pod deleted');
+    state.logStream = null;
+    $('logs-state').textContent = '(the container ended)';
   });
-  stream.addEventListener('failure', (event) => notice(`The pod stream failed: ${data(event).error}`));
   stream.addEventListener('error', () => {
-    // EventSource reconnects by itself while the server is there; a pod that no longer exists is a 404.
-    if (stream.readyState === EventSource.CLOSED && state.podStream === stream && !state.current?.gone) {
-      notice(`Lost the stream of pod ${pod.name} (was it deleted?)`);
-      $('stop').disabled = true;
+    if (!mine()) return;
+    $('logs-state').textContent = '(reconnecting…)';
+    if (stream.readyState === EventSource.CLOSED) {
+      state.logStream = null;
+      state.logTimer = setTimeout(() => {
+        if (state.current === current && state.logStream === null) openLogStream(current);
+      }, 2_000);
     }
   });
 }
 
+function openPodStream() {
+  const current = state.current;
+  const stream = new EventSource(
+    `/api/pods/${encodeURIComponent(current.name)}/watch?uid=${encodeURIComponent(current.uid)}`,
+  );
+  state.podStream = stream;
+  const data = (event) => JSON.parse(event.data);
+  const mine = () => state.podStream === stream && state.current === current;
+  stream.addEventListener('snapshot', (event) => {
+    if (!mine()) return;
+    const { pod, progress } = data(event);
+    state.podRetry = 0;
+    showStreamState(true);
+    showPhase(pod.phase);
+    showProgress(progress);
+  });
+  stream.addEventListener('event', (event) => {
+    if (mine()) queueLine(data(event));
+  });
+  stream.addEventListener('progress', (event) => {
+    if (mine()) showProgress(data(event).progress);
+  });
+  stream.addEventListener('phase', (event) => {
+    if (mine()) showPhase(data(event).phase);
+  });
+  stream.addEventListener('gone', (event) => {
+    if (!mine()) return;
+    closePodStream();
+    gone(current, data(event).at);
+  });
+  stream.addEventListener('failure', (event) => {
+    if (mine()) notice(`The pod stream failed: ${data(event).error}`);
+  });
+  stream.addEventListener('error', () => {
+    if (!mine() || current.gone) return;
+    showStreamState(false, `Reconnecting to the stream of ${current.name}…`);
+    // CONNECTING: EventSource reconnects by itself (with Last-Event-ID). CLOSED: it gave up (the
+    // server answered an error): ask whether the pod still exists, and reopen the stream if it does.
+    if (stream.readyState === EventSource.CLOSED) {
+      stream.close();
+      state.podStream = null;
+      recheckPod(current);
+    }
+  });
+}
+
+async function recheckPod(current) {
+  try {
+    const pod = await api(
+      'GET',
+      `/api/pods/${encodeURIComponent(current.name)}?uid=${encodeURIComponent(current.uid)}`,
+    );
+    if (state.current !== current) return;
+    showPhase(pod.phase);
+    showStreamState(false, `Reconnecting to the stream of ${current.name}…`);
+  } catch (error) {
+    if (state.current !== current) return;
+    if (error.status === 404) {
+      gone(current);
+      return;
+    }
+  }
+  const wait = RETRY_MS[Math.min(state.podRetry++, RETRY_MS.length - 1)];
+  state.podTimer = setTimeout(() => {
+    if (state.current === current && state.podStream === null) openPodStream();
+  }, wait);
+}
+
+/** The followed pod is gone (`at`: when, by the cluster's clock, if known). */
+function gone(current, at) {
+  current.gone = true;
+  notice('');
+  showStreamState(true);
+  showPhase('Deleted');
+  showProgress({
+    ...(current.progress ?? { stage: 'created', percent: 0, failed: false }),
+    ending: 'deleted',
+  });
+  queueLine({
+    key: `local:${current.uid}:gone`,
+    type: null,
+    reason: null,
+    message: 'Pod deleted',
+    count: 1,
+    repeat: null,
+    lastSeen: at ?? null,
+  });
+  updateButtons();
+}
+
 async function start(event) {
   event.preventDefault();
+  if (state.starting || isLive(state.current)) return;
   notice('');
-  $('start').disabled = true;
+  state.starting = true;
+  updateButtons();
   try {
     const pod = await api('POST', '/api/pods', {
       image: $('image').value.trim(),
       seconds: Number($('seconds').value),
       deleteWhenFinished: $('delete-when-finished').checked,
+      session: session(),
     });
     follow(pod);
   } catch (error) {
+    // The server refuses a second live pod for this page and names the first: follow it again.
+    if (error.status === 409 && error.data?.pod) follow(error.data.pod);
     notice(`Could not start a pod: ${error.message}`);
   } finally {
-    $('start').disabled = false;
+    state.starting = false;
+    updateButtons();
   }
 }
 
@@ -160,7 +426,7 @@ async function stop() {
     );
     notice(`Stopping ${current.name}…`, 'info');
   } catch (error) {
-    $('stop').disabled = false;
+    updateButtons();
     notice(`Could not stop ${current.name}: ${error.message}`);
   }
 }
@@ -195,7 +461,9 @@ function rowElement(pod) {
   const bar = document.createElement('div');
   bar.className = `progress mini${pod.progress.failed ? ' failed' : ''}`;
   bar.dataset.stage = pod.progress.stage;
-  bar.title = STAGE_LABELS[pod.progress.stage] ?? pod.progress.stage;
+  bar.dataset.ending = pod.progress.ending ?? '';
+  bar.dataset.percent = String(pod.progress.percent);
+  bar.title = progressLabel(pod.progress);
   const fill = document.createElement('div');
   fill.className = 'fill';
   fill.style.width = `${pod.progress.percent}%`;
@@ -226,12 +494,22 @@ function markCurrentRow() {
   }
 }
 
+function showTableState(live) {
+  $('live').classList.toggle('on', live);
+  const label = $('live-label');
+  label.textContent = live ? 'live' : 'reconnecting…';
+  label.classList.toggle('reconnecting', !live);
+  // The rows are only what was last seen until the reconnected stream's snapshot replaces them.
+  $('pods').dataset.stale = String(!live);
+}
+
 function watchTable() {
   const stream = new EventSource('/api/watch');
   state.tableStream = stream;
   const data = (event) => JSON.parse(event.data);
-  stream.addEventListener('open', () => $('live').classList.add('on'));
   stream.addEventListener('snapshot', (event) => {
+    state.tableRetry = 0;
+    showTableState(true);
     state.rows = new Map(data(event).pods.map((pod) => [pod.name, pod]));
     renderTable();
   });
@@ -246,7 +524,13 @@ function watchTable() {
     renderTable();
   });
   stream.addEventListener('failure', (event) => notice(`The pods table stream failed: ${data(event).error}`));
-  stream.addEventListener('error', () => $('live').classList.remove('on'));
+  stream.addEventListener('error', () => {
+    showTableState(false);
+    if (stream.readyState === EventSource.CLOSED) {
+      const wait = RETRY_MS[Math.min(state.tableRetry++, RETRY_MS.length - 1)];
+      setTimeout(watchTable, wait);
+    }
+  });
 }
 
 // ---- start ------------------------------------------------------------------------------------
@@ -267,14 +551,12 @@ async function init() {
   $('spawn-form').addEventListener('submit', start);
   $('stop').addEventListener('click', stop);
   watchTable();
+  // After a reload the page follows its pod again, if it still exists.
   const saved = JSON.parse(sessionStorage.getItem('spawner.current') ?? 'null');
   if (saved !== null) {
-    api('GET', '/api/pods')
-      .then(({ pods }) => {
-        const pod = pods.find((item) => item.uid === saved.uid);
-        if (pod !== undefined) follow(pod);
-      })
-      .catch(() => {});
+    api('GET', `/api/pods/${encodeURIComponent(saved.name)}?uid=${encodeURIComponent(saved.uid)}`)
+      .then((pod) => follow(pod))
+      .catch(() => sessionStorage.removeItem('spawner.current'));
   }
   document.body.dataset.ready = 'true';
 }

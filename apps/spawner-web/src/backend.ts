@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock, PodTransport } from '@podstorage/core';
 import { FakeClock, FakeCluster, type LifecycleScript } from '@podstorage/fake';
 
@@ -15,8 +16,8 @@ export interface BackendOptions {
   readonly kubeconfig?: string;
   /** The kubeconfig context to use. Default: its current context. */
   readonly context?: string;
-  /** The namespace the spawner works in; the embedded cluster creates it. */
-  readonly namespace: string;
+  /** The namespace the spawner works in, when given; the embedded cluster creates it (default `default`). */
+  readonly namespace?: string | undefined;
   /**
    * For the fake backend: a cluster to use instead of a new embedded one. Its clock is left to the
    * caller (tests advance it), and it is not closed with the spawner.
@@ -34,6 +35,11 @@ export interface Backend {
   readonly clock: Clock | undefined;
   /** The fake cluster, on the fake backend. */
   readonly cluster: FakeCluster | undefined;
+  /**
+   * The namespace of the kubeconfig context, when it names one (as kubectl and pod-runner take it);
+   * `undefined` on the fake.
+   */
+  readonly defaultNamespace: string | undefined;
   /** One line for the log: what the spawner talks to. */
   readonly description: string;
   /** Stops what the backend started (the embedded cluster's clock driver). */
@@ -49,10 +55,18 @@ export const EMBEDDED_LIFECYCLE: LifecycleScript = { scheduleAfterMs: 600, pullM
 // The shapes the backend packages promise (DESIGN.md). Typed here rather than imported, so the spawner
 // builds and runs on the fake before those packages land.
 interface UndiciModule {
-  createUndiciTransport(options?: { kubeconfig?: string | object; context?: string }): PodTransport;
+  createUndiciTransport(options?: {
+    kubeconfig?: string | object;
+    context?: string;
+  }): PodTransport & { readonly namespace?: string };
 }
 interface ClientNodeModule {
   createClientNodeTransport(options: { kubeConfig: unknown }): PodTransport;
+  /** Reads kubeconfigs as kubectl does (merged KUBECONFIG, relative paths, exec interactiveMode). */
+  loadKubeConfig?(
+    KubeConfig: new () => KubeConfig,
+    options: { kubeconfig?: string; context?: string },
+  ): KubeConfig;
 }
 
 /** Connects to the chosen backend, importing a network backend's package only when it is chosen. */
@@ -70,7 +84,7 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
         ...(options.context === undefined ? {} : { context: options.context }),
       });
-      return network(name, transport, describeKubeconfig(options));
+      return network(name, transport, describeKubeconfig(options), transport.namespace);
     }
     case 'client-node': {
       const module = (await import('@podstorage/client-node')) as unknown as Partial<ClientNodeModule>;
@@ -78,12 +92,23 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         throw new Error('@podstorage/client-node does not export createClientNodeTransport (not built yet?)');
       }
       const { KubeConfig } = await import('@kubernetes/client-node');
-      const kubeConfig = new KubeConfig();
-      if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
-      else kubeConfig.loadFromFile(options.kubeconfig);
-      if (options.context !== undefined) kubeConfig.setCurrentContext(options.context);
+      const where = {
+        ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+        ...(options.context === undefined ? {} : { context: options.context }),
+      };
+      let kubeConfig: KubeConfig;
+      if (module.loadKubeConfig !== undefined) {
+        kubeConfig = module.loadKubeConfig(KubeConfig, where);
+      } else {
+        // Before @podstorage/client-node had loadKubeConfig: client-node's own loading.
+        kubeConfig = new KubeConfig();
+        if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
+        else kubeConfig.loadFromFile(options.kubeconfig);
+        if (options.context !== undefined) kubeConfig.setCurrentContext(options.context);
+      }
       const transport = module.createClientNodeTransport({ kubeConfig });
-      return network(name, transport, describeKubeconfig(options));
+      const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+      return network(name, transport, describeKubeconfig(options), context?.namespace);
     }
     default:
       throw new Error(`unknown backend ${JSON.stringify(name)}: use one of ${BACKENDS.join(', ')}`);
@@ -91,22 +116,22 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
 }
 
 function openFake(options: BackendOptions): Backend {
+  const namespace = options.namespace ?? 'default';
   const given = options.cluster;
   const cluster =
     given ??
     new FakeCluster({
       // Starts at the real time, so the cluster's timestamps read like the browser's clock.
       clock: new FakeClock({ start: new Date() }),
-      namespaces: [options.namespace],
+      namespaces: [namespace],
       defaultLifecycle: EMBEDDED_LIFECYCLE,
     });
-  if (given !== undefined && given.getNamespace(options.namespace) === undefined) {
-    given.createNamespace(options.namespace);
-  }
+  if (given !== undefined && given.getNamespace(namespace) === undefined) given.createNamespace(namespace);
   const speed = options.speed ?? 1;
   const stopClock = given === undefined ? cluster.clock.followRealTime({ speed }) : undefined;
   return {
     name: 'fake',
+    defaultNamespace: undefined,
     transport: requireCreate(cluster.transport()),
     clock: cluster.clock,
     cluster,
@@ -120,9 +145,15 @@ function openFake(options: BackendOptions): Backend {
   };
 }
 
-function network(name: BackendName, transport: PodTransport, where: string): Backend {
+function network(
+  name: BackendName,
+  transport: PodTransport,
+  where: string,
+  defaultNamespace: string | undefined,
+): Backend {
   return {
     name,
+    defaultNamespace: defaultNamespace || undefined,
     transport: requireCreate(transport),
     clock: undefined,
     cluster: undefined,

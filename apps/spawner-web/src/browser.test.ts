@@ -1,20 +1,11 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, expectText, haveChromium, launchBrowser } from './browser-support.js';
 import { STAGES } from './progress.js';
 import { type Spawner, startSpawner } from './server.js';
 
-// Debian's chromium package; CI installs it. Where it is missing the test says so and skips.
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `spawner-web browser test SKIPPED: ${CHROMIUM} is missing (install Debian's "chromium" package to run it)`,
-  );
-}
+// Debian's chromium, as CI installs it; where it is missing the test says so and skips.
+const chromium = haveChromium('browser test');
 
 // The embedded cluster runs this much faster than real time: about 9 s of cluster time (scheduling,
 // a 3 s image pull, a 5 s run) goes by in under 2 s.
@@ -22,46 +13,20 @@ const SPEED = 6;
 // Playwright's own waits are bounded by this; they return as soon as the condition holds.
 const WAIT_MS = 15_000;
 
-describe.skipIf(!haveChromium)('the spawner page in headless Chromium', () => {
+describe.skipIf(!chromium)('the spawner page in headless Chromium', () => {
   let spawner: Spawner;
-  let profile: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     spawner = await startSpawner({ speed: SPEED });
-    profile = await mkdtemp(join(tmpdir(), 'spawner-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1100, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    page.on('response', (response) => {
-      if (response.status() >= 400) consoleErrors.push(`${response.status()} ${response.url()}`);
-    });
+    browser = await launchBrowser(WAIT_MS);
+    page = browser.page;
   }, 30_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await spawner?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   it('starts a pod, shows its progress, events and phase to completion, lists it, and stops it', async () => {
@@ -125,12 +90,6 @@ describe.skipIf(!haveChromium)('the spawner page in headless Chromium', () => {
     await page.locator('#no-pods').waitFor({ state: 'visible' });
     expect(await page.locator('#stop').isDisabled()).toBe(true);
     await page.screenshot({ path: '/tmp/spawner-stopped.png', fullPage: true });
-    expect(consoleErrors).toEqual([]);
+    expect(browser.errors).toEqual([]);
   }, 30_000);
 });
-
-/** Waits until the element's text is exactly `text`. */
-async function expectText(page: Page, selector: string, text: string): Promise<void> {
-  const exactly = new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-  await page.locator(selector, { hasText: exactly }).waitFor({ timeout: WAIT_MS });
-}

@@ -30,15 +30,19 @@ for (const [backend, present] of Object.entries(available)) {
 
 describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) => {
   it.skipIf(!available[backend])(
-    'starts, follows and stops a pod on the fake cluster served over HTTP, from a kubeconfig file',
+    "starts, follows and stops a pod on the fake cluster served over HTTP, in the kubeconfig context's namespace",
     async (context) => {
       const cluster = new FakeCluster({
+        namespaces: ['default', 'sandbox'],
         defaultLifecycle: { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 },
       });
       const server = await serveFakeCluster(cluster);
       const directory = await mkdtemp(join(tmpdir(), 'spawner-kubeconfig-'));
       const kubeconfig = join(directory, 'config');
-      await writeFile(kubeconfig, server.kubeconfig, { mode: 0o600 });
+      // As kubectl and pod-runner: without --namespace, the context's namespace.
+      const withNamespace = server.kubeconfig.replace('namespace: "default"', 'namespace: "sandbox"');
+      expect(withNamespace).not.toBe(server.kubeconfig);
+      await writeFile(kubeconfig, withNamespace, { mode: 0o600 });
       const spawner = await startSpawner({ backend, kubeconfig, port: 0 }).catch(async (error: unknown) => {
         // Creating pods is optional in PodTransport; a backend still being written may not have it yet.
         if (!(error instanceof Error && /PodTransport.create is missing/.test(error.message))) throw error;
@@ -55,6 +59,7 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
       }
       try {
         expect(spawner.backend).toBe(backend);
+        expect(spawner.namespace).toBe('sandbox');
         const url = (path: string) => new URL(path, spawner.url).toString();
         const started = await fetch(url('/api/pods'), {
           method: 'POST',
@@ -63,6 +68,7 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
         });
         expect(started.status).toBe(201);
         const pod = (await started.json()) as { name: string; uid: string };
+        expect(cluster.getPod('sandbox', pod.name)).toBeDefined();
         const stream = await openStream(url(`/api/pods/${pod.name}/watch`));
         const table = await openStream(url('/api/watch'));
         await eventually(() => expect(stream.named('snapshot')).toHaveLength(1));
@@ -76,7 +82,7 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
           await new Promise((resolve) => setImmediate(resolve));
         }
         await eventually(() =>
-          expect(stream.named('message').map((event) => event.data.message)).toContain(
+          expect(stream.named('event').map((event) => event.data.message)).toContain(
             'Started container main',
           ),
         );

@@ -27,12 +27,26 @@ describe('progress', () => {
 
   it('never moves back, and says when the pod failed', () => {
     const tracker = new ProgressTracker();
-    expect(tracker.current()).toEqual({ stage: 'created', percent: 17, failed: false });
+    expect(tracker.current()).toEqual({ stage: 'created', percent: 17, failed: false, ending: null });
     expect(tracker.message('Pulling image "x"').stage).toBe('pulling');
     expect(tracker.message('Successfully assigned default/p to n').stage).toBe('pulling');
-    expect(tracker.phase('Running')).toEqual({ stage: 'running', percent: 83, failed: false });
+    expect(tracker.phase('Running')).toEqual({ stage: 'running', percent: 83, failed: false, ending: null });
     expect(tracker.phase('Pending').stage).toBe('running');
-    expect(tracker.phase('Failed')).toEqual({ stage: 'finished', percent: 100, failed: true });
+    expect(tracker.phase('Failed')).toEqual({ stage: 'finished', percent: 100, failed: true, ending: null });
+  });
+
+  it('says when the pod is being stopped, and when it is gone, keeping its stage', () => {
+    const tracker = new ProgressTracker();
+    tracker.phase('Running');
+    // The kubelet's Killing event, pkg/kubelet/events (KillingContainer): "Stopping container main".
+    expect(tracker.message('Stopping container main')).toMatchObject({
+      stage: 'running',
+      ending: 'stopping',
+    });
+    expect(tracker.gone()).toMatchObject({ stage: 'running', ending: 'deleted' });
+    expect(tracker.stopping().ending).toBe('deleted');
+    const deleting = new ProgressTracker({ metadata: { deletionTimestamp: '2026-01-01T00:00:00Z' } });
+    expect(deleting.current().ending).toBe('stopping');
   });
 });
 

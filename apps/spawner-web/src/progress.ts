@@ -9,6 +9,9 @@ export const STAGES = ['created', 'scheduled', 'pulling', 'pulled', 'running', '
 /** One of {@link STAGES}. */
 export type Stage = (typeof STAGES)[number];
 
+/** How a pod's life is ending, apart from its stage: being stopped (deleted, in its grace period), or gone. */
+export type Ending = 'stopping' | 'deleted';
+
 /** Where a pod stands: its stage, how far along the bar that is, and whether it went wrong. */
 export interface Progress {
   readonly stage: Stage;
@@ -16,6 +19,11 @@ export interface Progress {
   readonly percent: number;
   /** True once the pod ended Failed. */
   readonly failed: boolean;
+  /**
+   * `stopping` once the pod is being deleted (its deletionTimestamp, the kubelet's "Stopping
+   * container", or a delete the API server accepted), `deleted` once it is gone; `null` before.
+   */
+  readonly ending: Ending | null;
 }
 
 const RANK = new Map<Stage, number>(STAGES.map((stage, index) => [stage, index]));
@@ -54,6 +62,10 @@ export function stageOfPod(pod: Pod): Stage {
   return 'created';
 }
 
+// The kubelet's Killing event (pkg/kubelet/events: "Stopping container %s"), recorded when it stops a
+// container of a pod being deleted.
+const STOPPING_MESSAGE = /^Stopping container /;
+
 /** The later of two stages: a pod never moves back along the bar. */
 export function laterStage(a: Stage, b: Stage | undefined): Stage {
   if (b === undefined) return a;
@@ -67,6 +79,7 @@ export function laterStage(a: Stage, b: Stage | undefined): Stage {
 export class ProgressTracker {
   #stage: Stage = 'created';
   #failed = false;
+  #ending: Ending | null = null;
 
   /** Starts from the pod as read (it may already be far along). */
   constructor(pod?: Pod) {
@@ -77,12 +90,14 @@ export class ProgressTracker {
   pod(pod: Pod): Progress {
     this.#stage = laterStage(this.#stage, stageOfPod(pod));
     if (phaseOf(pod) === 'Failed') this.#failed = true;
+    if (pod.metadata?.deletionTimestamp) this.stopping();
     return this.current();
   }
 
   /** Takes in an event message. */
   message(message: string): Progress {
     this.#stage = laterStage(this.#stage, stageOfMessage(message));
+    if (STOPPING_MESSAGE.test(message)) this.stopping();
     return this.current();
   }
 
@@ -93,6 +108,18 @@ export class ProgressTracker {
     return this.current();
   }
 
+  /** Takes in that the pod is being deleted. */
+  stopping(): Progress {
+    this.#ending ??= 'stopping';
+    return this.current();
+  }
+
+  /** Takes in that the pod is gone. */
+  gone(): Progress {
+    this.#ending = 'deleted';
+    return this.current();
+  }
+
   /** Where the pod stands now. */
   current(): Progress {
     const rank = RANK.get(this.#stage) ?? 0;
@@ -100,6 +127,7 @@ export class ProgressTracker {
       stage: this.#stage,
       percent: Math.round(((rank + 1) / STAGES.length) * 100),
       failed: this.#failed,
+      ending: this.#ending,
     };
   }
 }

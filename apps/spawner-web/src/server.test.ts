@@ -1,7 +1,7 @@
 import { FakeCluster } from '@podstorage/fake';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Spawner, startSpawner } from './server.js';
-import { eventually, openStream, type StreamClient } from './test-support.js';
+import { eventually, openStream, type StreamClient, withPodLogs } from './test-support.js';
 
 // The cluster's clock moves only when a test advances it; waits are on conditions, never on sleeps.
 const LIFECYCLE = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
@@ -112,8 +112,8 @@ describe('starting a pod and following it', () => {
     await advanceUntil(cluster, () =>
       stream.named('phase').some((event) => event.data.phase === 'Succeeded'),
     );
-    await eventually(() => expect(stream.named('message').length).toBeGreaterThanOrEqual(5));
-    expect(stream.named('message').map((event) => event.data.message)).toEqual([
+    await eventually(() => expect(stream.named('event').length).toBeGreaterThanOrEqual(5));
+    expect(stream.named('event').map((event) => event.data.message)).toEqual([
       `Successfully assigned default/${name} to fake-node-1`,
       'Pulling image "busybox:1.36"',
       expect.stringMatching(/^Successfully pulled image "busybox:1.36"/),
@@ -122,11 +122,20 @@ describe('starting a pod and following it', () => {
     ]);
     expect(stream.named('phase').map((event) => event.data.phase)).toEqual(['Running', 'Succeeded']);
 
-    const stages = stream.events.map((event) => event.data.progress.stage);
-    expect(new Set(stages)).toEqual(
-      new Set(['created', 'scheduled', 'pulling', 'pulled', 'running', 'finished']),
-    );
-    const percents = stream.events.map((event) => event.data.progress.percent);
+    // The progress: the snapshot's, then each change, in order, never backwards.
+    const progresses = [
+      stream.named('snapshot')[0]?.data.progress,
+      ...stream.named('progress').map((event) => event.data.progress),
+    ];
+    expect(progresses.map((progress) => progress.stage)).toEqual([
+      'created',
+      'scheduled',
+      'pulling',
+      'pulled',
+      'running',
+      'finished',
+    ]);
+    const percents = progresses.map((progress) => progress.percent);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(percents.at(-1)).toBe(100);
     const ids = stream.events.map((event) => Number(event.id));
@@ -156,11 +165,14 @@ describe('starting a pod and following it', () => {
     const { body } = await json('POST', '/api/pods', { seconds: 1 });
     const stream = await open(`/api/pods/${body.name}/watch`);
     await advanceUntil(cluster, () => stream.named('phase').some((event) => event.data.phase === 'Failed'));
-    expect(stream.named('phase').at(-1)?.data.progress).toEqual({
-      stage: 'finished',
-      percent: 100,
-      failed: true,
-    });
+    await eventually(() =>
+      expect(stream.named('progress').at(-1)?.data.progress).toEqual({
+        stage: 'finished',
+        percent: 100,
+        failed: true,
+        ending: null,
+      }),
+    );
   });
 
   it('deletes the pod after completion when asked (deleteAfterCompletion), and the stream says it is gone', async () => {
@@ -195,7 +207,13 @@ describe('stopping a pod', () => {
       () => stream.named('gone').length === 1 && table.named('removed').length === 1,
     );
     expect(table.named('removed')[0]?.data).toEqual({ name: body.name, uid: body.uid });
-    expect(stream.named('message').map((event) => event.data.message)).toContain('Stopping container main');
+    // When, by the cluster's clock (the page shows it beside the events' own times).
+    expect(stream.named('gone')[0]?.data).toEqual({
+      name: body.name,
+      uid: body.uid,
+      at: cluster.clock.date().toISOString(),
+    });
+    expect(stream.named('event').map((event) => event.data.message)).toContain('Stopping container main');
     await stream.ended;
     expect(cluster.getPod('default', body.name)).toBeUndefined();
   });
@@ -242,7 +260,12 @@ describe('the pods table', () => {
     );
     const rows = table.named('pod').filter((event) => event.data.name === body.name);
     expect(rows.map((event) => event.data.phase)).toContain('Running');
-    expect(rows.at(-1)?.data.progress).toEqual({ stage: 'finished', percent: 100, failed: false });
+    expect(rows.at(-1)?.data.progress).toEqual({
+      stage: 'finished',
+      percent: 100,
+      failed: false,
+      ending: null,
+    });
     expect(rows.at(-1)?.data.node).toBe('fake-node-1');
     expect(table.named('pod').some((event) => event.data.name === 'already-there')).toBe(true);
 
@@ -307,7 +330,25 @@ describe('bad input', () => {
     ['GET', '/api/pods/x/y', undefined, 404, /no such page/],
     ['POST', '/api/pods', { seconds: 0 }, 400, /seconds must be a whole number/],
     ['POST', '/api/pods', { seconds: 1.5 }, 400, /seconds must be a whole number/],
-    ['POST', '/api/pods', { image: 'has space' }, 400, /invalid image/],
+    [
+      'POST',
+      '/api/pods',
+      { image: 'has space' },
+      400,
+      /invalid image "has space": an image reference has no spaces/,
+    ],
+    // The distribution reference grammar, as the kubelet parses images (ParseNormalizedNamed).
+    [
+      'POST',
+      '/api/pods',
+      { image: 'no//such::image!' },
+      400,
+      /invalid image "no\/\/such::image!": invalid reference format/,
+    ],
+    ['POST', '/api/pods', { image: 'Busybox:1.36' }, 400, /repository name must be lowercase/],
+    ['POST', '/api/pods', { image: 'busybox@sha256:abc' }, 400, /invalid image/],
+    ['POST', '/api/pods', { session: 'x' }, 400, /invalid session "x"/],
+    ['GET', '/api/pods/no-such-pod', undefined, 404, /not found/],
     ['POST', '/api/pods', { deleteWhenFinished: 'yes' }, 400, /deleteWhenFinished/],
     ['POST', '/api/pods', [1], 400, /JSON object/],
   ])('%s %s %j: %i', async (method, path, body, status, message) => {
@@ -356,5 +397,210 @@ describe('bad input', () => {
     await expect(startSpawner({ cluster, image: '' })).rejects.toThrow(/invalid image/);
     await expect(startSpawner({ backend: 'nope' as never })).rejects.toThrow(/unknown backend "nope"/);
     expect(cluster.stats().requests).toMatchObject({ create: 0 });
+  });
+});
+
+describe('one source of progress', () => {
+  it('the pod stream and the table row say the same during the pull (both from the server’s one book)', async () => {
+    const { cluster, json, open } = await setup();
+    const table = await open('/api/watch');
+    const { body } = await json('POST', '/api/pods', { seconds: 3 });
+    const stream = await open(`/api/pods/${body.name}/watch`);
+    const lastRow = () =>
+      table
+        .named('pod')
+        .filter((event) => event.data.name === body.name)
+        .at(-1)?.data;
+    await advanceUntil(cluster, () =>
+      stream.named('event').some((event) => event.data.message.startsWith('Pulling image')),
+    );
+    // The pod object alone says only "scheduled" (33%) during the pull; the event says "pulling".
+    await eventually(() => expect(stream.named('progress').at(-1)?.data.progress.stage).toBe('pulling'));
+    await eventually(() =>
+      expect(lastRow()?.progress).toEqual(stream.named('progress').at(-1)?.data.progress),
+    );
+    expect(lastRow()?.progress).toMatchObject({ stage: 'pulling', percent: 50 });
+  });
+
+  it('after Stop, says the pod is stopping, then deleted, on both streams', async () => {
+    const { cluster, json, open } = await setup();
+    const table = await open('/api/watch');
+    const { body } = await json('POST', '/api/pods', { seconds: 60 });
+    const stream = await open(`/api/pods/${body.name}/watch`);
+    await advanceUntil(cluster, () => stream.named('phase').some((event) => event.data.phase === 'Running'));
+    await json('DELETE', `/api/pods/${body.name}?uid=${body.uid}`);
+    await eventually(() =>
+      expect(stream.named('progress').at(-1)?.data.progress).toMatchObject({
+        stage: 'running',
+        ending: 'stopping',
+      }),
+    );
+    await eventually(() =>
+      expect(
+        table
+          .named('pod')
+          .filter((event) => event.data.name === body.name)
+          .at(-1)?.data.progress.ending,
+      ).toBe('stopping'),
+    );
+    await advanceUntil(cluster, () => stream.named('gone').length === 1);
+    expect(stream.named('progress').at(-1)?.data.progress).toMatchObject({ ending: 'deleted' });
+    const order = stream.events.map((event) => event.event);
+    expect(order.lastIndexOf('progress')).toBeLessThan(order.indexOf('gone'));
+  });
+});
+
+describe('one live pod per page', () => {
+  const session = 'tab-0123456789';
+
+  it('refuses a second start from the same page while its pod is pending or running, naming that pod', async () => {
+    const { cluster, json, open } = await setup();
+    const first = await json('POST', '/api/pods', { seconds: 2, session });
+    expect(first.status).toBe(201);
+    const again = await json('POST', '/api/pods', { seconds: 2, session });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(new RegExp(`this page's pod ${first.body.name} is still Pending`));
+    expect(again.body.pod).toMatchObject({ name: first.body.name, uid: first.body.uid });
+    // Another page (another tab) may start its own.
+    expect((await json('POST', '/api/pods', { seconds: 2, session: 'tab-other-000' })).status).toBe(201);
+    expect(cluster.listPods('default').items).toHaveLength(2);
+
+    const stream = await open(`/api/pods/${first.body.name}/watch`);
+    await advanceUntil(cluster, () => stream.named('phase').some((event) => event.data.phase === 'Running'));
+    expect((await json('POST', '/api/pods', { session })).status).toBe(409);
+    await advanceUntil(cluster, () =>
+      stream.named('phase').some((event) => event.data.phase === 'Succeeded'),
+    );
+    // Finished: the page may start the next one.
+    expect((await json('POST', '/api/pods', { seconds: 2, session })).status).toBe(201);
+  });
+
+  it('creates one pod when the page sends two starts at once', async () => {
+    const { cluster, json } = await setup();
+    const answers = await Promise.all([
+      json('POST', '/api/pods', { session }),
+      json('POST', '/api/pods', { session }),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+    expect(cluster.listPods('default').items).toHaveLength(1);
+  });
+
+  it('lets the page start again once its pod is being stopped or gone', async () => {
+    const { cluster, json } = await setup();
+    const first = await json('POST', '/api/pods', { session });
+    await json('DELETE', `/api/pods/${first.body.name}?uid=${first.body.uid}`);
+    expect(cluster.getPod('default', first.body.name)).toBeUndefined();
+    expect((await json('POST', '/api/pods', { session })).status).toBe(201);
+  });
+});
+
+describe('recurring events', () => {
+  it('update one line with their count, as kubectl shows "x12 over 3m", and 12 000 repeats are a few frames', async () => {
+    const { cluster, json, open } = await setup({ lifecycle: { unschedulable: true } });
+    const { body } = await json('POST', '/api/pods', { seconds: 60 });
+    const stream = await open(`/api/pods/${body.name}/watch`);
+    await eventually(() => expect(stream.named('snapshot')).toHaveLength(1));
+    const message =
+      '0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }.';
+    const record = () =>
+      cluster.recordPodEvent(
+        { namespace: 'default', name: body.name },
+        { reason: 'FailedScheduling', message, type: 'Warning', component: 'default-scheduler' },
+      );
+    const mine = () => stream.named('event').filter((event) => event.data.message === message);
+    record();
+    await eventually(() => expect(mine()).toHaveLength(1));
+    expect(mine()[0]?.data).toMatchObject({
+      reason: 'FailedScheduling',
+      type: 'Warning',
+      count: 1,
+      repeat: null,
+    });
+    await cluster.clock.advance(3 * 60_000);
+    for (let i = 1; i < 12_000; i++) record();
+    await eventually(() => expect(mine().at(-1)?.data.count).toBe(12_000));
+    expect(mine().at(-1)?.data.repeat).toBe('x12000 over 3m');
+    // One line (one key), updated; the server sends a recurring line at most every 250 ms.
+    expect(new Set(mine().map((event) => event.data.key)).size).toBe(1);
+    expect(mine().length).toBeLessThan(200);
+  });
+});
+
+describe('reconnecting', () => {
+  it('goes on numbering after the Last-Event-ID the browser sends, and starts with a fresh snapshot', async () => {
+    const { cluster, json, url } = await setup();
+    const { body } = await json('POST', '/api/pods', { seconds: 60 });
+    const first = await openStream(url(`/api/pods/${body.name}/watch?uid=${body.uid}`));
+    current?.streams.push(first);
+    await eventually(() => expect(first.named('snapshot')).toHaveLength(1));
+    expect(first.named('snapshot')[0]?.data).toMatchObject({ resumed: false, pod: { phase: 'Pending' } });
+    first.close();
+    // The phase changes while the page is away: the resumed stream must not say Pending.
+    await advanceUntil(cluster, () => cluster.getPod('default', body.name)?.status?.phase === 'Running');
+    const resumed = await openStream(url(`/api/pods/${body.name}/watch?uid=${body.uid}`), {
+      lastEventId: '41',
+    });
+    current?.streams.push(resumed);
+    await eventually(() => expect(resumed.named('snapshot')).toHaveLength(1));
+    expect(resumed.events[0]).toMatchObject({ id: '42', event: 'snapshot' });
+    expect(resumed.named('snapshot')[0]?.data).toMatchObject({ resumed: true, pod: { phase: 'Running' } });
+  });
+
+  it('answers 404 for the stream and the read of a pod whose name now holds another pod (uid)', async () => {
+    const { json, url } = await setup();
+    const { body } = await json('POST', '/api/pods', {});
+    const stale = '00000000-0000-0000-0000-000000000000';
+    const watch = await fetch(url(`/api/pods/${body.name}/watch?uid=${stale}`));
+    expect(watch.status).toBe(404);
+    expect(((await watch.json()) as Json).error).toMatch(/the pod of that name now is another one/);
+    expect((await json('GET', `/api/pods/${body.name}?uid=${stale}`)).status).toBe(404);
+    const read = await json('GET', `/api/pods/${body.name}?uid=${body.uid}`);
+    expect(read).toMatchObject({ status: 200, body: { name: body.name, uid: body.uid, phase: 'Pending' } });
+  });
+});
+
+describe('container logs', () => {
+  it('has none on a backend that cannot read them: the page is told, and the stream is a 404', async () => {
+    const { json } = await setup();
+    expect((await json('GET', '/api/config')).body.logs).toBe(false);
+    const { body } = await json('POST', '/api/pods', {});
+    const logs = await json('GET', `/api/pods/${body.name}/logs`);
+    expect(logs.status).toBe(404);
+    expect(logs.body.error).toMatch(/container logs are not available on the fake backend/);
+  });
+
+  it('streams the log lines (logsForPod) where the transport reads logs, ending with the container', async () => {
+    const cluster = new FakeCluster({ defaultLifecycle: LIFECYCLE });
+    const asked = withPodLogs(cluster, [
+      '2026-01-01T00:00:01.000000000Z spawned by pod',
+      'storage\n2026-01-01T00:00:02.000000000Z done\n',
+    ]);
+    const spawner = await startSpawner({ cluster });
+    try {
+      const url = (path: string) => new URL(path, spawner.url).toString();
+      expect(((await (await fetch(url('/api/config'))).json()) as Json).logs).toBe(true);
+      const created = (await (
+        await fetch(url('/api/pods'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ seconds: 1 }),
+        })
+      ).json()) as Json;
+      await advanceUntil(
+        cluster,
+        () => cluster.getPod('default', created.name)?.status?.phase === 'Succeeded',
+      );
+      const logs = await openStream(url(`/api/pods/${created.name}/logs?uid=${created.uid}`));
+      await eventually(() => expect(logs.named('end')).toHaveLength(1));
+      expect(logs.events[0]?.event).toBe('reset');
+      expect(logs.named('line').map((event) => event.data)).toEqual([
+        { text: 'spawned by podstorage', time: '2026-01-01T00:00:01.000000000Z' },
+        { text: 'done', time: '2026-01-01T00:00:02.000000000Z' },
+      ]);
+      expect(asked[0]).toMatchObject({ timestamps: true });
+      logs.close();
+    } finally {
+      await spawner.close();
+    }
   });
 });

@@ -4,26 +4,33 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   createPodStorage,
-  InvalidInputError,
   KubernetesError,
   type Logger,
   type ManagedPodStorage,
   type Pod,
-  PodPhase,
-  PodTimeoutError,
-  phaseOf,
   silentLogger,
   validateNamespace,
-  validatePodName,
 } from '@podstorage/core';
-import { LIFECYCLE_ANNOTATION } from '@podstorage/fake';
 import { type Backend, type BackendName, type BackendOptions, openBackend } from './backend.js';
-import { type Progress, ProgressTracker, STAGES } from './progress.js';
-import { type EventStream, openEventStream } from './sse.js';
+import { allow, describeError, HttpError, readJson, sendJson } from './http.js';
+import { checkName, DEFAULT_RUN_SECONDS, parseStartRequest, validateImage } from './input.js';
+import { DEFAULT_IMAGE, type PodRow, podRow, spawnedPod } from './pod-spec.js';
+import { STAGES } from './progress.js';
+import { ProgressBook } from './progress-book.js';
+import {
+  REQUEST_TIMEOUT_MS,
+  STREAM_BUDGET_MS,
+  type StreamContext,
+  watchLogs,
+  watchPod,
+  watchTable,
+} from './streams.js';
+
+export { MANAGED_BY_LABEL, type PodRow, podRow } from './pod-spec.js';
 
 /** Options of {@link startSpawner}. */
 export interface SpawnerOptions extends Omit<BackendOptions, 'namespace'> {
-  /** The namespace to spawn pods in and to list. Default `default`. */
+  /** The namespace to spawn pods in and to list. Default: the kubeconfig context's, else `default`. */
   readonly namespace?: string;
   /** Address to listen on. Default `127.0.0.1`: the page can create pods, so keep it local. */
   readonly host?: string;
@@ -53,34 +60,6 @@ export interface Spawner {
   close(): Promise<void>;
 }
 
-/** One row of the pods table, as the page receives it. */
-export interface PodRow {
-  readonly name: string;
-  readonly uid: string;
-  readonly phase: PodPhase;
-  readonly progress: Progress;
-  readonly node: string | null;
-  readonly image: string | null;
-  readonly createdAt: string | null;
-  readonly terminating: boolean;
-  /** Started by this spawner (carries its managed-by label). */
-  readonly spawned: boolean;
-}
-
-/** The label that marks pods the spawner started. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-const MANAGED_BY = 'podstorage-spawner';
-const DEFAULT_IMAGE = 'busybox:1.36';
-const DEFAULT_RUN_SECONDS = 5;
-const MAX_RUN_SECONDS = 3_600;
-const MAX_BODY_BYTES = 16 * 1024;
-// Cluster-time budgets of the long-lived operations behind a stream; when one runs out the stream ends
-// and the browser reconnects to a fresh snapshot.
-const STREAM_BUDGET_MS = 6 * 60 * 60 * 1_000;
-// Real-time bound of a single request to the cluster made for a page request.
-const REQUEST_TIMEOUT_MS = 30_000;
-const ALL_PHASES: readonly PodPhase[] = Object.values(PodPhase);
-
 const PUBLIC_DIR = new URL('../public/', import.meta.url);
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -89,17 +68,6 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
-
-/** An error answered to the page as `{ error }` with an HTTP status. */
-class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
-    super(message);
-    this.status = status;
-    this.headers = headers;
-  }
-}
 
 /**
  * Starts the spawner: connects to the backend, checks it can list pods in the namespace, and serves
@@ -111,14 +79,16 @@ class HttpError extends Error {
  * `GET /api/pods/:name/watch` (one pod's progress, events and phase).
  */
 export async function startSpawner(options: SpawnerOptions = {}): Promise<Spawner> {
-  const namespace = options.namespace ?? 'default';
-  validateNamespace(namespace);
+  if (options.namespace !== undefined) validateNamespace(options.namespace);
   const image = options.image ?? DEFAULT_IMAGE;
   validateImage(image);
   const logger = options.logger ?? silentLogger;
-  const backend = await openBackend({ ...options, namespace });
+  const backend = await openBackend(options);
+  // As kubectl and pod-runner: the namespace asked for, else the kubeconfig context's, else `default`.
+  const namespace = options.namespace ?? backend.defaultNamespace ?? 'default';
   let storage: ManagedPodStorage | undefined;
   try {
+    validateNamespace(namespace);
     // Fail at start, with the cluster's own words, rather than on the first click.
     await backend.transport.list('pods', namespace, {
       limit: 1,
@@ -170,6 +140,12 @@ class SpawnerServer {
   // Tells open table streams about pods started here at once, before the cluster modifies them.
   readonly #created = new EventTarget();
   #closing: Promise<void> | undefined;
+  readonly #streams: StreamContext;
+  // The one source of every pod's progress, for the pod streams and the table alike.
+  readonly #book = new ProgressBook();
+  // The pod each page (a browser tab's session id) started last, or 'starting' while its create is in
+  // flight: a page has one live pod at a time, so a second Start never orphans the first pod.
+  readonly #sessions = new Map<string, { name: string; uid: string } | 'starting'>();
 
   constructor(parts: ServerParts) {
     this.#backend = parts.backend;
@@ -186,6 +162,25 @@ class SpawnerServer {
         { body: readFileSync(new URL(file, PUBLIC_DIR)), type },
       ]),
     );
+    // A session's entry goes with its pod: the map holds the pages whose pod still exists.
+    this.#book.listen((change) => {
+      if (change.progress.ending !== 'deleted') return;
+      for (const [session, pod] of this.#sessions) {
+        if (pod !== 'starting' && pod.uid === change.uid) this.#sessions.delete(session);
+      }
+    }, this.#shutdown.signal);
+    this.#streams = {
+      backend: this.#backend,
+      storage: this.#storage,
+      namespace: this.#namespace,
+      logger: this.#logger,
+      heartbeatMs: this.#heartbeatMs,
+      book: this.#book,
+      shutdown: this.#shutdown.signal,
+      created: this.#created,
+      track: (task) => this.#track(task),
+      list: (signal) => this.#list(signal),
+    };
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error: unknown) => this.#fail(response, error));
     });
@@ -287,12 +282,14 @@ class SpawnerServer {
         image: this.#image,
         seconds: DEFAULT_RUN_SECONDS,
         stages: STAGES,
+        // The page shows a logs panel only where the backend can read container logs.
+        logs: typeof this.#backend.transport.readPodLog === 'function',
       });
       return;
     }
     if (path === '/api/watch') {
       allow(method, ['GET']);
-      await this.#watchTable(request, response);
+      await watchTable(this.#streams, request, response);
       return;
     }
     if (path === '/api/pods') {
@@ -305,16 +302,22 @@ class SpawnerServer {
       }
       return;
     }
-    const match = /^\/api\/pods\/([^/]+)(\/watch)?$/.exec(path);
+    const match = /^\/api\/pods\/([^/]+)(\/watch|\/logs)?$/.exec(path);
     if (match) {
       const name = decodeURIComponent(match[1] as string);
       checkName(name);
-      if (match[2]) {
+      const uid = url.searchParams.get('uid') ?? undefined;
+      if (match[2] === '/logs') {
         allow(method, ['GET']);
-        await this.#watchPod(name, request, response);
+        await watchLogs(this.#streams, name, uid, request, response);
+      } else if (match[2]) {
+        allow(method, ['GET']);
+        await watchPod(this.#streams, name, uid, request, response);
+      } else if (method === 'GET') {
+        sendJson(response, 200, await this.#read(name, uid));
       } else {
-        allow(method, ['DELETE']);
-        sendJson(response, 202, await this.#stop(name, url.searchParams.get('uid') ?? undefined));
+        allow(method, ['GET', 'DELETE']);
+        sendJson(response, 202, await this.#stop(name, uid));
       }
       return;
     }
@@ -322,18 +325,19 @@ class SpawnerServer {
   }
 
   #fail(response: ServerResponse, error: unknown): void {
-    const [status, message, headers] = describeError(error);
+    const [status, message, headers, extra] = describeError(error);
     if (status >= 500) this.#logger.error({ error: message }, 'request failed');
     if (response.headersSent) {
       if (!response.writableEnded) response.end();
       return;
     }
-    sendJson(response, status, { error: message }, headers);
+    sendJson(response, status, { error: message, ...extra }, headers);
   }
 
   /** Every pod in the namespace, as table rows. */
   async #list(signal: AbortSignal): Promise<Map<string, PodRow>> {
     const rows = new Map<string, PodRow>();
+    const mark = this.#book.mark();
     let token: string | undefined;
     do {
       const page = await this.#backend.transport.list('pods', this.#namespace, {
@@ -341,43 +345,87 @@ class SpawnerServer {
         ...(token === undefined ? {} : { continue: token }),
         signal: AbortSignal.any([signal, this.#shutdown.signal]),
       });
-      for (const pod of page.items) rows.set(pod.metadata?.name ?? '', podRow(pod));
+      for (const pod of page.items) rows.set(pod.metadata?.name ?? '', podRow(pod, this.#book.pod(pod)));
       token = page.metadata.continue || undefined;
     } while (token !== undefined);
+    this.#book.retain(new Set([...rows.values()].map((row) => row.uid)), mark);
     return rows;
   }
 
-  /** POST /api/pods: creates a pod through the transport. */
-  async #start(request: IncomingMessage): Promise<PodRow> {
-    const body = await readJson(request);
-    const image = body.image === undefined || body.image === '' ? this.#image : body.image;
-    validateImage(image);
-    const seconds = body.seconds ?? DEFAULT_RUN_SECONDS;
-    if (!Number.isInteger(seconds) || (seconds as number) < 1 || (seconds as number) > MAX_RUN_SECONDS) {
-      throw new HttpError(
-        400,
-        `seconds must be a whole number from 1 to ${MAX_RUN_SECONDS}, got ${JSON.stringify(seconds)}`,
-      );
-    }
-    if (body.deleteWhenFinished !== undefined && typeof body.deleteWhenFinished !== 'boolean') {
-      throw new HttpError(400, 'deleteWhenFinished must be true or false');
-    }
-    const pod = spawnedPod(
-      this.#namespace,
-      image as string,
-      seconds as number,
-      this.#backend.name === 'fake',
-    );
-    const created = await this.#backend.transport.create('pods', this.#namespace, pod, {
+  /** GET /api/pods/:name?uid=: the pod's row now; 404 when it is gone (or is another pod, by uid). */
+  async #read(name: string, uid: string | undefined): Promise<PodRow> {
+    const pod = await this.#backend.transport.get('pods', this.#namespace, name, {
       signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
     });
+    if (uid !== undefined && pod.metadata?.uid !== uid) {
+      throw new HttpError(404, `pod ${name} (uid ${uid}) not found: the pod of that name now is another one`);
+    }
+    return podRow(pod, this.#book.pod(pod));
+  }
+
+  /**
+   * POST /api/pods: creates a pod through the transport. A page that sends its session id has one
+   * live pod at a time: while the last pod it started is pending or running (and not being deleted),
+   * another start is refused with 409 and that pod's row, so no pod is ever orphaned on the page.
+   */
+  async #start(request: IncomingMessage): Promise<PodRow> {
+    const {
+      image = this.#image,
+      seconds,
+      deleteWhenFinished,
+      session,
+    } = parseStartRequest(await readJson(request));
+    const previous = session === undefined ? undefined : this.#sessions.get(session);
+    if (previous === 'starting') {
+      throw new HttpError(409, 'this page is starting a pod already: wait for it, or stop it first');
+    }
+    if (session !== undefined) this.#sessions.set(session, 'starting');
+    let created: Pod;
+    try {
+      if (previous !== undefined) {
+        const live = await this.#livePod(previous.name, previous.uid);
+        if (live !== undefined) {
+          throw new HttpError(
+            409,
+            `this page's pod ${live.name} is still ${live.phase}: stop it before starting another`,
+            {},
+            { pod: live },
+          );
+        }
+      }
+      const pod = spawnedPod(this.#namespace, image, seconds, this.#backend.name === 'fake');
+      created = await this.#backend.transport.create('pods', this.#namespace, pod, {
+        signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
+      });
+    } catch (error) {
+      if (session !== undefined) {
+        if (previous === undefined) this.#sessions.delete(session);
+        else this.#sessions.set(session, previous);
+      }
+      throw error;
+    }
+    if (session !== undefined) {
+      this.#sessions.set(session, { name: created.metadata?.name ?? '', uid: created.metadata?.uid ?? '' });
+    }
     const name = created.metadata?.name ?? '';
     this.#spawned.set(name, created.metadata?.uid ?? '');
     this.#logger.info({ pod: name, image, seconds }, 'started pod');
-    const row = podRow(created);
+    const row = podRow(created, this.#book.pod(created));
     this.#created.dispatchEvent(new CustomEvent('created', { detail: row }));
-    if (body.deleteWhenFinished === true) this.#track(this.#deleteWhenFinished(name));
+    if (deleteWhenFinished) this.#track(this.#deleteWhenFinished(name));
     return row;
+  }
+
+  /** The pod's row if it is still this pod (uid) and live: pending or running, not being deleted. */
+  async #livePod(name: string, uid: string): Promise<PodRow | undefined> {
+    try {
+      const row = await this.#read(name, uid);
+      const live = (row.phase === 'Pending' || row.phase === 'Running') && !row.terminating;
+      return live ? row : undefined;
+    } catch (error) {
+      if (describeError(error)[0] === 404) return undefined;
+      throw error;
+    }
   }
 
   async #deleteWhenFinished(name: string): Promise<void> {
@@ -409,275 +457,10 @@ class SpawnerServer {
       signal,
     });
     this.#spawned.delete(name);
+    // The API server accepted the deletion: the pod is stopping (its grace period), whatever stream
+    // reports it first.
+    this.#book.stopping(precondition, name);
     this.#logger.info({ pod: name, uid: precondition }, 'deleting pod');
     return { name, uid: precondition, deleting: true };
   }
-
-  /**
-   * GET /api/pods/:name/watch: one pod's progress. `snapshot` first (the pod as read), then `message`
-   * for each event message (`eventsForPod`), `phase` for each phase change (`waitForPhase`, one
-   * transition at a time), and `gone` when the pod is deleted, which ends the stream.
-   */
-  async #watchPod(name: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const pod = await this.#backend.transport.get('pods', this.#namespace, name, {
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
-    });
-    const uid = pod.metadata?.uid;
-    const stream = openEventStream(request, response, {
-      heartbeatMs: this.#heartbeatMs,
-      shutdown: this.#shutdown.signal,
-    });
-    const tracker = new ProgressTracker(pod);
-    stream.send('snapshot', { pod: podRow(pod), progress: tracker.current() });
-    const messages = async () => {
-      for await (const message of this.#storage.eventsForPod(name, this.#namespace, STREAM_BUDGET_MS, {
-        ...(uid === undefined ? {} : { uid }),
-        signal: stream.signal,
-      })) {
-        stream.send('message', { message, progress: tracker.message(message) });
-      }
-    };
-    const phases = async () => {
-      let phase = phaseOf(pod);
-      for (;;) {
-        const next = await this.#storage.waitForPhase(name, this.#namespace, STREAM_BUDGET_MS, {
-          untilNot: [phase],
-          signal: stream.signal,
-        });
-        if (next === null) {
-          stream.send('gone', { name, uid: uid ?? null });
-          return;
-        }
-        phase = next;
-        stream.send('phase', { phase, progress: tracker.phase(phase) });
-      }
-    };
-    this.#track(this.#feed(stream, 'pod stream', name, [messages, phases]));
-  }
-
-  /**
-   * GET /api/watch: the pods table. `snapshot` first (a list), then `pod` for every pod modified
-   * (`watchPodChanges`) or started here, and `removed` when a pod is gone (a `waitForPhase` per pod,
-   * which returns `null` on deletion: `watchPodChanges` reports modifications only).
-   */
-  async #watchTable(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const rows = await this.#list(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
-    const stream = openEventStream(request, response, {
-      heartbeatMs: this.#heartbeatMs,
-      shutdown: this.#shutdown.signal,
-    });
-    stream.send('snapshot', { pods: [...rows.values()] });
-    const followed = new Set<string>();
-    const removals = new Set<Promise<void>>();
-    // A removal watch that fails (not by the stream closing) fails the stream; the end of the stream ends it.
-    let failRemovals: (error: unknown) => void = () => {};
-    const removalsFailed = new Promise<void>((resolve, reject) => {
-      failRemovals = reject;
-      stream.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    const update = (row: PodRow) => {
-      rows.set(row.name, row);
-      stream.send('pod', row);
-      follow(row);
-    };
-    // Reports the pod's removal: a waitForPhase that no phase ends returns only when the pod is gone.
-    const follow = (row: PodRow) => {
-      const key = `${row.name}/${row.uid}`;
-      if (followed.has(key)) return;
-      followed.add(key);
-      const removal = (async () => {
-        for (;;) {
-          try {
-            await this.#storage.waitForPhase(row.name, this.#namespace, STREAM_BUDGET_MS, {
-              untilNot: ALL_PHASES,
-              signal: stream.signal,
-            });
-            break;
-          } catch (error) {
-            if (!PodTimeoutError.isInstance(error)) throw error;
-          }
-        }
-        followed.delete(key);
-        if (rows.get(row.name)?.uid === row.uid) {
-          rows.delete(row.name);
-          stream.send('removed', { name: row.name, uid: row.uid });
-        }
-      })().catch((error: unknown) => {
-        if (!stream.signal.aborted) failRemovals(error);
-      });
-      removals.add(removal);
-      void removal.finally(() => removals.delete(removal));
-    };
-    for (const row of rows.values()) follow(row);
-    const onCreated = (event: Event) => update((event as CustomEvent<PodRow>).detail);
-    this.#created.addEventListener('created', onCreated);
-    const changes = async () => {
-      try {
-        for await (const { pod } of this.#storage.watchPodChanges(this.#namespace, {
-          signal: stream.signal,
-        })) {
-          update(podRow(pod));
-        }
-      } finally {
-        this.#created.removeEventListener('created', onCreated);
-      }
-    };
-    const removalWatches = async () => {
-      await removalsFailed;
-      await Promise.allSettled([...removals]);
-    };
-    this.#track(this.#feed(stream, 'table stream', undefined, [changes, removalWatches]));
-  }
-
-  /**
-   * Runs the feeders of one stream until the first ends or fails, then ends the stream (which aborts
-   * the others and their watches). A failure the browser did not cause is sent as a `failure` event (`error` is EventSource's own).
-   */
-  async #feed(
-    stream: EventStream,
-    what: string,
-    pod: string | undefined,
-    feeders: readonly (() => Promise<void>)[],
-  ): Promise<void> {
-    const running = feeders.map((feeder) => feeder());
-    try {
-      await Promise.race(running);
-    } catch (error) {
-      if (!stream.signal.aborted) {
-        const [, message] = describeError(error);
-        this.#logger.warn({ pod, error: message }, `${what} failed`);
-        stream.send('failure', { error: message });
-      }
-    } finally {
-      stream.end();
-      await Promise.allSettled(running);
-    }
-  }
-}
-
-/** The pod the spawner starts: runs `seconds` and exits; on the fake, a lifecycle script says the same. */
-function spawnedPod(namespace: string, image: string, seconds: number, fake: boolean): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: 'spawn-',
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
-      ...(fake
-        ? { annotations: { [LIFECYCLE_ANNOTATION]: JSON.stringify({ runMs: seconds * 1_000 }) } }
-        : {}),
-    },
-    spec: {
-      restartPolicy: 'Never',
-      // `sleep` as PID 1 ignores SIGTERM: a short grace period makes Stop quick.
-      terminationGracePeriodSeconds: 2,
-      containers: [
-        {
-          name: 'main',
-          image,
-          command: ['sh', '-c', `echo "spawned by podstorage"; sleep ${seconds}`],
-        },
-      ],
-    },
-  };
-}
-
-/** A pod as a row of the table. */
-export function podRow(pod: Pod): PodRow {
-  return {
-    name: pod.metadata?.name ?? '',
-    uid: pod.metadata?.uid ?? '',
-    phase: phaseOf(pod),
-    progress: new ProgressTracker(pod).current(),
-    node: pod.spec?.nodeName ?? null,
-    image: pod.spec?.containers?.[0]?.image ?? null,
-    createdAt: pod.metadata?.creationTimestamp ?? null,
-    terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
-    spawned: pod.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
-  };
-}
-
-function allow(method: string, methods: readonly string[]): void {
-  if (!methods.includes(method)) {
-    throw new HttpError(405, `method ${method} not allowed here; use ${methods.join(' or ')}`, {
-      Allow: methods.join(', '),
-    });
-  }
-}
-
-function checkName(name: string): void {
-  try {
-    validatePodName(name);
-  } catch (error) {
-    throw new HttpError(400, error instanceof Error ? error.message : String(error));
-  }
-}
-
-function validateImage(image: unknown): asserts image is string {
-  if (typeof image !== 'string' || image.length === 0 || image.length > 512 || /\s/.test(image)) {
-    throw new HttpError(
-      400,
-      `invalid image ${JSON.stringify(image)}: a non-empty image reference without spaces`,
-    );
-  }
-}
-
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = request.headers['content-type'] ?? '';
-  // Requiring JSON also means a cross-site form cannot start pods: browsers preflight JSON requests.
-  if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, `send the body as application/json, not ${JSON.stringify(type)}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
-function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
-  response.end(text);
-}
-
-/** The HTTP status, message and headers an error is answered with. */
-function describeError(error: unknown): [number, string, Record<string, string>] {
-  if (error instanceof HttpError) return [error.status, error.message, error.headers];
-  if (InvalidInputError.isInstance(error)) return [400, error.message, {}];
-  if (KubernetesError.isInstance(error)) {
-    // The cluster's answer about the request (404, 409, 422, ...) is the page's answer too; the
-    // cluster failing is a bad gateway from the page's point of view.
-    const status = error.code >= 400 && error.code < 500 && error.code !== 401 ? error.code : 502;
-    return [status, error.message, {}];
-  }
-  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
-    return [503, `the cluster did not answer in time: ${error.message}`, {}];
-  }
-  return [500, error instanceof Error ? error.message : String(error), {}];
 }

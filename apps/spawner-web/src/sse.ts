@@ -17,6 +17,11 @@ export interface EventStream {
   readonly signal: AbortSignal;
   /** Sends one event with the next id; `data` is sent as JSON. Ignored once the stream has ended. */
   send(event: string, data: unknown): void;
+  /**
+   * The `Last-Event-ID` the browser sent when it reconnected (EventSource does after a dropped
+   * connection), or `undefined` on a first connection. Ids go on from it.
+   */
+  readonly resumedAfter: number | undefined;
   /** Ends the response and aborts {@link EventStream.signal}. Idempotent. */
   end(): void;
 }
@@ -42,7 +47,11 @@ export function openEventStream(
   request.socket.setNoDelay(true);
   // How long the browser waits before reconnecting after the connection drops.
   response.write('retry: 2000\n\n');
-  let nextId = 1;
+  // A reconnecting EventSource sends the id of the last event it got: numbering goes on from there, so
+  // the ids of one page's stream only ever grow across reconnects.
+  const lastId = Number(request.headers['last-event-id'] ?? Number.NaN);
+  const resumedAfter = Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : undefined;
+  let nextId = (resumedAfter ?? 0) + 1;
   const heartbeat = setInterval(() => {
     response.write(': heartbeat\n\n');
   }, options.heartbeatMs);
@@ -59,6 +68,7 @@ export function openEventStream(
   if (options.shutdown.aborted) end();
   return {
     signal: controller.signal,
+    resumedAfter,
     send(event, data) {
       if (controller.signal.aborted || response.writableEnded) return;
       response.write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

@@ -1,4 +1,5 @@
 // Helpers for the spawner's tests: a small server-sent events client over fetch.
+import type { FakeCluster } from '@podstorage/fake';
 import { vi } from 'vitest';
 
 /** One event as received: its id, name and parsed JSON data. */
@@ -27,10 +28,19 @@ export interface StreamClient {
   close(): void;
 }
 
-/** Opens an event stream at `url` and collects its events until the server ends it or `close()`. */
-export async function openStream(url: string): Promise<StreamClient> {
+/**
+ * Opens an event stream at `url` and collects its events until the server ends it or `close()`.
+ * `lastEventId` sends `Last-Event-ID`, as a reconnecting EventSource does.
+ */
+export async function openStream(url: string, options: { lastEventId?: string } = {}): Promise<StreamClient> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal, headers: { Accept: 'text/event-stream' } });
+  const response = await fetch(url, {
+    signal: controller.signal,
+    headers: {
+      Accept: 'text/event-stream',
+      ...(options.lastEventId === undefined ? {} : { 'Last-Event-ID': options.lastEventId }),
+    },
+  });
   const events: ReceivedEvent[] = [];
   const comments: string[] = [];
   let ended = false;
@@ -95,4 +105,28 @@ function parseBlock(block: string, events: ReceivedEvent[], comments: string[]):
  */
 export function eventually<T>(check: () => T | Promise<T>): Promise<T> {
   return vi.waitFor(check, { timeout: 10_000, interval: 10 });
+}
+
+/**
+ * Gives the cluster's transport a `readPodLog` that answers as the kubelet does with
+ * `timestamps=true`, in chunks that need not end at line ends: a stand-in until the fake serves
+ * container logs itself (they land on another branch). Returns the options each read was asked with.
+ */
+export function withPodLogs(cluster: FakeCluster, chunks: readonly string[]): object[] {
+  const transport = cluster.transport();
+  const asked: object[] = [];
+  cluster.transport = () => ({
+    list: transport.list.bind(transport),
+    get: transport.get.bind(transport),
+    watch: transport.watch.bind(transport),
+    delete: transport.delete.bind(transport),
+    ...(transport.create === undefined ? {} : { create: transport.create.bind(transport) }),
+    readPodLog: async (_namespace: string, _name: string, options: object) => {
+      asked.push(options);
+      return (async function* () {
+        yield* chunks;
+      })();
+    },
+  });
+  return asked;
 }

@@ -111,6 +111,17 @@ export interface PodStorage {
     options?: EventsForPodOptions,
   ): AsyncIterableIterator<string>;
   /**
+   * The same events as {@link PodStorage.eventsForPod}, yielded as the whole Event objects (reason,
+   * type, `count`, `series`, timestamps) rather than their messages: each when first seen and again
+   * whenever its count grows, so a caller can show a recurring event as one line with its count.
+   */
+  eventObjectsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options?: EventsForPodOptions,
+  ): AsyncIterableIterator<KubernetesEvent>;
+  /**
    * The lines of a container's log, as `kubectl logs -f` shows them: existing lines, then new ones until
    * the container ends. Waits for a container that has not started; resumes a broken stream from the last
    * line's timestamp without repeating lines. Ends quietly when the timeout expires or the pod is gone;
@@ -273,6 +284,20 @@ class EnginePodStorage implements ManagedPodStorage {
     validateNamespace(namespace);
     const deadline = toTimeout(timeout, `eventsForPod pod ${namespace}/${name}`, this.#clock);
     return stoppableIterator((stopped) =>
+      messagesOf(this.#events(name, namespace, deadline, timeout !== deadline, options, stopped)),
+    );
+  }
+
+  eventObjectsForPod(
+    name: string,
+    namespace: string,
+    timeout: TimeoutLike,
+    options: EventsForPodOptions = {},
+  ): AsyncIterableIterator<KubernetesEvent> {
+    validatePodName(name);
+    validateNamespace(namespace);
+    const deadline = toTimeout(timeout, `eventObjectsForPod pod ${namespace}/${name}`, this.#clock);
+    return stoppableIterator((stopped) =>
       this.#events(name, namespace, deadline, timeout !== deadline, options, stopped),
     );
   }
@@ -411,7 +436,7 @@ class EnginePodStorage implements ManagedPodStorage {
     ownsDeadline: boolean,
     options: EventsForPodOptions,
     stopped: AbortSignal,
-  ): AsyncGenerator<string, void, undefined> {
+  ): AsyncGenerator<KubernetesEvent, void, undefined> {
     const queue = new AsyncQueue<KubernetesEvent>();
     // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
     const yielded = new Map<string, number>();
@@ -445,7 +470,7 @@ class EnginePodStorage implements ManagedPodStorage {
         const seen = yielded.get(key);
         if (seen !== undefined && count <= seen) continue;
         yielded.set(key, count);
-        yield event.message as string;
+        yield event;
       }
     } catch (error) {
       // The consumer stopped (return() or break): the iteration is over, quietly, as it asked.
@@ -638,4 +663,11 @@ function byOccurrence(a: KubernetesEvent, b: KubernetesEvent): number {
   const time = (event: KubernetesEvent) =>
     Date.parse(event.firstTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp ?? '') || 0;
   return time(a) - time(b);
+}
+
+/** The messages of events (which `#events` yields only with a message). */
+async function* messagesOf(
+  events: AsyncGenerator<KubernetesEvent, void, undefined>,
+): AsyncGenerator<string, void, undefined> {
+  for await (const event of events) yield event.message as string;
 }

@@ -118,7 +118,7 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       const metadata = { ...object.metadata, namespace };
       const created =
         resource === 'pods'
-          ? cluster.createPod({ ...(object as Pod), metadata })
+          ? cluster.createPod({ ...(object as Pod), metadata }, { strict: true })
           : cluster.createEvent({ ...(object as KubernetesEvent), metadata });
       return created as ResourceTypes[R];
     },

@@ -416,7 +416,10 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     if (this.#dispatcher !== undefined && this.#dispatcher.key === key) return this.#dispatcher.dispatcher;
     const previous = this.#dispatcher?.dispatcher;
     const tls = this.#tlsFor(credentials);
-    const pool = { keepAliveTimeout: this.#keepAliveTimeoutMs, connect: tls };
+    // HTTP/1.1 only: undici 8 offers h2 by default, and over h2 a request aborted right after it is
+    // dispatched is never reset on the wire (the apiserver keeps that watch open until its timeout),
+    // and Agent.destroy() then throws ClientDestroyedError. Found against the fake's HTTP/2 server.
+    const pool = { keepAliveTimeout: this.#keepAliveTimeoutMs, connect: tls, allowH2: false };
     let dispatcher: Dispatcher;
     const proxy = this.#proxy;
     if (proxy === undefined) dispatcher = new Agent(pool);

@@ -72,12 +72,12 @@ describe('bad input gets the right Status and changes nothing', () => {
     expect(storeState()).toBe(before);
   });
 
-  it('unsupported content types are 415, server-side apply included', async () => {
+  it('unsupported content types are 415', async () => {
     ({ cluster, server } = await startServer());
     cluster.createPod(podManifest('web'));
     const before = storeState();
     const yaml = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: other\n';
-    for (const type of ['application/yaml', 'text/plain', 'application/vnd.kubernetes.protobuf']) {
+    for (const type of ['text/plain', 'application/cbor', 'application/xml']) {
       expectStatus(
         await send(server.url, 'POST', '/api/v1/namespaces/default/pods', {
           body: yaml,
@@ -90,7 +90,7 @@ describe('bad input gets the right Status and changes nothing', () => {
     expectStatus(
       await send(server.url, 'PATCH', '/api/v1/namespaces/default/pods/web', {
         body: yaml,
-        headers: { 'Content-Type': 'application/apply-patch+yaml' },
+        headers: { 'Content-Type': 'application/apply-patch+cbor' },
       }),
       415,
       'UnsupportedMediaType',
@@ -134,7 +134,7 @@ describe('bad input gets the right Status and changes nothing', () => {
     expectStatus(response, 422, 'Invalid');
     expect(response.json().details).toMatchObject({
       name: 'Bad_Name',
-      kind: 'pod',
+      kind: 'Pod',
       causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }],
     });
     const namespace = await sendJson(server.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'a.b' } });
@@ -165,7 +165,8 @@ describe('bad input gets the right Status and changes nothing', () => {
       expectStatus(await send(server.url, 'GET', path), 404, 'NotFound');
     }
     for (const [method, path] of [
-      ['DELETE', '/api/v1/namespaces/default/pods'],
+      // deletecollection is served per namespace, not across all of them.
+      ['DELETE', '/api/v1/pods'],
       ['POST', '/api/v1/pods'],
       ['PUT', '/api/v1/namespaces/default'],
       ['DELETE', '/api/v1/namespaces/default/pods/web/status'],
@@ -176,14 +177,21 @@ describe('bad input gets the right Status and changes nothing', () => {
     expect(storeState()).toBe(before);
   });
 
-  it('dryRun is refused with 400 rather than applied', async () => {
+  it('a dryRun other than All is 422, and dryRun=All changes nothing', async () => {
     ({ cluster, server } = await startServer());
     const before = storeState();
     expectStatus(
-      await sendJson(server.url, 'POST', '/api/v1/namespaces/default/pods?dryRun=All', podManifest('dry')),
-      400,
-      'BadRequest',
+      await sendJson(server.url, 'POST', '/api/v1/namespaces/default/pods?dryRun=Bogus', podManifest('dry')),
+      422,
+      'Invalid',
     );
+    const dry = await sendJson(
+      server.url,
+      'POST',
+      '/api/v1/namespaces/default/pods?dryRun=All',
+      podManifest('dry'),
+    );
+    expect(dry.status).toBe(201);
     expect(storeState()).toBe(before);
   });
 

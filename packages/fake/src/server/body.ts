@@ -1,42 +1,31 @@
 import type { IncomingMessage } from 'node:http';
 import { failureStatus } from '../status.js';
+import { bodyFormatOf, unsupportedMediaType, type WireFormat } from './negotiation.js';
 import { StatusFailure } from './status-failure.js';
 
 /** The apiserver's cap on a request body: 3 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-/** The media types of a patch, as the apiserver names them. */
-export type PatchType = 'merge' | 'strategic' | 'json';
+/** The media types of a patch, as the apiserver names them (`apply`: server-side apply). */
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/merge-patch+json': 'merge',
   'application/strategic-merge-patch+json': 'strategic',
   'application/json-patch+json': 'json',
+  'application/apply-patch+yaml': 'apply',
 };
 
 function mediaType(request: IncomingMessage): string {
   return (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function unsupportedMediaType(type: string, supported: readonly string[]): StatusFailure {
-  return new StatusFailure(
-    failureStatus(
-      415,
-      `the body of the request was in an unknown format - accepted media types include: ${supported.join(', ')}`,
-      {},
-      'UnsupportedMediaType',
-    ),
-    type,
-  );
+/** Checks the Content-Type of a create or update: JSON (or none, read as JSON), YAML or protobuf. */
+export function requireObjectBody(request: IncomingMessage): WireFormat {
+  return bodyFormatOf(request);
 }
 
-/** Checks the Content-Type of a create or update: JSON (or none, read as JSON). */
-export function requireJsonBody(request: IncomingMessage): void {
-  const type = mediaType(request);
-  if (type !== '' && type !== 'application/json') throw unsupportedMediaType(type, ['application/json']);
-}
-
-/** The patch type named by the Content-Type of a PATCH; server-side apply and others are a 415. */
+/** The patch type named by the Content-Type of a PATCH; others are a 415. */
 export function patchTypeOf(request: IncomingMessage): PatchType {
   const type = mediaType(request);
   const patchType = PATCH_TYPES[type];

@@ -3,13 +3,13 @@ import type { KubernetesEvent, Pod } from '@podstorage/core';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { RequestVerb } from '../fault-injector.js';
 import { failureStatus, invalid, notFound, type StatusCause } from '../status.js';
-import { type PatchType, parseJsonObject, patchTypeOf, requireJsonBody } from './body.js';
+import { type PatchType, parseJsonObject, patchTypeOf, requireObjectBody } from './body.js';
 import { applyPatch } from './patch.js';
 import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A non-watch API operation, as the router resolved it. */
-export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 /** What a handler answers: the HTTP code and the JSON body. */
 export interface HandlerResult {
@@ -21,7 +21,8 @@ const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
-  return operation === 'patch' ? 'update' : operation;
+  if (operation === 'patch') return 'update';
+  return operation === 'deletecollection' ? 'delete' : operation;
 }
 
 /** Which operation a method on a path asks for, or `undefined` if the resource does not allow it (405). */
@@ -30,7 +31,11 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
   if (path.resource === 'namespaces') {
     if (method === 'GET') return collection ? 'list' : 'get';
     if (method === 'POST' && collection) return 'create';
+    if (method === 'DELETE' && !collection) return 'delete';
     return undefined;
+  }
+  if (path.subresource === 'binding' || path.subresource === 'eviction') {
+    return method === 'POST' ? 'create' : undefined;
   }
   if (path.subresource === 'status') {
     if (method === 'GET') return 'get';
@@ -41,6 +46,8 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
   if (collection) {
     if (method === 'GET') return 'list';
     if (method === 'POST' && path.namespace !== undefined) return 'create';
+    // deletecollection is served per namespace only, as by the apiserver.
+    if (method === 'DELETE' && path.namespace !== undefined) return 'deletecollection';
     return undefined;
   }
   if (method === 'GET') return 'get';
@@ -52,14 +59,24 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
 
 /** Whether an operation reads a body (and so needs its Content-Type checked). */
 export function bodyExpected(operation: Operation): boolean {
-  return operation === 'create' || operation === 'update' || operation === 'patch' || operation === 'delete';
+  return (
+    operation === 'create' ||
+    operation === 'update' ||
+    operation === 'patch' ||
+    operation === 'delete' ||
+    operation === 'deletecollection'
+  );
 }
 
 /** Checks the Content-Type of a request that carries a body; returns the patch type for PATCH. */
 export function checkContentType(request: IncomingMessage, operation: Operation): PatchType | undefined {
   if (operation === 'patch') return patchTypeOf(request);
-  if (operation === 'create' || operation === 'update') requireJsonBody(request);
-  if (operation === 'delete' && Number(request.headers['content-length'] ?? 0) > 0) requireJsonBody(request);
+  if (operation === 'create' || operation === 'update') requireObjectBody(request);
+  if (
+    (operation === 'delete' || operation === 'deletecollection') &&
+    Number(request.headers['content-length'] ?? 0) > 0
+  )
+    requireObjectBody(request);
   return undefined;
 }
 
@@ -237,6 +254,15 @@ function current(cluster: FakeCluster, path: ResourcePath): Pod | KubernetesEven
   return object;
 }
 
+/**
+ * Sees every object a create, update or patch is about to write, with the stored one it replaces, and
+ * returns what to write instead (field validation and managedFields hook in here).
+ */
+export type BeforeWrite = (
+  object: Record<string, unknown>,
+  live: Record<string, unknown> | undefined,
+) => Record<string, unknown>;
+
 /** Runs one non-watch operation against the cluster. Throws `KubernetesError` or {@link StatusFailure}. */
 export function handleOperation(
   cluster: FakeCluster,
@@ -245,6 +271,7 @@ export function handleOperation(
   query: URLSearchParams,
   body: Buffer | undefined,
   patchType: PatchType | undefined,
+  beforeWrite: BeforeWrite = (object) => object,
 ): HandlerResult {
   const name = path.name ?? '';
   const namespace = path.namespace;
@@ -267,9 +294,14 @@ export function handleOperation(
       return { code: 200, body: result };
     }
     case 'create': {
-      const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
-        requireName: false,
-      });
+      if (path.subresource === 'binding' || path.subresource === 'eviction')
+        return createSubresource(cluster, path, body);
+      const object = beforeWrite(
+        checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
+          requireName: false,
+        }),
+        undefined,
+      );
       if (path.resource === 'namespaces') {
         const metadata = object.metadata as { name?: string };
         if (!metadata.name) {
@@ -285,7 +317,7 @@ export function handleOperation(
       }
       const created =
         path.resource === 'pods'
-          ? cluster.createPod(object as Pod)
+          ? cluster.createPod(object as Pod, { strict: true })
           : cluster.createEvent(object as unknown as KubernetesEvent);
       return { code: 201, body: created };
     }
@@ -293,19 +325,27 @@ export function handleOperation(
       const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
         requireName: true,
       });
-      return { code: 200, body: write(cluster, path, object) };
+      const live = current(cluster, path) as unknown as Record<string, unknown>;
+      return { code: 200, body: write(cluster, path, beforeWrite(object, live)) };
     }
     case 'patch': {
       const patch = parseJson(body);
       const existing = current(cluster, path);
       const patched = applyPatch(patchType ?? 'merge', existing, patch);
       const checked = checkObject(path, patched, { requireName: true });
-      return { code: 200, body: write(cluster, path, checked) };
+      return {
+        code: 200,
+        body: write(cluster, path, beforeWrite(checked, existing as unknown as Record<string, unknown>)),
+      };
     }
+    case 'deletecollection':
+      return deleteCollectionOf(cluster, path, query, body);
     case 'delete': {
       const options =
         body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
       const deleteQuery = deleteQueryOf(query, options);
+      if (path.resource === 'namespaces')
+        return { code: 200, body: cluster.deleteNamespace(name, deleteQuery) };
       if (path.resource === 'pods')
         return { code: 200, body: cluster.deletePod(namespace ?? '', name, deleteQuery) };
       const deleted = cluster.deleteEvent(namespace ?? '', name, deleteQuery);
@@ -321,6 +361,55 @@ export function handleOperation(
       };
     }
   }
+}
+
+function deleteCollectionOf(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  query: URLSearchParams,
+  body: Buffer | undefined,
+): HandlerResult {
+  const options = body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
+  const { fieldSelector, labelSelector } = listQueryOf(query);
+  const resource = path.resource === 'events' ? 'events' : 'pods';
+  const deleted = cluster.deleteCollection(resource, path.namespace ?? '', {
+    ...deleteQueryOf(query, options),
+    ...(fieldSelector === undefined ? {} : { fieldSelector }),
+    ...(labelSelector === undefined ? {} : { labelSelector }),
+  });
+  return { code: 200, body: deleted };
+}
+
+/** The Status a successful binding or eviction answers (201), as the apiserver's create handler. */
+const CREATED_SUCCESS = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+
+/** `POST pods/{name}/binding` (a core/v1 Binding) and `pods/{name}/eviction` (a policy/v1 Eviction). */
+function createSubresource(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  body: Buffer | undefined,
+): HandlerResult {
+  const name = path.name ?? '';
+  const namespace = path.namespace ?? '';
+  if (path.subresource === 'binding') {
+    const binding = parseJsonObject(body ?? Buffer.alloc(0), 'Binding');
+    const target = isRecord(binding.target) ? binding.target : {};
+    if (typeof target.name !== 'string' || target.name === '') {
+      throw invalid('Binding', name, [
+        { reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' },
+      ]);
+    }
+    cluster.bindPod(namespace, name, target.name);
+    return { code: 201, body: CREATED_SUCCESS };
+  }
+  const eviction = parseJsonObject(body ?? Buffer.alloc(0), 'Eviction');
+  const metadata = isRecord(eviction.metadata) ? eviction.metadata : {};
+  if (metadata.name !== undefined && metadata.name !== name) {
+    throw badRequest(`name in URL does not match name in Eviction object`);
+  }
+  const options = isRecord(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
+  cluster.deletePod(namespace, name, deleteQueryOf(new URLSearchParams(), options));
+  return { code: 201, body: CREATED_SUCCESS };
 }
 
 function parseJson(body: Buffer | undefined): unknown {
@@ -340,7 +429,10 @@ function write(
   object: Record<string, unknown>,
 ): Pod | KubernetesEvent {
   if (path.resource === 'pods') {
-    return cluster.updatePod(object as Pod, path.subresource === 'status' ? { subresource: 'status' } : {});
+    return cluster.updatePod(
+      object as Pod,
+      path.subresource === 'status' ? { subresource: 'status' } : { strict: true },
+    );
   }
   return cluster.updateEvent(object as unknown as KubernetesEvent);
 }

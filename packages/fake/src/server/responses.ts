@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { KubernetesError, type Status } from '@podstorage/core';
 import { failureStatus } from '../status.js';
+import { encodeObject, type WireFormat } from './negotiation.js';
 
 /** The Status for anything a handler throws: a `KubernetesError`'s own Status, else a 500 InternalError. */
 export function statusOf(error: unknown): Status {
@@ -44,11 +45,17 @@ export function sendJson(response: ServerResponse, code: number, body: unknown):
   response.end(text);
 }
 
-/** Sends a failure Status with its own code (and `Retry-After` when it carries `retryAfterSeconds`). */
-export function sendStatus(response: ServerResponse, status: Status): void {
-  const text = JSON.stringify(status);
-  response.writeHead(status.code ?? 500, statusHeaders(status, Buffer.byteLength(text)));
-  response.end(text);
+/**
+ * Sends a failure Status with its own code (and `Retry-After` when it carries `retryAfterSeconds`), in
+ * the format the client negotiated (JSON unless told).
+ */
+export function sendStatus(response: ServerResponse, status: Status, format: WireFormat = 'json'): void {
+  const { bytes, contentType } = encodeObject(format, status);
+  response.writeHead(status.code ?? 500, {
+    ...statusHeaders(status, bytes.length),
+    'Content-Type': contentType,
+  });
+  response.end(bytes);
 }
 
 /**
@@ -78,6 +85,19 @@ export function methodNotAllowed(request: IncomingMessage): Status {
     405,
     `the server does not allow this method on the requested resource (${request.method})`,
     {},
+    'MethodNotAllowed',
+  );
+}
+
+/**
+ * A pod subresource the fake does not serve (exec, attach, portforward, ...): 405 with a message that
+ * says so, in the shape of the apiserver's `NewMethodNotSupported`, instead of a bare 404.
+ */
+export function subresourceNotSupported(subresource: string, why: string): Status {
+  return failureStatus(
+    405,
+    `pods/${subresource} is not supported by the podstorage fake cluster: ${why}`,
+    { kind: 'pods' },
     'MethodNotAllowed',
   );
 }

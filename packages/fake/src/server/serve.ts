@@ -4,29 +4,64 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '@podstorage/core';
 import { WebSocketServer } from 'ws';
 import type { FakeCluster } from '../fake-cluster.js';
-import { failureStatus } from '../status.js';
+import { kubernetesTime } from '../lifecycle.js';
+import { failureStatus, notFound } from '../status.js';
+import {
+  answerAsEventsV1,
+  answerReview,
+  apiGroupList,
+  eventFromEventsV1,
+  groupDiscovery,
+} from './api-groups.js';
 import { checkBearerToken } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
-import { apiGroupList, coreApiVersions, coreV1Resources, versionInfo } from './discovery.js';
-import { bodyExpected, checkContentType, faultVerb, handleOperation, operationOf } from './handlers.js';
+import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, readBody } from './body.js';
+import { coreApiVersions, coreV1Resources, versionInfo } from './discovery.js';
+import { dryRunAnswer, isDryRun, scratchCluster } from './dry-run.js';
+import { canonicalJson, managerOf, recordUpdate, serverSideApply } from './field-manager.js';
+import { checkFields, fieldValidationOf, warningHeaders } from './field-validation.js';
+import {
+  type BeforeWrite,
+  bodyExpected,
+  checkContentType,
+  faultVerb,
+  handleOperation,
+  type Operation,
+  operationOf,
+} from './handlers.js';
 import { buildKubeconfig } from './kubeconfig.js';
+import {
+  bodyAsJson,
+  bodyFormatOf,
+  negotiate,
+  parseYamlBody,
+  sendObject,
+  type WireFormat,
+} from './negotiation.js';
 import { openApiDocument } from './openapi.js';
+import { applyPatch } from './patch.js';
 import {
   methodNotAllowed,
   pathNotFound,
-  sendJson,
   sendStatus,
   sendStatusOnSocket,
   statusOf,
+  subresourceNotSupported,
 } from './responses.js';
-import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
+import {
+  isWatch,
+  parseResourcePath,
+  pathSegments,
+  type ResourcePath,
+  UNSUPPORTED_SUBRESOURCES,
+} from './routes.js';
 import { StatusFailure } from './status-failure.js';
+import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 import { serveWatchOverHttp } from './watch-http.js';
 import { openWatch } from './watch-stream.js';
@@ -100,17 +135,48 @@ function discoveryBody(context: Context, segments: readonly string[]): object | 
     case '/apis':
       return apiGroupList();
     default:
-      return openApiDocument(path);
+      return groupDiscovery(segments) ?? openApiDocument(path);
   }
 }
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+/** What one request has negotiated so far: the format of its answer (errors included) and warnings. */
+interface RequestState {
+  format: WireFormat;
+  readonly warnings: string[];
+}
+
+const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const;
+const OPTIONS_KINDS: Partial<Record<Operation, string>> = {
+  create: 'CreateOptions',
+  update: 'UpdateOptions',
+  patch: 'PatchOptions',
+  delete: 'DeleteOptions',
+};
+
+/** The core path a path of a named group stands for (events.k8s.io/v1 events are core/v1 events). */
+function eventsGroupSegments(segments: readonly string[]): string[] | undefined {
+  if (segments[0] !== 'apis' || segments[1] !== 'events.k8s.io' || segments[2] !== 'v1') return undefined;
+  return ['api', 'v1', ...segments.slice(3)];
+}
+
+function sendAnswer(response: ServerResponse, state: RequestState, code: number, body: unknown): void {
+  sendObject(
+    response,
+    code,
+    body,
+    state.format,
+    state.warnings.length === 0 ? {} : { Warning: warningHeaders(state.warnings) },
+  );
+}
 
 async function handleRequest(
   context: Context,
   request: IncomingMessage,
   response: ServerResponse,
   controller: AbortController,
+  state: RequestState,
 ): Promise<void> {
   const { method, url } = requestLine(request);
   const unauthorized = checkBearerToken(request, context.token);
@@ -124,37 +190,73 @@ async function handleRequest(
   const discovery = discoveryBody(context, segments);
   if (discovery !== undefined) {
     if (method !== 'GET') return sendStatus(response, methodNotAllowed(request));
-    return sendJson(response, 200, discovery);
+    state.format = negotiate(request).format;
+    return sendAnswer(response, state, 200, discovery);
   }
-  const path = parseResourcePath(segments);
-  if (path === undefined) return sendStatus(response, pathNotFound());
+  if (
+    segments[0] === 'apis' &&
+    segments[1] === 'authorization.k8s.io' &&
+    segments[2] === 'v1' &&
+    segments.length === 4
+  ) {
+    state.format = negotiate(request).format;
+    if (method !== 'POST') return sendStatus(response, methodNotAllowed(request), state.format);
+    const format = bodyFormatOf(request);
+    const review = parseJsonObject(
+      bodyAsJson(format, await readBody(request, context.maxBodyBytes)),
+      'review',
+    );
+    const answer = answerReview(segments[3] ?? '', review);
+    if (answer === undefined) return sendStatus(response, pathNotFound(), state.format);
+    return sendAnswer(response, state, answer.code, answer.body);
+  }
+  const groupSegments = eventsGroupSegments(segments);
+  const path = parseResourcePath(groupSegments ?? segments);
+  if (path === undefined || (groupSegments !== undefined && path.resource !== 'events'))
+    return sendStatus(response, pathNotFound());
+  const eventsV1 = groupSegments !== undefined;
+  const unsupported = path.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+  if (path.subresource && unsupported) {
+    return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
-    if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    state.format = negotiate(request, true).format;
+    const table = eventsV1 ? undefined : tableRequestOf(request.headers.accept, url.searchParams);
+    // Tables have no protobuf form: the apiserver answers them in JSON.
+    if (table !== undefined) state.format = 'json';
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const stream =
+      table === undefined
+        ? opened
+        : tableWatch(path.resource, opened, table, () => context.cluster.clock.date());
     context.watches.add(controller);
     try {
-      await serveWatchOverHttp(response, stream, controller.signal);
+      await serveWatchOverHttp(response, stream, controller.signal, {
+        format: state.format,
+        ...(eventsV1 ? { convert: answerAsEventsV1 } : {}),
+      });
     } finally {
       context.watches.delete(controller);
     }
     return;
   }
-  const operation = operationOf(method, path);
-  if (operation === undefined) return sendStatus(response, methodNotAllowed(request));
+  state.format = negotiate(request).format;
+  let operation = operationOf(method, path);
+  if (operation === undefined) return sendStatus(response, methodNotAllowed(request), state.format);
   let body: Buffer | undefined;
   let patchType: ReturnType<typeof checkContentType>;
   if (bodyExpected(operation)) {
     patchType = checkContentType(request, operation);
     body = await readBody(request, context.maxBodyBytes);
+    if (operation !== 'patch' && body.length > 0) body = bodyAsJson(bodyFormatOf(request), body);
   }
-  if (operation !== 'get' && operation !== 'list' && url.searchParams.get('dryRun')) {
-    // Not implemented: refusing is safer than changing the store for a request meant to change nothing.
-    throw new StatusFailure(
-      failureStatus(400, 'dryRun is not supported by the podstorage fake cluster', {}, 'BadRequest'),
-      'dryRun',
-    );
-  }
+  const optionsKind = OPTIONS_KINDS[operation];
+  const dryRun = optionsKind !== undefined && isDryRun(url.searchParams, optionsKind);
+  const validation =
+    operation === 'create' || operation === 'update' || operation === 'patch'
+      ? fieldValidationOf(url.searchParams)
+      : 'Ignore';
   if (path.resource !== 'namespaces') {
     await context.cluster.beginRequest(
       faultVerb(operation),
@@ -163,11 +265,126 @@ async function handleRequest(
       controller.signal,
     );
   }
-  const result = handleOperation(context.cluster, operation, path, url.searchParams, body, patchType);
-  sendJson(response, result.code, result.body);
+  const cluster = dryRun ? scratchCluster(context.cluster) : context.cluster;
+  const kind = KINDS[path.resource];
+  const manager =
+    operation === 'create' || operation === 'update' || operation === 'patch'
+      ? managerOf(url.searchParams, request.headers['user-agent'], patchType === 'apply')
+      : '';
+  const time = () => kubernetesTime(cluster.clock.date());
+  const subresource = path.subresource === 'status' ? 'status' : undefined;
+
+  if (eventsV1 && body !== undefined && body.length > 0 && operation !== 'delete') {
+    // The events.k8s.io/v1 form in, checked against its own schema, and the core/v1 form stored.
+    let given: Record<string, unknown>;
+    if (operation === 'patch') {
+      if (patchType === 'apply') {
+        throw new StatusFailure(
+          failureStatus(
+            415,
+            'server-side apply is served for core/v1 events only',
+            {},
+            'UnsupportedMediaType',
+          ),
+          'apply on events.k8s.io',
+        );
+      }
+      const stored = cluster.getEvent(path.namespace ?? '', path.name ?? '');
+      if (stored === undefined) throw notFound('events', path.name ?? '');
+      const asV1 = answerAsEventsV1(stored) as Record<string, unknown>;
+      given = applyPatch(patchType ?? 'merge', asV1, JSON.parse(body.toString('utf8')));
+      operation = 'update';
+      patchType = undefined;
+    } else given = parseJsonObject(body, 'Event');
+    state.warnings.push(...checkFields(given, 'events.k8s.io/v1', 'Event', validation, { handledAs: true }));
+    body = Buffer.from(JSON.stringify(eventFromEventsV1(given)));
+  }
+
+  let result: { code: number; body: unknown };
+  let storedVersion: string | undefined;
+  if (operation === 'patch' && patchType === 'apply') {
+    const applied = parseYamlBody(body ?? Buffer.alloc(0));
+    if (typeof applied !== 'object' || applied === null || Array.isArray(applied))
+      throw new StatusFailure(
+        failureStatus(400, 'the apply patch must be an object', {}, 'BadRequest'),
+        'apply',
+      );
+    const config = applied as Record<string, unknown>;
+    if (validation !== 'Strict') state.warnings.push(...checkFields(config, 'v1', kind, validation));
+    const live = (path.resource === 'pods'
+      ? cluster.getPod(path.namespace ?? '', path.name ?? '')
+      : path.resource === 'events'
+        ? cluster.getEvent(path.namespace ?? '', path.name ?? '')
+        : cluster.getNamespace(path.name ?? '')) as unknown as Record<string, unknown> | undefined;
+    storedVersion = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    const force = ['true', '1'].includes((url.searchParams.get('force') ?? '').toLowerCase());
+    const object = serverSideApply(live, config, {
+      apiVersion: 'v1',
+      kind,
+      manager,
+      subresource,
+      time: time(),
+      force,
+    });
+    if (live === undefined && subresource === 'status') throw notFound(path.resource, path.name ?? '');
+    const written = Buffer.from(JSON.stringify(object));
+    if (live !== undefined && canonicalJson(object) === canonicalJson(live)) {
+      // Nothing changes, managed fields included: the apiserver writes nothing and answers the object.
+      result = { code: 200, body: live };
+    } else
+      result = handleOperation(
+        cluster,
+        live === undefined ? 'create' : 'update',
+        live === undefined ? { ...path, name: undefined } : path,
+        url.searchParams,
+        written,
+        undefined,
+      );
+    if (live === undefined) operation = 'create';
+  } else {
+    const beforeWrite: BeforeWrite = (object, live) => {
+      storedVersion = (live?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+      if (!eventsV1)
+        state.warnings.push(
+          ...checkFields(object, 'v1', kind, validation, { handledAs: operation !== 'patch' }),
+        );
+      return recordUpdate(live, object, {
+        apiVersion: 'v1',
+        kind,
+        manager,
+        subresource,
+        time: time(),
+      }) as Record<string, unknown>;
+    };
+    if (operation === 'delete' && path.resource !== 'namespaces') {
+      const live =
+        path.resource === 'pods'
+          ? cluster.getPod(path.namespace ?? '', path.name ?? '')
+          : cluster.getEvent(path.namespace ?? '', path.name ?? '');
+      storedVersion = live?.metadata?.resourceVersion;
+    }
+    result = handleOperation(cluster, operation, path, url.searchParams, body, patchType, beforeWrite);
+  }
+  let answer = dryRun ? dryRunAnswer(result.body, operation, storedVersion) : result.body;
+  if (eventsV1) answer = answerAsEventsV1(answer);
+  const table =
+    !eventsV1 && (operation === 'get' || operation === 'list') && path.subresource === undefined
+      ? tableRequestOf(request.headers.accept, url.searchParams)
+      : undefined;
+  if (table !== undefined) {
+    state.format = 'json';
+    answer = toTable(path.resource, answer as object, table, context.cluster.clock.date());
+  }
+  sendAnswer(response, state, result.code, answer);
 }
 
-function fail(response: ServerResponse, error: unknown, logger: Logger, signal: AbortSignal): void {
+function fail(
+  response: ServerResponse,
+  error: unknown,
+  logger: Logger,
+  signal: AbortSignal,
+  format: WireFormat,
+): void {
   if (signal.aborted) {
     // The client went away (during injected latency, a stall, a held request): there is nobody to
     // answer and nothing went wrong on the server's side.
@@ -180,15 +397,16 @@ function fail(response: ServerResponse, error: unknown, logger: Logger, signal: 
     return;
   }
   if (error instanceof StatusFailure) {
-    if (error.closeConnection) response.setHeader('Connection', 'close');
-    sendStatus(response, error.status);
+    // HTTP/2 has no Connection header: the stream ends, the connection stays.
+    if (error.closeConnection && response.req.httpVersionMajor < 2) response.setHeader('Connection', 'close');
+    sendStatus(response, error.status, format);
     return;
   }
   const status = statusOf(error);
   if ((status.code ?? 500) >= 500 && !(error as { status?: unknown })?.status) {
     logger.error({ err: error }, 'fake cluster: unexpected error while serving a request');
   }
-  sendStatus(response, status);
+  sendStatus(response, status, format);
 }
 
 async function handleUpgrade(
@@ -215,19 +433,22 @@ async function handleUpgrade(
   try {
     const unauthorized = checkBearerToken(request, context.token);
     if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
+    path = parseResourcePath(pathSegments(url.pathname));
+    // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY): the same Status as over HTTP.
+    const unsupported = path?.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+    if (path?.subresource && unsupported)
+      return sendStatusOnSocket(socket, subresourceNotSupported(path.subresource, unsupported));
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       return sendStatusOnSocket(socket, pathNotFound());
-    path = parseResourcePath(pathSegments(url.pathname));
     if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
-    if (
-      method !== 'GET' ||
-      path.name !== undefined ||
-      path.resource === 'namespaces' ||
-      !isWatch(url.searchParams, path)
-    ) {
+    if (method !== 'GET' || path.name !== undefined || !isWatch(url.searchParams, path)) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const resource = path.resource;
+    const stream =
+      table === undefined ? opened : tableWatch(resource, opened, table, () => context.cluster.clock.date());
     if (controller.signal.aborted || socket.destroyed) return;
     context.watches.add(controller);
     // ws attaches its own 'data' listener in this same turn, so no byte falls between the two.
@@ -288,6 +509,11 @@ export async function serveFakeCluster(
           path: request.url,
           status: response.statusCode,
           ms: Math.round(performance.now() - started),
+          http: request.httpVersion,
+          contentType: request.headers['content-type'],
+          accept: request.headers.accept,
+          responseType: response.getHeader('content-type'),
+          encoding: response.getHeader('content-encoding'),
         },
         'fake cluster: request',
       );
@@ -295,20 +521,30 @@ export async function serveFakeCluster(
     // Aborted when the client hangs up (or the answer is sent): ends latency, stalls and open watches.
     const controller = new AbortController();
     response.on('close', () => controller.abort());
-    handleRequest(context, request, response, controller).catch((error: unknown) =>
-      fail(response, error, logger, controller.signal),
+    const state: RequestState = { format: 'json', warnings: [] };
+    handleRequest(context, request, response, controller, state).catch((error: unknown) =>
+      fail(response, error, logger, controller.signal, state.format),
     );
   };
+  // Over TLS, HTTP/2 by ALPN as the apiserver (kubectl and client-go speak it), and HTTP/1.1 for the
+  // clients that offer only that and for WebSocket upgrades (allowHTTP1); plain HTTP stays HTTP/1.1.
   const server: Server =
     tls === undefined
       ? createHttpServer(listener)
-      : createHttpsServer({ key: tls.key, cert: tls.cert }, listener);
+      : (createSecureServer(
+          { key: tls.key, cert: tls.cert, allowHTTP1: true },
+          listener as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void,
+          // Both are net.Server; only the events every server has are used below.
+        ) as unknown as Server);
   const webSockets = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => chooseWatchSubprotocol(offered),
     maxPayload: context.maxBodyBytes,
   });
   server.on('connection', (socket: Socket) => {
+    // As node:http does by default (and the http2 server's HTTP/1.1 fallback does not): every watch
+    // event goes out as it is written, not held back by Nagle's algorithm.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
