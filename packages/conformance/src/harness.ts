@@ -64,6 +64,13 @@ export const SCENARIO_TIMINGS: Timings = {
 export const SYSTEM_CLOCK_SCALE = 1 / 100;
 
 /**
+ * The storage's `requestTimeoutMs` on the system clock for scenarios that do not set it: generous, so
+ * that no request is abandoned because the machine is slow. Scenarios about the request timeout set it
+ * (in scenario time) and get it scaled.
+ */
+export const SYSTEM_CLOCK_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
  * The timings on the system clock for `scenario` timings: scaled by {@link SYSTEM_CLOCK_SCALE}, with
  * floors where a scaled value would make a correct run depend on machine speed (a request abandoned
  * after 300 ms on a loaded machine, a backoff of 5 ms), and whole seconds of at least 1 for the
@@ -132,6 +139,8 @@ export interface Steps {
 export interface HarnessClock extends Clock {
   /** Timers scheduled and neither fired nor cleared. */
   pendingTimers(): number;
+  /** Timers of the storage that have fired so far (the system clock counts them; the fake clock need not). */
+  firedTimers?(): number;
 }
 
 /**
@@ -140,6 +149,7 @@ export interface HarnessClock extends Clock {
  */
 class CountedSystemClock implements HarnessClock {
   readonly #pending = new Set<TimerHandle>();
+  #fired = 0;
 
   now(): number {
     return systemClock.now();
@@ -152,6 +162,7 @@ class CountedSystemClock implements HarnessClock {
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const handle = systemClock.setTimeout(() => {
       this.#pending.delete(handle);
+      this.#fired += 1;
       callback();
     }, ms);
     this.#pending.add(handle);
@@ -166,10 +177,65 @@ class CountedSystemClock implements HarnessClock {
   pendingTimers(): number {
     return this.#pending.size;
   }
+
+  firedTimers(): number {
+    return this.#fired;
+  }
 }
 
 /** Real milliseconds between two steps of the cluster's clock when it follows real time. */
 const CLUSTER_TICK_MS = 5;
+
+/**
+ * Moves the cluster's `FakeClock` along with real time (as `FakeClock.followRealTime` does), and can
+ * hold it still: while held, the simulator, bookmarks and server timeouts wait, and on release the
+ * clock goes on from where it stood (the held time is skipped, not caught up with in one jump).
+ */
+class ClusterFollower {
+  readonly #clock: FakeClock;
+  readonly #interval: ReturnType<typeof setInterval>;
+  #last = performance.now();
+  #inFlight: Promise<void> | undefined;
+  #holds = 0;
+
+  constructor(clock: FakeClock, tickMs: number) {
+    this.#clock = clock;
+    this.#interval = setInterval(() => {
+      // A slow tick must not pile advances up: the next tick catches up with the real time that passed.
+      if (this.#inFlight) return;
+      const now = performance.now();
+      const step = now - this.#last;
+      this.#last = now;
+      if (this.#holds > 0) return;
+      this.#inFlight = this.#clock.advance(step).finally(() => {
+        this.#inFlight = undefined;
+      });
+    }, tickMs);
+  }
+
+  /** Holds the clock still until the returned function is called (once; later calls do nothing). */
+  hold(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      this.#last = performance.now();
+    };
+  }
+
+  /** Whether a hold is in force. */
+  get held(): boolean {
+    return this.#holds > 0;
+  }
+
+  /** Stops following; resolves once an advance in flight has finished. */
+  async stop(): Promise<void> {
+    clearInterval(this.#interval);
+    await this.#inFlight;
+  }
+}
 
 /** The lifecycle of scenario pods (scenario time), so the system clock can scale them. */
 const SIMULATOR_DEFAULTS = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
@@ -252,7 +318,7 @@ export class Harness {
   readonly #expect: ConformanceExpect;
   readonly #oracles: AbortController[] = [];
   readonly #collectors: Collector<unknown>[] = [];
-  readonly #stopFollowing: (() => Promise<void>) | undefined;
+  readonly #follower: ClusterFollower | undefined;
 
   private constructor(
     cluster: FakeCluster,
@@ -263,7 +329,7 @@ export class Harness {
     clock: HarnessClock,
     clockMode: ConformanceClock,
     timings: Timings,
-    stopFollowing: (() => Promise<void>) | undefined,
+    follower: ClusterFollower | undefined,
   ) {
     this.cluster = cluster;
     this.clock = clock;
@@ -274,7 +340,7 @@ export class Harness {
     this.backend = backend;
     this.patience = patience;
     this.#expect = expect;
-    this.#stopFollowing = stopFollowing;
+    this.#follower = follower;
     const below = settings.wrap ? settings.wrap(backend.transport, cluster) : backend.transport;
     this.transport = new RecordingTransport(
       below,
@@ -314,7 +380,14 @@ export class Harness {
   ): Promise<Harness> {
     const system = clockMode === 'system';
     const inScenarioTime = scenarioTimings(settings);
-    const timings = system ? systemClockTimings(inScenarioTime) : inScenarioTime;
+    const scaled = system ? systemClockTimings(inScenarioTime) : inScenarioTime;
+    // A request abandoned after 1 s (30 s scaled, floored) is a retry the scenario did not ask for when
+    // a loaded machine answers slowly: a 403 delete lost and retried into a success, a full list of
+    // 1 200 pods started over. Only scenarios about the request timeout set it, and get the scaled one.
+    const timings =
+      system && settings.storage?.requestTimeoutMs === undefined
+        ? { ...scaled, requestTimeoutMs: SYSTEM_CLOCK_REQUEST_TIMEOUT_MS }
+        : scaled;
     const scale = (ms: number) => (system ? ms * SYSTEM_CLOCK_SCALE : ms);
     // Scenario pods are jobs that run 2 s (the fake's own default container is a server that runs
     // until stopped), on both clocks.
@@ -334,26 +407,16 @@ export class Harness {
     // time; a short tick keeps them within a few milliseconds of the storage's real timers.
     // (It may lag further behind on a loaded machine: compare what the cluster times in its own time,
     // RecordedCall.clusterAt.)
-    const stopFollowing = system ? clusterClock.followRealTime({ tickMs: CLUSTER_TICK_MS }) : undefined;
+    const follower = system ? new ClusterFollower(clusterClock, CLUSTER_TICK_MS) : undefined;
     let backend: ConformanceBackend;
     try {
       backend = await factory(cluster);
     } catch (error) {
-      await stopFollowing?.();
+      await follower?.stop();
       throw error;
     }
     const clock = system ? new CountedSystemClock() : clusterClock;
-    return new Harness(
-      cluster,
-      backend,
-      settings,
-      patience,
-      expect,
-      clock,
-      clockMode,
-      timings,
-      stopFollowing,
-    );
+    return new Harness(cluster, backend, settings, patience, expect, clock, clockMode, timings, follower);
   }
 
   // ---- assertions -------------------------------------------------------------------------------
@@ -483,18 +546,51 @@ export class Harness {
   async #waitForClocks(storageAt: number, clusterAt: number): Promise<void> {
     const started = performance.now();
     const bound = storageAt - this.clock.now() + this.patience.realMs;
+    // Time the process was starved (every pause came back late) is not charged: the cluster's clock
+    // lags then through no fault of its own. A hard cap of 10 times the bound all the same.
+    let starvedMs = 0;
     for (;;) {
       const storageLeft = storageAt - this.clock.now();
       const clusterLeft = clusterAt - this.cluster.clock.now();
       if (storageLeft <= 0 && clusterLeft <= 0) break;
-      if (performance.now() - started > bound) {
+      const waited = performance.now() - started;
+      if (Math.max(waited - starvedMs, waited / 10) > bound) {
         throw new ConformanceAssertionError(
           `the cluster's clock did not follow real time: ${Math.round(clusterLeft)} ms behind after ${Math.round(performance.now() - started)} ms\n${this.detail()}`,
         );
       }
       // A timer can fire a little before performance.now() reaches its time: the loop checks again.
-      await pause(Math.max(1, Math.min(storageLeft, 50), Math.min(clusterLeft, 5)));
+      const pauseMs = Math.max(1, Math.min(storageLeft, 50), Math.min(clusterLeft, 5));
+      const before = performance.now();
+      await pause(pauseMs);
+      starvedMs += Math.max(0, performance.now() - before - pauseMs - 3);
     }
+    await settle(this.patience.turnsPerStep);
+  }
+
+  /**
+   * Holds the cluster's clock still until the returned function is called: on the system clock the
+   * simulator (and bookmarks, server timeouts) then waits for the scenario, so that a pod cannot move on
+   * before a wait is armed, however loaded the machine is. On the fake clock the cluster's clock moves
+   * only when the scenario moves it: nothing to hold. Time the storage times (its own timeouts) goes on.
+   */
+  holdCluster(): () => void {
+    return this.#follower?.hold() ?? (() => {});
+  }
+
+  /**
+   * Moves the cluster's clock `ms` (the simulator, bookmarks). On the system clock only while the
+   * scenario holds it ({@link holdCluster}): the scenario then steps the simulator itself, whatever
+   * the machine's speed. On the fake clock: {@link advance}.
+   */
+  async advanceCluster(ms: number): Promise<void> {
+    if (this.clockMode === 'fake') return this.advance(ms);
+    if (!this.#follower?.held) {
+      throw new ConformanceAssertionError(
+        'scenario error: advanceCluster on the system clock needs holdCluster()',
+      );
+    }
+    await this.cluster.clock.advance(ms);
     await settle(this.patience.turnsPerStep);
   }
 
@@ -688,7 +784,7 @@ export class Harness {
     } catch (error) {
       problems.push(error);
     }
-    await this.#stopFollowing?.();
+    await this.#follower?.stop();
     try {
       // A storage that hammered the cluster (a retry without backoff) fails the test, first of all.
       this.cluster.assertNoHotLoop();

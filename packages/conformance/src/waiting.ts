@@ -53,6 +53,10 @@ export interface UntilOptions {
 
 /** How often {@link until} re-checks a condition on the system clock, in real milliseconds. */
 const POLL_MS = 2;
+/** Lateness of a poll that counts as the process being starved (beyond timer jitter), real milliseconds. */
+const STARVED_AFTER_MS = 3;
+/** However starved the process, a wait fails once this many times its bound of real time has passed. */
+const MAX_STARVATION_FACTOR = 10;
 
 /** A real timer of `ms`: only between two checks of a condition, never to wait for something to happen. */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,6 +81,9 @@ export async function until(
   const started = performance.now();
   let turns = 0;
   let advanced = 0;
+  // Real time the process was starved of (a loaded machine: every poll came back late) is not charged
+  // to the condition: the bound is on time the program could have used, so it only catches a hang.
+  let starvedMs = 0;
   const fail = (why: string): never => {
     const detail = options.detail ? `\n${options.detail()}` : '';
     throw new ConditionTimeoutError(`Timed out waiting for ${options.description} (${why})${detail}`);
@@ -88,12 +95,20 @@ export async function until(
       const realTimeMs = options.realTimeMs;
       // On the system clock the condition may need real time: after a burst of turns for what is
       // already under way, re-check every few milliseconds rather than keep a loaded CPU busy.
-      if (realTimeMs !== undefined && turns >= patience.turnsPerStep) await pause(POLL_MS);
-      else await macrotask();
+      const before = performance.now();
+      if (realTimeMs !== undefined && turns >= patience.turnsPerStep) {
+        await pause(POLL_MS);
+        starvedMs += Math.max(0, performance.now() - before - POLL_MS - STARVED_AFTER_MS);
+      } else await macrotask();
       turns += 1;
       const waited = performance.now() - started;
-      if (turns >= patience.turns && waited >= patience.realMs + (realTimeMs ?? 0)) {
-        fail(`${turns} event-loop turns, ${Math.round(waited)} ms real time`);
+      const bound = patience.realMs + (realTimeMs ?? 0);
+      // A hard cap all the same, so that a process starved for ever still fails with a message.
+      const charged = Math.max(waited - starvedMs, waited / MAX_STARVATION_FACTOR);
+      if (turns >= patience.turns && charged >= bound) {
+        fail(
+          `${turns} event-loop turns, ${Math.round(waited)} ms real time of which ${Math.round(starvedMs)} ms the event loop lagged`,
+        );
       }
       continue;
     }

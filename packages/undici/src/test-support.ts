@@ -58,7 +58,9 @@ export function runWireConformance(name: string, mode: WireMode): void {
   runConformance({ describe, it, expect }, wireFactory(mode), {
     name,
     patience: { realMs: 5_000, turnsPerStep: 10 },
-    testTimeoutMs: 30_000,
+    // Only there to end a hang: every wait inside carries its own bound and message, which must come
+    // first; on the system clock a loaded machine runs several scenarios at once, slowly.
+    testTimeoutMs: mode.clock === 'system' ? 120_000 : 30_000,
     // Most of a system-clock test is waiting on real time: several at once keep the run short.
     ...(mode.clock === 'system' ? { clock: mode.clock, concurrent: true } : {}),
   });

@@ -28,7 +28,8 @@ async function closeChecks(h: Harness, close: () => PromiseLike<void>): Promise<
   await h.nothingOpen('after close');
   h.equal(h.clock.pendingTimers(), timersBefore, 'no timer left on the clock');
   const openHandles = h.backend.openHandles;
-  if (openHandles) h.equal(openHandles.call(h.backend), 0, 'the backend holds no handle');
+  // A backend lets go of a socket a few turns after the stream ended (more on a loaded machine).
+  if (openHandles) await h.until(() => openHandles.call(h.backend) === 0, 'the backend to hold no handle');
   h.equal(h.transport.callsOf('delete').length, 0, 'nothing was deleted');
 }
 
@@ -186,7 +187,8 @@ export function engineScenarios(suite: SuiteBuilder): void {
         'then succeeds',
       );
     },
-    { requires: ['latency'] },
+    // Set, so the system clock scales it (its default there is generous, see the harness).
+    { requires: ['latency'], storage: { requestTimeoutMs: 30_000 } },
   );
 
   suite.test('counters() reflect what happened', async (h) => {
