@@ -26,7 +26,11 @@ export async function startExampleCluster(directory: string, name: string): Prom
   for (const [namespace, pods] of Object.entries(EXAMPLE_PODS))
     for (const pod of pods)
       cluster.createPod(
-        { metadata: { name: pod, namespace }, spec: { containers: [{ name: 'main', image: 'busybox' }] } },
+        {
+          metadata: { name: pod, namespace },
+          // A job: with the default restartPolicy (Always) the kubelet would restart it for ever.
+          spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
+        },
         { lifecycle: { runMs: 1_000, exitCode: 0 } },
       );
   const server = await serveFakeCluster(cluster);

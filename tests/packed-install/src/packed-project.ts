@@ -4,7 +4,7 @@
 import { type ExecFileException, execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The monorepo's root directory. */
@@ -87,6 +87,14 @@ export function userEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEn
   return { ...environment, ...extra };
 }
 
+/** PATH without the `node_modules/.bin` directories pnpm puts in front of it for scripts. */
+function withoutWorkspaceBins(path: string | undefined): string {
+  return (path ?? '')
+    .split(delimiter)
+    .filter((entry) => !/[\\/]node_modules[\\/]\.bin$/.test(entry))
+    .join(delimiter);
+}
+
 /** Packs one package with pnpm into the empty directory `destination`; returns the tarball's path. */
 export async function pack(directory: string, destination: string): Promise<string> {
   // pnpm is on PATH in every script pnpm runs; run directly (vitest), fall back to the pinned one.
@@ -162,15 +170,14 @@ export async function createPackedProject(): Promise<PackedProject> {
   );
   // From the npm cache when it has everything (offline machines), else from the registry.
   const npm = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
-  let installed = await runCommand('npm', [...npm, '--offline'], {
-    cwd: project,
-    env: userEnvironment(),
-    timeoutMs: 300_000,
-  });
+  // The user's own npm, on the user's own Node: pnpm puts the monorepo's Node 24 first on PATH, and npm
+  // run on it reads that Node's global npmrc instead of the machine's (where a registry CA may be set).
+  const env = userEnvironment({ PATH: withoutWorkspaceBins(process.env.PATH) });
+  let installed = await runCommand('npm', [...npm, '--offline'], { cwd: project, env, timeoutMs: 300_000 });
   if (installed.code !== 0)
     installed = await runCommand('npm', [...npm, '--prefer-offline'], {
       cwd: project,
-      env: userEnvironment(),
+      env,
       timeoutMs: 300_000,
     });
   if (installed.code !== 0) throw failed('npm install of the packed packages', installed);
