@@ -24,6 +24,7 @@ const longPod = (name: string, runMs: number): Pod => ({
 
 describe('podstorage-run', () => {
   it('runs pods from --image to success on the fake cluster: exit 0, JSON lines and a summary', async () => {
+    // A job's command: the fake's kubelet runs it 2 s and it exits 0 (an image alone would be a server).
     const result = run([
       '--fake',
       '--image',
@@ -35,6 +36,11 @@ describe('podstorage-run', () => {
       '100',
       '--timeout',
       '30s',
+      '--command',
+      '--',
+      'sh',
+      '-c',
+      'echo working; sleep 2',
     ]);
     expect(await result.exit, result.stderr).toBe(0);
     const lines = records(result.stdout);
@@ -67,7 +73,7 @@ describe('podstorage-run', () => {
   });
 
   it('prints plain lines and a summary table when stdout is not a terminal', async () => {
-    const result = run(['--fake', '--image', 'alpine', '--speed', '100']);
+    const result = run(['--fake', '--image', 'alpine', '--speed', '100', '--command', '--', 'sleep', '2']);
     expect(await result.exit, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       /^Running 1 pod in namespace default on the embedded fake cluster \(time x100\)\n/,
@@ -214,6 +220,11 @@ describe('podstorage-run', () => {
           '--count',
           '2',
           '--json',
+          '--command',
+          '--',
+          'sh',
+          '-c',
+          'echo working; sleep 2',
         ];
         const result = run(args);
         expect(await result.exit, result.stderr).toBe(0);

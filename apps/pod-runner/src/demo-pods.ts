@@ -1,10 +1,15 @@
 import type { Pod } from '@podstorage/core';
 import { LIFECYCLE_ANNOTATION, type LifecycleScript } from '@podstorage/fake';
 
-/** A pod, with the lifecycle the fake cluster's simulated kubelet plays for it (ignored by real clusters). */
+/**
+ * A job pod: never restarted (or only on failure), running a command that exits. The fake cluster's
+ * simulated kubelet reads the command (`echo`, `sleep`, `exit`) and the lifecycle annotation (pull time,
+ * crashes); a real cluster runs the command and ignores the annotation.
+ */
 function pod(
   name: string,
   image: string,
+  command: string,
   lifecycle: LifecycleScript,
   restartPolicy: 'Never' | 'OnFailure' = 'Never',
 ): Pod {
@@ -16,17 +21,23 @@ function pod(
       labels: { 'app.kubernetes.io/managed-by': 'podstorage-run' },
       annotations: { [LIFECYCLE_ANNOTATION]: JSON.stringify(lifecycle) },
     },
-    spec: { restartPolicy, containers: [{ name: 'main', image, command: ['sh', '-c', 'run-job'] }] },
+    spec: { restartPolicy, containers: [{ name: 'main', image, command: ['sh', '-c', command] }] },
   };
 }
 
 /** What `demo` runs: a quick success, a slow image pull, a failure, and a pod that crashes before it succeeds. */
 export function demoPods(): Pod[] {
   return [
-    pod('quick-success', 'busybox:1.36', { pullMs: 400, runMs: 1_500 }),
-    pod('slow-image-pull', 'registry.example/ml/trainer:2.4', { pullMs: 6_000, runMs: 2_000 }),
-    pod('failing-job', 'alpine:3.20', { pullMs: 500, runMs: 1_200, exitCode: 1 }),
-    pod('flaky-retry', 'python:3.12-slim', { pullMs: 800, runMs: 1_000, restarts: 2 }, 'OnFailure'),
+    pod('quick-success', 'busybox:1.36', 'echo hello from podstorage; sleep 1.5', { pullMs: 400 }),
+    pod('slow-image-pull', 'registry.example/ml/trainer:2.4', 'echo training; sleep 2', { pullMs: 6_000 }),
+    pod('failing-job', 'alpine:3.20', 'echo processing; sleep 1.2; exit 1', { pullMs: 500 }),
+    pod(
+      'flaky-retry',
+      'python:3.12-slim',
+      'echo attempt; sleep 1',
+      { pullMs: 800, restarts: 2 },
+      'OnFailure',
+    ),
   ];
 }
 

@@ -171,7 +171,7 @@ class CountedSystemClock implements HarnessClock {
 /** Real milliseconds between two steps of the cluster's clock when it follows real time. */
 const CLUSTER_TICK_MS = 5;
 
-/** The fake's own lifecycle defaults (scenario time), so the system clock can scale them. */
+/** The lifecycle of scenario pods (scenario time), so the system clock can scale them. */
 const SIMULATOR_DEFAULTS = { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 } as const;
 
 function scaleLifecycle(script: LifecycleScript, scale: (ms: number) => number): LifecycleScript {
@@ -316,9 +316,10 @@ export class Harness {
     const inScenarioTime = scenarioTimings(settings);
     const timings = system ? systemClockTimings(inScenarioTime) : inScenarioTime;
     const scale = (ms: number) => (system ? ms * SYSTEM_CLOCK_SCALE : ms);
-    const lifecycle = system
-      ? scaleLifecycle({ ...SIMULATOR_DEFAULTS, ...settings.defaultLifecycle }, scale)
-      : settings.defaultLifecycle;
+    // Scenario pods are jobs that run 2 s (the fake's own default container is a server that runs
+    // until stopped), on both clocks.
+    const inScenario = { ...SIMULATOR_DEFAULTS, ...settings.defaultLifecycle };
+    const lifecycle = system ? scaleLifecycle(inScenario, scale) : inScenario;
     const clusterClock = new FakeClock();
     const cluster = new FakeCluster({
       clock: clusterClock,

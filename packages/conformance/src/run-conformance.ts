@@ -4,6 +4,7 @@ import { deleteAfterCompletionScenarios } from './suites/delete-after-completion
 import { engineScenarios } from './suites/engine.js';
 import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
+import { kubeletScenarios } from './suites/kubelet.js';
 import { reliabilityScenarios } from './suites/reliability.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
 import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
@@ -59,5 +60,6 @@ export function runConformance(
     suite.group('reliability', () => reliabilityScenarios(suite));
     suite.group('engine edges', () => engineEdgeScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
+    suite.group('pods on a node', () => kubeletScenarios(suite));
   });
 }

@@ -4,6 +4,7 @@ import type {
   ListOptions,
   ObjectList,
   Pod,
+  PodLogOptions,
   PodTransport,
   RequestOptions,
   ResourceName,
@@ -118,7 +119,7 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       const metadata = { ...object.metadata, namespace };
       const created =
         resource === 'pods'
-          ? cluster.createPod({ ...(object as Pod), metadata })
+          ? cluster.createPod({ ...(object as Pod), metadata }, { strict: true })
           : cluster.createEvent({ ...(object as KubernetesEvent), metadata });
       return created as ResourceTypes[R];
     },
@@ -138,6 +139,20 @@ export function createInProcessTransport(cluster: FakeCluster): PodTransport {
       };
       if (resource === 'pods') cluster.deletePod(namespace, name, query);
       else cluster.deleteEvent(namespace, name, query);
+    },
+
+    async readPodLog(
+      namespace: string,
+      name: string,
+      options: PodLogOptions,
+    ): Promise<AsyncIterable<string>> {
+      await cluster.beginRequest('get', 'pods', namespace, options.signal);
+      const { signal, ...query } = options;
+      if (query.follow) return cluster.followPodLogs(namespace, name, { ...query, signal });
+      const text = cluster.podLogs(namespace, name, query);
+      return (async function* () {
+        if (text !== '') yield text;
+      })();
     },
   };
 }

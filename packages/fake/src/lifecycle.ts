@@ -1,79 +1,85 @@
 import type { Pod, PodPhase, PodStatus, TimerHandle } from '@podstorage/core';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import {
+  behaviourFromCommand,
+  CONTAINER_SCRIPT_KEYS,
+  type ContainerRunPlan,
+  type ContainerScript,
+  containerScriptProblem,
+  planRun,
+} from './container-behaviour.js';
 import type { FakeClock } from './fake-clock.js';
 import type { MutablePod } from './object-store.js';
+import { type ContainerInstance, PodLogs } from './pod-logs.js';
+import { schedule, schedulerBackoffMs, UNSCHEDULABLE_FLUSH_MS } from './scheduler.js';
+
+export type { ContainerScript } from './container-behaviour.js';
 
 /**
  * What the simulated scheduler and kubelet do with one pod. Every duration is on the cluster's clock.
  * A pod's script comes from `createPod(pod, { lifecycle })`, else from the JSON in its
  * `podstorage.dev/lifecycle` annotation, else from the cluster's `defaultLifecycle`, field by field.
+ * The container fields apply to every container (init containers included) unless `containers` names
+ * the container with fields of its own.
  */
-export interface LifecycleScript {
-  /** Delay from creation to the scheduler's decision. Default 100. */
+export interface LifecycleScript extends ContainerScript {
+  /** Delay from creation to the scheduler's first attempt. Default 100. */
   readonly scheduleAfterMs?: number;
-  /** FailedScheduling warnings (retried every minute) instead of a node: `true` forever, or for `forMs`. */
+  /** FailedScheduling instead of a node: `true` forever, or for `forMs` (then scheduled as usual). */
   readonly unschedulable?: boolean | { readonly forMs: number };
-  /** Time each image pull takes (Pulling … Pulled). Default 1000. */
-  readonly pullMs?: number;
-  /** Pulls fail (ErrImagePull, then ImagePullBackOff with growing back-off): `true` forever, or `times` times. */
-  readonly imagePullError?: boolean | { readonly times: number };
-  /** Time from Started to the containers' exit. Default 2000. */
-  readonly runMs?: number;
-  /** The final exit code: 0 (default) ends Succeeded, anything else Failed. */
-  readonly exitCode?: number;
-  /** Crashes (exit 1, or `exitCode` if non-zero) and restarts after a back-off this many times before the final exit. */
-  readonly restarts?: number;
+  /** Per-container scripts by container name, over the pod-level fields. */
+  readonly containers?: Readonly<Record<string, ContainerScript>>;
 }
 
 /** The annotation that can carry a pod's {@link LifecycleScript} as JSON. */
 export const LIFECYCLE_ANNOTATION = 'podstorage.dev/lifecycle';
 
-const DEFAULT_SCRIPT = {
-  scheduleAfterMs: 100,
-  pullMs: 1_000,
-  runMs: 2_000,
-  exitCode: 0,
-  restarts: 0,
-} as const;
-const UNSCHEDULABLE_RETRY_MS = 60_000;
+const SCHEDULE_AFTER_MS = 100;
+const PULL_MS = 1_000;
+const STOP_MS = 1_000;
+/** pkg/kubelet/kubelet.go: backOffPeriod (10 s) and MaxContainerBackOff (300 s). */
 const BACKOFF_INITIAL_MS = 10_000;
 const BACKOFF_MAX_MS = 300_000;
-const UNSCHEDULABLE_MESSAGE =
-  "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+/** k8s.io/client-go/util/flowcontrol/backoff.go hasExpired: an entry older than 2 × max starts over. */
+const BACKOFF_RESET_MS = 2 * BACKOFF_MAX_MS;
+/** pkg/kubelet/kuberuntime/kuberuntime_container.go: minimumGracePeriodInSeconds. */
+const MINIMUM_GRACE_MS = 2_000;
+const IMAGE_SIZE = 4_269_694;
+
+const POD_KEYS = new Set(['scheduleAfterMs', 'unschedulable', 'containers', ...CONTAINER_SCRIPT_KEYS]);
+const CONTAINER_KEYS = new Set<string>(CONTAINER_SCRIPT_KEYS);
 
 /** Checks a script's shape; returns a problem description or `undefined`. */
 export function lifecycleScriptProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be a JSON object';
   const script = value as Record<string, unknown>;
-  const known = new Set([
-    'scheduleAfterMs',
-    'unschedulable',
-    'pullMs',
-    'imagePullError',
-    'runMs',
-    'exitCode',
-    'restarts',
-  ]);
-  for (const key of Object.keys(script)) if (!known.has(key)) return `unknown field "${key}"`;
-  for (const key of ['scheduleAfterMs', 'pullMs', 'runMs', 'restarts']) {
-    const field = script[key];
-    if (field !== undefined && (typeof field !== 'number' || !Number.isFinite(field) || field < 0)) {
-      return `${key} must be a number >= 0`;
-    }
+  for (const key of Object.keys(script)) if (!POD_KEYS.has(key)) return `unknown field "${key}"`;
+  const schedule = script.scheduleAfterMs;
+  if (schedule !== undefined && (typeof schedule !== 'number' || !Number.isFinite(schedule) || schedule < 0))
+    return 'scheduleAfterMs must be a number >= 0';
+  const unschedulable = script.unschedulable;
+  if (unschedulable !== undefined && typeof unschedulable !== 'boolean') {
+    const forMs = (unschedulable as Record<string, unknown> | null)?.forMs;
+    if (typeof forMs !== 'number' || forMs < 0) return 'unschedulable must be a boolean or { forMs: number }';
   }
-  if (script.exitCode !== undefined && !Number.isInteger(script.exitCode))
-    return 'exitCode must be an integer';
-  const flag = (name: string, inner: string) => {
-    const field = script[name];
-    if (field === undefined || typeof field === 'boolean') return undefined;
-    const number = (field as Record<string, unknown> | null)?.[inner];
-    return typeof number === 'number' && number >= 0
-      ? undefined
-      : `${name} must be a boolean or { ${inner}: number }`;
-  };
-  return flag('unschedulable', 'forMs') ?? flag('imagePullError', 'times');
+  const problem = containerScriptProblem(script);
+  if (problem) return problem;
+  const containers = script.containers;
+  if (containers === undefined) return undefined;
+  if (typeof containers !== 'object' || containers === null || Array.isArray(containers))
+    return 'containers must be an object of container scripts by name';
+  for (const [name, inner] of Object.entries(containers)) {
+    if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
+      return `containers.${name} must be an object`;
+    for (const key of Object.keys(inner))
+      if (!CONTAINER_KEYS.has(key)) return `unknown field "containers.${name}.${key}"`;
+    const innerProblem = containerScriptProblem(inner as Record<string, unknown>, `containers.${name}.`);
+    if (innerProblem) return innerProblem;
+  }
+  return undefined;
 }
 
-/** Formats a duration as Go's `time.Duration` does for the kubelet's Pulled message (`1s`, `1.5s`, `800ms`). */
+/** Formats a duration as Go's `time.Duration` does for the kubelet's messages (`1s`, `1.5s`, `800ms`, `5m0s`). */
 export function goDuration(ms: number): string {
   if (ms < 1_000) return `${Number(ms.toFixed(3))}ms`;
   if (ms < 60_000) return `${Number((ms / 1_000).toFixed(3))}s`;
@@ -92,6 +98,7 @@ type ContainerStatus = NonNullable<MutablePod['status']>['containerStatuses'] ex
 type PodCondition = NonNullable<MutablePod['status']>['conditions'] extends (infer C)[] | undefined
   ? C
   : never;
+type ContainerSpec = NonNullable<Pod['spec']>['containers'][number];
 
 function condition(
   type: string,
@@ -110,19 +117,36 @@ function condition(
   };
 }
 
-function containerNames(pod: Pod): string[] {
-  return (pod.spec?.containers ?? []).map((container) => container.name);
+function hash(text: string): number {
+  let value = 0;
+  for (const character of text) value = (Math.imul(value, 31) + character.charCodeAt(0)) >>> 0;
+  return value;
+}
+
+function hex64(text: string): string {
+  return hash(text).toString(16).padStart(8, '0').repeat(8);
+}
+
+function imageReference(image: string): string {
+  const withTag = /:[^/]+$/.test(image) || image.includes('@') ? image : `${image}:latest`;
+  return withTag.includes('/') ? withTag : `docker.io/library/${withTag}`;
 }
 
 function imageId(image: string): string {
-  let hash = 0;
-  for (const character of image) hash = (Math.imul(hash, 31) + character.charCodeAt(0)) >>> 0;
-  return `docker.io/library/${image}@sha256:${hash.toString(16).padStart(8, '0').repeat(8)}`;
+  return `${imageReference(image).replace(/:[^/:]+$/, '')}@sha256:${hex64(image)}`;
+}
+
+/** The apiserver's default (pkg/apis/core/v1/defaults.go SetDefaults_Container): Always for `:latest` or no tag. */
+function pullPolicy(container: ContainerSpec): string {
+  if (container.imagePullPolicy) return container.imagePullPolicy;
+  const image = container.image ?? '';
+  const tag = /:([^/:@]+)$/.exec(image)?.[1];
+  return image.includes('@') || (tag !== undefined && tag !== 'latest') ? 'IfNotPresent' : 'Always';
 }
 
 /**
  * Conditions and container statuses consistent with `phase`, as the kubelet would report them: used by
- * the simulator and by `setPodPhase` when the caller gives none.
+ * `setPodPhase` when the caller gives none.
  */
 export function statusForPhase(
   pod: Pod,
@@ -130,7 +154,7 @@ export function statusForPhase(
   now: Date,
 ): Pick<PodStatus, 'conditions' | 'containerStatuses'> {
   const time = kubernetesTime(now);
-  const names = containerNames(pod);
+  const names = (pod.spec?.containers ?? []).map((container) => container.name);
   const previous = new Map((pod.status?.containerStatuses ?? []).map((status) => [status.name, status]));
   const scheduled = condition('PodScheduled', pod.spec?.nodeName ? 'True' : 'False', time);
   const base = (name: string): ContainerStatus => ({
@@ -193,7 +217,6 @@ export function statusForPhase(
   }
 }
 
-/** What the simulator needs from the cluster. */
 /** An event the simulated kubelet or scheduler records about a pod. */
 export interface PodEventRecord {
   reason: string;
@@ -201,37 +224,84 @@ export interface PodEventRecord {
   type: 'Normal' | 'Warning';
   component: string;
   fieldPath?: string;
+  /** The node of a kubelet's event (its `source.host`). */
+  host?: string;
+  /** For events written through events.k8s.io/v1 (the scheduler's): the action, such as `Binding`. */
+  action?: string;
 }
 
+/** What the simulator needs from the cluster. */
 export interface LifecycleHost {
   readonly clock: FakeClock;
-  readonly nodeName: string;
   /** The live pod by key, if it still exists. */
   pod(key: string): Pod | undefined;
-  /** Commits a MODIFIED pod built by `change` from a copy of the live one. */
+  /** Every pod (what the scheduler counts against nodes). */
+  pods(): readonly Pod[];
+  /** The nodes the scheduler may use. */
+  nodes(): readonly Node[];
+  /** Commits a MODIFIED pod built by `change` from a copy of the live one (nothing when nothing changed). */
   update(key: string, change: (pod: MutablePod) => void): void;
   /** Records (or aggregates) an event about the pod. */
   record(pod: Pod, event: PodEventRecord): void;
+  /** The kubelet's final delete (grace 0) once every container of a terminating pod has stopped. */
+  finishDeletion(key: string, uid: string): void;
+}
+
+/** One container of a simulated pod, as the kubelet tracks it. */
+interface ContainerRun {
+  readonly spec: ContainerSpec;
+  readonly script: ContainerScript;
+  readonly init: boolean;
+  /** Instances started so far. */
+  runs: number;
+  running: boolean;
+  /** The current instance's exit code once it ended. */
+  exitCode: number | undefined;
+  /** The crash-loop back-off entry (client-go flowcontrol.Backoff). */
+  backoff: { ms: number; lastUpdate: number } | undefined;
+  pullFailures: number;
+  pullBackoff: { ms: number; lastUpdate: number } | undefined;
+  instance: ContainerInstance | undefined;
+  plan: ContainerRunPlan | undefined;
+  /** Timers of the current instance (exit, output, readiness), cleared when it stops. */
+  readonly timers: Set<TimerHandle>;
+  /** Set when the kubelet has asked the container to stop. */
+  stopping: boolean;
 }
 
 interface Run {
   readonly key: string;
   readonly uid: string;
-  readonly script: Required<Omit<LifecycleScript, 'unschedulable' | 'imagePullError'>> &
-    Pick<LifecycleScript, 'unschedulable' | 'imagePullError'>;
+  readonly script: LifecycleScript;
   readonly createdAt: number;
   readonly timers: Set<TimerHandle>;
-  pullFailures: number;
-  crashes: number;
+  readonly logs: PodLogs;
+  readonly init: ContainerRun[];
+  readonly containers: ContainerRun[];
+  node: string | undefined;
+  attempts: number;
+  /** Unschedulable: when the next attempt may run (backoff) and the pending retry. */
+  retryAt: number;
+  retry: TimerHandle | undefined;
+  waitingForRoom: boolean;
+  terminating: boolean;
+  done: boolean;
 }
 
 /**
- * Stands in for the scheduler and the kubelet: walks each pod through Pending → Running →
- * Succeeded/Failed on the clock, updating status and recording the events a real cluster records.
+ * Stands in for the default-scheduler and the kubelet: schedules pods onto the cluster's nodes (or
+ * reports FailedScheduling and retries with the scheduler's backoff), pulls images, runs init
+ * containers in order and then the containers, each as its script or command says, restarts them as
+ * the pod's restartPolicy asks with the kubelet's crash-loop back-off, stops them on deletion
+ * (SIGTERM, preStop, the grace period, SIGKILL) and keeps what they printed for `pods/log`.
  */
 export class LifecycleSimulator {
   readonly #host: LifecycleHost;
   readonly #runs = new Map<string, Run>();
+  /** What each pod printed, by pod key, kept until the pod goes (a finished pod's logs stay readable). */
+  readonly #logs = new Map<string, { uid: string; logs: PodLogs }>();
+  /** Images each node has pulled. */
+  readonly #images = new Map<string, Set<string>>();
 
   constructor(host: LifecycleHost) {
     this.#host = host;
@@ -239,77 +309,196 @@ export class LifecycleSimulator {
 
   /** Starts simulating a newly created pod. */
   start(key: string, pod: Pod, script: LifecycleScript): void {
+    const logs = new PodLogs();
+    this.#logs.set(key, { uid: pod.metadata?.uid ?? '', logs });
+    const container = (spec: ContainerSpec, init: boolean): ContainerRun => {
+      const { containers: perContainer, ...podLevel } = script;
+      return {
+        spec,
+        script: { ...podLevel, ...perContainer?.[spec.name] },
+        init,
+        runs: 0,
+        running: false,
+        exitCode: undefined,
+        backoff: undefined,
+        pullFailures: 0,
+        pullBackoff: undefined,
+        instance: undefined,
+        plan: undefined,
+        timers: new Set(),
+        stopping: false,
+      };
+    };
     const run: Run = {
       key,
       uid: pod.metadata?.uid ?? '',
-      script: { ...DEFAULT_SCRIPT, ...script },
+      script,
       createdAt: this.#host.clock.now(),
       timers: new Set(),
-      pullFailures: 0,
-      crashes: 0,
+      logs,
+      init: (pod.spec?.initContainers ?? []).map((spec) => container(spec, true)),
+      containers: (pod.spec?.containers ?? []).map((spec) => container(spec, false)),
+      node: pod.spec?.nodeName,
+      attempts: 0,
+      retryAt: 0,
+      retry: undefined,
+      waitingForRoom: false,
+      terminating: false,
+      done: false,
     };
     this.#runs.set(key, run);
-    if (pod.spec?.nodeName) this.#after(run, 0, () => this.#kubeletStart(run));
-    else this.#after(run, run.script.scheduleAfterMs, () => this.#schedule(run));
+    if (run.node) this.#after(run, 0, () => this.#kubeletStart(run));
+    else this.#after(run, script.scheduleAfterMs ?? SCHEDULE_AFTER_MS, () => this.#schedule(run));
   }
 
-  /** The pod is being deleted: the kubelet stops its running containers (Killing) and the script ends. */
-  terminate(key: string): void {
+  /** What the pod's containers printed (for `pods/log`), if the pod is simulated. */
+  logs(key: string, uid: string | undefined): PodLogs | undefined {
+    const entry = this.#logs.get(key);
+    return entry !== undefined && entry.uid === uid ? entry.logs : undefined;
+  }
+
+  /**
+   * The pod is being deleted (its deletionTimestamp is set): the kubelet stops each running container
+   * (Killing, the preStop hook, SIGTERM, SIGKILL at the grace period's end), writes the final status and
+   * deletes the pod for good. Returns whether the kubelet handles the deletion (else the API server's
+   * grace timer does).
+   */
+  terminate(key: string): boolean {
     const run = this.#runs.get(key);
-    this.stop(key);
     const pod = this.#host.pod(key);
-    if (run === undefined || pod === undefined || pod.metadata?.uid !== run.uid) return;
-    for (const status of pod.status?.containerStatuses ?? []) {
-      if (status.state?.running) {
-        this.#event(pod, 'Killing', `Stopping container ${status.name}`, 'Normal', status.name);
+    if (run === undefined || pod === undefined || pod.metadata?.uid !== run.uid || run.done) {
+      this.stop(key);
+      return false;
+    }
+    if (run.terminating) return true;
+    run.terminating = true;
+    for (const timer of run.timers) this.#host.clock.clearTimeout(timer);
+    run.timers.clear();
+    if (run.retry !== undefined) this.#host.clock.clearTimeout(run.retry);
+    if (!run.node) {
+      this.stop(key);
+      return false;
+    }
+    const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? 30) * 1_000;
+    const running = [...run.init, ...run.containers].filter((container) => container.running);
+    for (const container of [...run.init, ...run.containers]) {
+      if (!container.running) this.#clearContainer(container);
+    }
+    if (running.length === 0) {
+      this.#finishTermination(run);
+      return true;
+    }
+    for (const container of running) this.#kill(run, container, graceMs);
+    return true;
+  }
+
+  /** Stops simulating a pod (deleted, or finished) and clears its timers; the pod's logs go when it is gone. */
+  stop(key: string): void {
+    const run = this.#runs.get(key);
+    if (run !== undefined) {
+      for (const timer of run.timers) this.#host.clock.clearTimeout(timer);
+      for (const container of [...run.init, ...run.containers]) this.#clearContainer(container);
+      if (run.retry !== undefined) this.#host.clock.clearTimeout(run.retry);
+      this.#runs.delete(key);
+    }
+    const pod = this.#host.pod(key);
+    const logs = this.#logs.get(key);
+    if (logs !== undefined && pod?.metadata?.uid !== logs.uid) {
+      logs.logs.endAll();
+      this.#logs.delete(key);
+    }
+    if (run !== undefined && !run.done) this.#roomMayHaveAppeared();
+  }
+
+  /**
+   * Stops simulating every pod for which `keep(key, uid)` is false (after a restore changed the store),
+   * and every pod whose termination the restore undid (its containers were being stopped).
+   */
+  retain(keep: (key: string, uid: string) => boolean): void {
+    for (const run of [...this.#runs.values()]) {
+      const undone = run.terminating && !this.#host.pod(run.key)?.metadata?.deletionTimestamp;
+      if (!keep(run.key, run.uid) || undone) this.stop(run.key);
+    }
+    for (const [key, entry] of [...this.#logs]) {
+      if (!keep(key, entry.uid)) {
+        entry.logs.endAll();
+        this.#logs.delete(key);
       }
     }
   }
 
-  /** Stops simulating a pod (deleted, or finished) and clears its timers. */
-  stop(key: string): void {
-    const run = this.#runs.get(key);
-    if (run === undefined) return;
-    for (const timer of run.timers) this.#host.clock.clearTimeout(timer);
-    this.#runs.delete(key);
+  /** Nodes changed (added, uncordoned, Ready again): pods waiting for room are retried after their backoff. */
+  nodesChanged(): void {
+    this.#roomMayHaveAppeared();
   }
 
-  /** Stops simulating every pod for which `keep(key, uid)` is false (after a restore changed the store). */
-  retain(keep: (key: string, uid: string) => boolean): void {
-    for (const run of [...this.#runs.values()]) if (!keep(run.key, run.uid)) this.stop(run.key);
-  }
+  // ---------------------------------------------------------------- timers
 
-  #after(run: Run, ms: number, step: () => void): void {
+  #after(run: Run, ms: number, step: () => void, timers: Set<TimerHandle> = run.timers): void {
     const timer = this.#host.clock.setTimeout(() => {
-      run.timers.delete(timer);
+      timers.delete(timer);
       const pod = this.#host.pod(run.key);
-      if (
-        this.#runs.get(run.key) !== run ||
-        pod?.metadata?.uid !== run.uid ||
-        pod.metadata?.deletionTimestamp
-      )
-        return;
+      if (this.#runs.get(run.key) !== run || pod?.metadata?.uid !== run.uid) return;
+      if (pod.metadata?.deletionTimestamp && !run.terminating) return;
       step();
     }, ms);
-    run.timers.add(timer);
+    timers.add(timer);
   }
 
-  #pod(run: Run): Pod {
-    return this.#host.pod(run.key) as Pod;
+  #clearContainer(container: ContainerRun): void {
+    for (const timer of container.timers) this.#host.clock.clearTimeout(timer);
+    container.timers.clear();
   }
 
   #now(): string {
     return kubernetesTime(this.#host.clock.date());
   }
 
-  #event(pod: Pod, reason: string, message: string, type: 'Normal' | 'Warning', container?: string): void {
+  #pod(run: Run): Pod {
+    return this.#host.pod(run.key) as Pod;
+  }
+
+  #event(
+    run: Run,
+    reason: string,
+    message: string,
+    type: 'Normal' | 'Warning',
+    container?: ContainerRun,
+  ): void {
+    const pod = this.#pod(run);
+    const field = container?.init ? 'initContainers' : 'containers';
     this.#host.record(pod, {
       reason,
       message,
       type,
       component: 'kubelet',
-      ...(container === undefined ? {} : { fieldPath: `spec.containers{${container}}` }),
+      ...(run.node ? { host: run.node } : {}),
+      ...(container === undefined ? {} : { fieldPath: `spec.${field}{${container.spec.name}}` }),
     });
+  }
+
+  // ---------------------------------------------------------------- status
+
+  /** Commits a change to the pod's status, with phase and conditions derived as the kubelet does. */
+  #commit(run: Run, change: (pod: MutablePod, time: string) => void): void {
+    this.#host.update(run.key, (pod) => {
+      const time = this.#now();
+      change(pod, time);
+      this.#derive(run, pod, time);
+    });
+  }
+
+  #setContainer(
+    pod: MutablePod,
+    container: ContainerRun,
+    change: (status: ContainerStatus) => ContainerStatus,
+  ): void {
+    const status = pod.status ?? {};
+    pod.status = status;
+    const field = container.init ? 'initContainerStatuses' : 'containerStatuses';
+    status[field] = (status[field] ?? []).map((existing) =>
+      existing.name === container.spec.name ? change(existing) : existing,
+    );
   }
 
   #setCondition(pod: MutablePod, next: PodCondition): void {
@@ -327,259 +516,559 @@ export class LifecycleSimulator {
     status.conditions = conditions;
   }
 
-  #setContainers(pod: MutablePod, change: (status: ContainerStatus) => ContainerStatus): void {
+  /**
+   * The phase from the containers' states, as pkg/kubelet/kubelet_pods.go getPhase decides it, and the
+   * conditions as pkg/kubelet/status/generate.go generates them. A terminal phase never changes.
+   */
+  #derive(run: Run, pod: MutablePod, time: string): void {
     const status = pod.status ?? {};
     pod.status = status;
-    status.containerStatuses = (status.containerStatuses ?? []).map(change);
+    if (!pod.spec?.nodeName) return;
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    const statuses = status.containerStatuses ?? [];
+    let phase = (status.phase ?? 'Pending') as PodPhase;
+    if (phase !== 'Succeeded' && phase !== 'Failed') {
+      const initStatuses = status.initContainerStatuses ?? [];
+      const initFailed = initStatuses.some(
+        (candidate) => (candidate.state?.terminated?.exitCode ?? 0) !== 0 && policy === 'Never',
+      );
+      const initPending = initStatuses.some((candidate) => candidate.state?.terminated?.exitCode !== 0);
+      let running = 0;
+      let stopped = 0;
+      let succeeded = 0;
+      let waiting = 0;
+      for (const candidate of statuses) {
+        if (candidate.state?.running) running++;
+        else if (candidate.state?.terminated) {
+          stopped++;
+          if (candidate.state.terminated.exitCode === 0) succeeded++;
+        } else if (candidate.lastState?.terminated) stopped++;
+        else waiting++;
+      }
+      const terminal = run.terminating && [...run.init, ...run.containers].every((c) => !c.running);
+      if (initFailed) phase = 'Failed';
+      else if (initPending && !terminal) phase = 'Pending';
+      else if (terminal)
+        phase = stopped + waiting > 0 && succeeded === statuses.length ? 'Succeeded' : 'Failed';
+      else if (waiting > 0) phase = 'Pending';
+      else if (running > 0) phase = 'Running';
+      else if (stopped > 0) {
+        if (policy === 'Always') phase = 'Running';
+        else if (stopped === succeeded) phase = 'Succeeded';
+        else if (policy === 'Never') phase = 'Failed';
+        else phase = 'Running';
+      }
+      status.phase = phase;
+    }
+    const completed = phase === 'Succeeded' || phase === 'Failed';
+    const unready = statuses.filter((candidate) => !candidate.ready).map((candidate) => candidate.name);
+    const initIncomplete = (status.initContainerStatuses ?? [])
+      .filter((candidate) => candidate.state?.terminated?.exitCode !== 0)
+      .map((candidate) => candidate.name);
+    this.#setCondition(pod, condition('PodReadyToStartContainers', completed ? 'False' : 'True', time));
+    this.#setCondition(
+      pod,
+      initIncomplete.length === 0 || completed
+        ? condition('Initialized', 'True', time, phase === 'Succeeded' ? 'PodCompleted' : undefined)
+        : condition(
+            'Initialized',
+            'False',
+            time,
+            'ContainersNotInitialized',
+            `containers with incomplete status: [${initIncomplete.join(' ')}]`,
+          ),
+    );
+    for (const type of ['Ready', 'ContainersReady']) {
+      if (completed) this.#setCondition(pod, condition(type, 'False', time, 'PodCompleted'));
+      else if (unready.length === 0 && statuses.length > 0)
+        this.#setCondition(pod, condition(type, 'True', time));
+      else
+        this.#setCondition(
+          pod,
+          condition(
+            type,
+            'False',
+            time,
+            'ContainersNotReady',
+            `containers with unready status: [${unready.join(' ')}]`,
+          ),
+        );
+    }
+    // The order the kubelet writes them in.
+    const order = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+    status.conditions = [...(status.conditions ?? [])].sort(
+      (a, b) => order.indexOf(a.type) - order.indexOf(b.type),
+    );
   }
 
+  #maybeDone(run: Run): void {
+    const phase = this.#pod(run).status?.phase;
+    if (phase !== 'Succeeded' && phase !== 'Failed') return;
+    run.done = true;
+    for (const timer of run.timers) this.#host.clock.clearTimeout(timer);
+    for (const container of [...run.init, ...run.containers]) this.#clearContainer(container);
+    this.#runs.delete(run.key);
+    // A finished pod frees what it requested on its node.
+    this.#roomMayHaveAppeared();
+  }
+
+  // ---------------------------------------------------------------- scheduler
+
   #schedule(run: Run): void {
-    const { unschedulable } = run.script;
-    const elapsed = this.#host.clock.now() - run.createdAt - run.script.scheduleAfterMs;
-    const blockedFor =
-      unschedulable === true ? Number.POSITIVE_INFINITY : unschedulable ? unschedulable.forMs : 0;
-    if (elapsed < blockedFor) {
-      const pod = this.#pod(run);
-      this.#host.record(pod, {
-        reason: 'FailedScheduling',
-        message: UNSCHEDULABLE_MESSAGE,
-        type: 'Warning',
-        component: 'default-scheduler',
-      });
-      const already = pod.status?.conditions?.some((existing) => existing.type === 'PodScheduled');
-      if (!already) {
-        this.#host.update(run.key, (next) => {
-          this.#setCondition(
-            next,
-            condition('PodScheduled', 'False', this.#now(), 'Unschedulable', UNSCHEDULABLE_MESSAGE),
-          );
-        });
-      }
-      this.#after(run, Math.min(UNSCHEDULABLE_RETRY_MS, blockedFor - elapsed), () => this.#schedule(run));
+    run.retry = undefined;
+    const pod = this.#pod(run);
+    if (pod.spec?.nodeName) {
+      // Bound by someone else (a client through pods/{name}/binding): the kubelet of that node takes it.
+      run.waitingForRoom = false;
+      run.node = pod.spec.nodeName;
+      this.#kubeletStart(run);
       return;
     }
-    const namespace = this.#pod(run).metadata?.namespace;
-    const name = this.#pod(run).metadata?.name;
+    const nodes = this.#host.nodes();
+    const { unschedulable } = run.script;
+    const elapsed =
+      this.#host.clock.now() - run.createdAt - (run.script.scheduleAfterMs ?? SCHEDULE_AFTER_MS);
+    const blockedFor =
+      unschedulable === true ? Number.POSITIVE_INFINITY : unschedulable ? unschedulable.forMs : 0;
+    const result =
+      elapsed < blockedFor
+        ? {
+            message: `0/${nodes.length} nodes are available: ${nodes.length} node(s) didn't match Pod's node affinity/selector. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`,
+          }
+        : schedule(pod, nodes, this.#host.pods());
+    if ('message' in result) {
+      run.attempts++;
+      run.retryAt = this.#host.clock.now() + schedulerBackoffMs(run.attempts);
+      run.waitingForRoom = true;
+      this.#host.record(pod, {
+        reason: 'FailedScheduling',
+        message: result.message,
+        type: 'Warning',
+        component: 'default-scheduler',
+        action: 'Scheduling',
+      });
+      this.#host.update(run.key, (next) => {
+        next.status = { ...next.status, phase: 'Pending' };
+        this.#setCondition(
+          next,
+          condition('PodScheduled', 'False', this.#now(), 'Unschedulable', result.message),
+        );
+      });
+      // Retried on a cluster event that may make room (after the backoff), else after the
+      // unschedulable pods' flush interval; a scripted block ends like such an event.
+      const blockEnds = blockedFor - elapsed;
+      this.#retryIn(
+        run,
+        Math.min(
+          UNSCHEDULABLE_FLUSH_MS,
+          Number.isFinite(blockEnds) && blockEnds > 0 ? blockEnds : UNSCHEDULABLE_FLUSH_MS,
+        ),
+      );
+      return;
+    }
+    run.waitingForRoom = false;
+    run.node = result.node;
+    const namespace = pod.metadata?.namespace;
+    const name = pod.metadata?.name;
+    // The binding subresource sets spec.nodeName; the scheduler's status update sets PodScheduled.
     this.#host.update(run.key, (next) => {
-      next.spec = { ...next.spec, containers: next.spec?.containers ?? [], nodeName: this.#host.nodeName };
+      next.spec = { ...next.spec, containers: next.spec?.containers ?? [], nodeName: result.node };
       this.#setCondition(next, condition('PodScheduled', 'True', this.#now()));
     });
     this.#host.record(this.#pod(run), {
       reason: 'Scheduled',
-      message: `Successfully assigned ${namespace}/${name} to ${this.#host.nodeName}`,
+      message: `Successfully assigned ${namespace}/${name} to ${result.node}`,
       type: 'Normal',
       component: 'default-scheduler',
+      action: 'Binding',
     });
     this.#kubeletStart(run);
   }
 
+  #retryIn(run: Run, ms: number): void {
+    if (run.retry !== undefined) this.#host.clock.clearTimeout(run.retry);
+    const timer = this.#host.clock.setTimeout(
+      () => {
+        run.timers.delete(timer);
+        run.retry = undefined;
+        const pod = this.#host.pod(run.key);
+        if (
+          this.#runs.get(run.key) !== run ||
+          pod?.metadata?.uid !== run.uid ||
+          pod.metadata?.deletionTimestamp
+        )
+          return;
+        this.#schedule(run);
+      },
+      Math.max(0, ms),
+    );
+    run.retry = timer;
+    run.timers.add(timer);
+  }
+
+  /** A cluster event that may let unschedulable pods fit: each is retried once its backoff has passed. */
+  #roomMayHaveAppeared(): void {
+    const now = this.#host.clock.now();
+    for (const run of this.#runs.values()) {
+      if (!run.waitingForRoom || run.terminating) continue;
+      run.waitingForRoom = false;
+      this.#retryIn(run, run.retryAt - now);
+    }
+  }
+
+  // ---------------------------------------------------------------- kubelet
+
   #kubeletStart(run: Run): void {
-    const names = containerNames(this.#pod(run));
-    this.#host.update(run.key, (pod) => {
-      const time = this.#now();
+    const nodeName = run.node as string;
+    const node = this.#host.nodes().find((candidate) => candidate.metadata?.name === nodeName);
+    const hostIP =
+      node?.status?.addresses?.find((address) => address.type === 'InternalIP')?.address ?? '10.0.0.1';
+    const nodeIndex = Math.max(
+      0,
+      this.#host.nodes().findIndex((candidate) => candidate.metadata?.name === nodeName),
+    );
+    const podIP = `10.244.${nodeIndex}.${(hash(run.uid) % 250) + 2}`;
+    const hasInit = run.init.length > 0;
+    this.#commit(run, (pod, time) => {
       pod.status = {
         ...pod.status,
         phase: 'Pending',
-        hostIP: '10.0.0.1',
-        hostIPs: [{ ip: '10.0.0.1' }],
-        podIP: `10.244.0.${(this.#hash(run.uid) % 250) + 2}`,
+        hostIP,
+        hostIPs: [{ ip: hostIP }],
+        podIP,
+        podIPs: [{ ip: podIP }],
         startTime: time,
       };
-      pod.status.podIPs = [{ ip: pod.status.podIP as string }];
-      this.#setCondition(pod, condition('Initialized', 'True', time));
-      const unready = `containers with unready status: [${names.join(' ')}]`;
-      this.#setCondition(pod, condition('Ready', 'False', time, 'ContainersNotReady', unready));
-      this.#setCondition(pod, condition('ContainersReady', 'False', time, 'ContainersNotReady', unready));
-      pod.status.containerStatuses = names.map((name) => ({
-        name,
-        image: pod.spec?.containers?.find((container) => container.name === name)?.image ?? '',
+      const fresh = (container: ContainerRun): ContainerStatus => ({
+        name: container.spec.name,
+        image: container.spec.image ?? '',
         imageID: '',
         ready: false,
         restartCount: 0,
         started: false,
-        state: { waiting: { reason: 'ContainerCreating' } },
-      }));
+        state: { waiting: { reason: hasInit ? 'PodInitializing' : 'ContainerCreating' } },
+      });
+      if (hasInit) pod.status.initContainerStatuses = run.init.map(fresh);
+      pod.status.containerStatuses = run.containers.map(fresh);
     });
-    this.#pull(run, 0);
+    if (hasInit) this.#startContainer(run, run.init[0] as ContainerRun);
+    else this.#startApp(run, 0);
   }
 
-  #hash(text: string): number {
-    let hash = 0;
-    for (const character of text) hash = (Math.imul(hash, 31) + character.charCodeAt(0)) >>> 0;
-    return hash;
+  /** Starts the app containers from `index` on, in order, each after its image is there. */
+  #startApp(run: Run, index: number): void {
+    const container = run.containers[index];
+    if (container === undefined) return;
+    this.#startContainer(run, container, () => this.#startApp(run, index + 1));
   }
 
-  #pull(run: Run, index: number): void {
-    const container = this.#pod(run).spec?.containers?.[index];
-    if (container === undefined) {
-      this.#running(run);
+  /** Pulls if needed, then creates and starts one instance of the container; `next` runs once it started. */
+  #startContainer(run: Run, container: ContainerRun, next?: () => void): void {
+    const image = container.spec.image ?? '';
+    const images = this.#images.get(run.node as string) ?? new Set<string>();
+    this.#images.set(run.node as string, images);
+    const policy = pullPolicy(container.spec);
+    if (policy === 'Never' && !images.has(image)) {
+      const message = `Container image "${image}" is not present with pull policy of Never`;
+      this.#event(run, 'ErrImageNeverPull', message, 'Warning', container);
+      this.#commit(run, (pod) =>
+        this.#setContainer(pod, container, (status) => ({
+          ...status,
+          state: { waiting: { reason: 'ErrImageNeverPull', message } },
+        })),
+      );
       return;
     }
-    const image = container.image ?? '';
-    this.#event(this.#pod(run), 'Pulling', `Pulling image "${image}"`, 'Normal', container.name);
-    this.#after(run, run.script.pullMs, () => {
-      const { imagePullError } = run.script;
+    if ((policy === 'IfNotPresent' && images.has(image)) || policy === 'Never') {
+      this.#event(
+        run,
+        'Pulled',
+        `Container image "${image}" already present on machine`,
+        'Normal',
+        container,
+      );
+      this.#create(run, container);
+      next?.();
+      return;
+    }
+    this.#pull(run, container, images, next);
+  }
+
+  #pull(run: Run, container: ContainerRun, images: Set<string>, next?: () => void): void {
+    const image = container.spec.image ?? '';
+    this.#event(run, 'Pulling', `Pulling image "${image}"`, 'Normal', container);
+    const pullMs = container.script.pullMs ?? PULL_MS;
+    this.#after(run, pullMs, () => {
+      const { imagePullError } = container.script;
       const failures =
         imagePullError === true ? Number.POSITIVE_INFINITY : imagePullError ? imagePullError.times : 0;
-      if (run.pullFailures < failures) {
-        run.pullFailures++;
-        const pod = this.#pod(run);
-        const reference = image.includes('/') ? image : `docker.io/library/${image}`;
+      if (container.pullFailures < failures) {
+        container.pullFailures++;
+        const reference = imageReference(image);
         const failure = `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
-        this.#event(pod, 'Failed', failure, 'Warning', container.name);
-        this.#event(pod, 'Failed', 'Error: ErrImagePull', 'Warning', container.name);
-        this.#host.update(run.key, (next) =>
-          this.#setContainers(next, (status) =>
-            status.name === container.name
-              ? { ...status, state: { waiting: { reason: 'ErrImagePull', message: failure } } }
-              : status,
-          ),
-        );
-        const backOff = `Back-off pulling image "${image}"`;
-        this.#event(this.#pod(run), 'BackOff', backOff, 'Normal', container.name);
-        this.#event(this.#pod(run), 'Failed', 'Error: ImagePullBackOff', 'Warning', container.name);
-        this.#host.update(run.key, (next) =>
-          this.#setContainers(next, (status) =>
-            status.name === container.name
-              ? { ...status, state: { waiting: { reason: 'ImagePullBackOff', message: backOff } } }
-              : status,
-          ),
-        );
-        this.#after(run, backoffMs(run.pullFailures), () => this.#pull(run, index));
-        return;
-      }
-      const pod = this.#pod(run);
-      const took = goDuration(run.script.pullMs);
-      this.#event(
-        pod,
-        'Pulled',
-        `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: 4269694 bytes.`,
-        'Normal',
-        container.name,
-      );
-      this.#event(pod, 'Created', `Created container ${container.name}`, 'Normal', container.name);
-      this.#event(pod, 'Started', `Started container ${container.name}`, 'Normal', container.name);
-      this.#host.update(run.key, (next) =>
-        this.#setContainers(next, (status) =>
-          status.name === container.name
-            ? {
-                ...status,
-                imageID: imageId(image),
-                containerID: `containerd://${this.#hash(`${run.uid}/${container.name}/${run.crashes}`).toString(16).padStart(8, '0').repeat(8)}`,
-                started: true,
-                state: { running: { startedAt: this.#now() } },
-              }
-            : status,
-        ),
-      );
-      this.#pull(run, index + 1);
-    });
-  }
-
-  #running(run: Run): void {
-    this.#host.update(run.key, (pod) => {
-      pod.status = { ...pod.status, phase: 'Running' };
-      const time = this.#now();
-      this.#setContainers(pod, (status) => ({ ...status, ready: true }));
-      this.#setCondition(pod, condition('Ready', 'True', time));
-      this.#setCondition(pod, condition('ContainersReady', 'True', time));
-    });
-    this.#after(run, run.script.runMs, () => this.#exit(run));
-  }
-
-  #exit(run: Run): void {
-    const time = this.#now();
-    const pod = this.#pod(run);
-    const names = containerNames(pod);
-    if (run.crashes < run.script.restarts) {
-      run.crashes++;
-      const exitCode = run.script.exitCode !== 0 ? run.script.exitCode : 1;
-      const podName = `${pod.metadata?.name}_${pod.metadata?.namespace}(${run.uid})`;
-      const wait = backoffMs(run.crashes);
-      this.#host.update(run.key, (next) => {
-        this.#setContainers(next, (status) => ({
-          ...status,
-          ready: false,
-          started: false,
-          restartCount: run.crashes,
-          lastState: {
-            terminated: {
-              exitCode,
-              reason: 'Error',
-              startedAt: status.state?.running?.startedAt ?? time,
-              finishedAt: time,
-              containerID: status.containerID,
-            },
-          },
-          state: {
-            waiting: {
-              reason: 'CrashLoopBackOff',
-              message: `back-off ${goDuration(wait)} restarting failed container=${status.name} pod=${podName}`,
-            },
-          },
-        }));
-        const unready = `containers with unready status: [${names.join(' ')}]`;
-        this.#setCondition(next, condition('Ready', 'False', time, 'ContainersNotReady', unready));
-        this.#setCondition(next, condition('ContainersReady', 'False', time, 'ContainersNotReady', unready));
-      });
-      for (const name of names) {
-        this.#event(
-          this.#pod(run),
-          'BackOff',
-          `Back-off restarting failed container ${name} in pod ${podName}`,
-          'Warning',
-          name,
-        );
-      }
-      this.#after(run, wait, () => {
-        for (const container of this.#pod(run).spec?.containers ?? []) {
-          const current = this.#pod(run);
-          this.#event(
-            current,
-            'Pulled',
-            `Container image "${container.image}" already present on machine`,
-            'Normal',
-            container.name,
-          );
-          this.#event(current, 'Created', `Created container ${container.name}`, 'Normal', container.name);
-          this.#event(current, 'Started', `Started container ${container.name}`, 'Normal', container.name);
-        }
-        this.#host.update(run.key, (next) =>
-          this.#setContainers(next, (status) => ({
+        this.#event(run, 'Failed', failure, 'Warning', container);
+        this.#event(run, 'Failed', 'Error: ErrImagePull', 'Warning', container);
+        this.#commit(run, (pod) =>
+          this.#setContainer(pod, container, (status) => ({
             ...status,
-            started: true,
-            state: { running: { startedAt: this.#now() } },
+            state: { waiting: { reason: 'ErrImagePull', message: failure } },
           })),
         );
-        this.#running(run);
-      });
-      return;
+        // pkg/kubelet/images/image_manager.go: the same flowcontrol.Backoff (10 s doubling to 5 min).
+        const now = this.#host.clock.now();
+        container.pullBackoff = nextBackoff(container.pullBackoff, now);
+        const backOff = `Back-off pulling image "${image}"`;
+        this.#event(run, 'BackOff', backOff, 'Normal', container);
+        this.#event(run, 'Failed', 'Error: ImagePullBackOff', 'Warning', container);
+        this.#commit(run, (pod) =>
+          this.#setContainer(pod, container, (status) => ({
+            ...status,
+            state: {
+              waiting: { reason: 'ImagePullBackOff', message: `${backOff}: ErrImagePull: ${failure}` },
+            },
+          })),
+        );
+        this.#after(run, container.pullBackoff.ms, () => this.#pull(run, container, images, next));
+        return;
+      }
+      images.add(image);
+      const took = goDuration(pullMs);
+      this.#event(
+        run,
+        'Pulled',
+        `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${IMAGE_SIZE} bytes.`,
+        'Normal',
+        container,
+      );
+      this.#create(run, container);
+      next?.();
+    });
+  }
+
+  /** Creates and starts the next instance of the container (events Created, Started) and plays its run. */
+  #create(run: Run, container: ContainerRun): void {
+    // pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer (v1.32): these two messages.
+    this.#event(run, 'Created', `Created container: ${container.spec.name}`, 'Normal', container);
+    this.#event(run, 'Started', `Started container ${container.spec.name}`, 'Normal', container);
+    const plan = planRun(container.spec, container.script, container.runs);
+    const restartCount = container.runs;
+    container.runs++;
+    container.running = true;
+    container.stopping = false;
+    container.exitCode = undefined;
+    container.plan = plan;
+    const instance = run.logs.startInstance(container.spec.name);
+    container.instance = instance;
+    const probe = container.spec.readinessProbe;
+    const readyAfter =
+      probe === undefined ? 0 : (container.script.readyAfterMs ?? (probe.initialDelaySeconds ?? 0) * 1_000);
+    const containerID = `containerd://${hex64(`${run.uid}/${container.spec.name}/${restartCount}`)}`;
+    this.#commit(run, (pod, time) =>
+      this.#setContainer(pod, container, (status) => {
+        const previous = status.state?.terminated ?? status.lastState?.terminated;
+        return {
+          ...status,
+          imageID: imageId(container.spec.image ?? ''),
+          containerID,
+          restartCount,
+          started: true,
+          ready: !container.init && readyAfter === 0,
+          state: { running: { startedAt: time } },
+          ...(previous ? { lastState: { terminated: previous } } : {}),
+        };
+      }),
+    );
+    const started = this.#host.clock.now();
+    const lines = plan.output;
+    const spread = Number.isFinite(plan.runMs) ? plan.runMs : 0;
+    lines.forEach((line, index) => {
+      const offset = lines.length === 0 ? 0 : Math.floor((spread * index) / lines.length);
+      if (offset === 0) instance.print(started, line);
+      else
+        this.#after(
+          run,
+          offset,
+          () => instance.print(this.#host.clock.date().getTime(), line),
+          container.timers,
+        );
+    });
+    if (typeof readyAfter === 'number' && readyAfter > 0 && !container.init) {
+      this.#after(
+        run,
+        readyAfter,
+        () =>
+          this.#commit(run, (pod) =>
+            this.#setContainer(pod, container, (status) => ({ ...status, ready: true })),
+          ),
+        container.timers,
+      );
     }
-    const exitCode = run.script.exitCode;
-    this.#host.update(run.key, (next) => {
-      next.status = { ...next.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed' };
-      this.#setContainers(next, (status) => ({
+    if (Number.isFinite(plan.runMs)) {
+      this.#after(
+        run,
+        plan.runMs,
+        () => this.#exited(run, container, plan.exitCode, plan.reason),
+        container.timers,
+      );
+    }
+  }
+
+  /** The container's instance ended (its own exit, SIGTERM, or SIGKILL). */
+  #exited(run: Run, container: ContainerRun, exitCode: number, reason: string): void {
+    this.#clearContainer(container);
+    container.running = false;
+    container.exitCode = exitCode;
+    container.instance?.end();
+    const finished = this.#host.clock.now();
+    this.#commit(run, (pod, time) =>
+      this.#setContainer(pod, container, (status) => ({
         ...status,
         ready: false,
         started: false,
         state: {
           terminated: {
             exitCode,
-            reason: exitCode === 0 ? 'Completed' : 'Error',
+            reason,
             startedAt: status.state?.running?.startedAt ?? time,
             finishedAt: time,
             containerID: status.containerID,
           },
         },
-      }));
-      this.#setCondition(next, condition('Ready', 'False', time, 'PodCompleted'));
-      this.#setCondition(next, condition('ContainersReady', 'False', time, 'PodCompleted'));
-    });
-    this.stop(run.key);
+      })),
+    );
+    if (run.terminating) {
+      if ([...run.init, ...run.containers].every((candidate) => !candidate.running))
+        this.#finishTermination(run);
+      return;
+    }
+    const policy = this.#pod(run).spec?.restartPolicy ?? 'Always';
+    const restart =
+      policy === 'Always' ||
+      (policy === 'OnFailure' && exitCode !== 0) ||
+      (container.init && policy !== 'Never' && exitCode !== 0);
+    if (container.init && exitCode === 0) {
+      const index = run.init.indexOf(container);
+      const following = run.init[index + 1];
+      if (following !== undefined) this.#startContainer(run, following);
+      else this.#startApp(run, 0);
+      return;
+    }
+    if (!restart) {
+      this.#maybeDone(run);
+      return;
+    }
+    this.#restart(run, container, finished);
+  }
+
+  /**
+   * The kubelet's crash-loop back-off (kuberuntime_manager.go doBackOff with flowcontrol.Backoff): the
+   * first exit restarts at once and starts a 10 s back-off; an exit within the back-off waits it out
+   * (CrashLoopBackOff), and each restart doubles it up to 5 min; an entry untouched for 10 min starts over.
+   */
+  #restart(run: Run, container: ContainerRun, finished: number): void {
+    const entry = container.backoff;
+    const inBackOff =
+      entry !== undefined &&
+      finished - entry.lastUpdate <= BACKOFF_RESET_MS &&
+      this.#host.clock.now() - finished < entry.ms;
+    if (!inBackOff) {
+      container.backoff = nextBackoff(entry, finished, this.#host.clock.now());
+      this.#startContainer(run, container);
+      return;
+    }
+    const pod = this.#pod(run);
+    const podName = `${pod.metadata?.name}_${pod.metadata?.namespace}(${run.uid})`;
+    const wait = entry.ms - (this.#host.clock.now() - finished);
+    this.#event(
+      run,
+      'BackOff',
+      `Back-off restarting failed container ${container.spec.name} in pod ${podName}`,
+      'Warning',
+      container,
+    );
+    this.#commit(run, (next) =>
+      this.#setContainer(next, container, (status) => ({
+        ...status,
+        ...(status.state?.terminated ? { lastState: { terminated: status.state.terminated } } : {}),
+        state: {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${goDuration(entry.ms)} restarting failed container=${container.spec.name} pod=${podName}`,
+          },
+        },
+      })),
+    );
+    this.#after(
+      run,
+      wait,
+      () => {
+        container.backoff = nextBackoff(container.backoff, finished, this.#host.clock.now());
+        this.#startContainer(run, container);
+      },
+      container.timers,
+    );
+  }
+
+  /** preStop, SIGTERM, and SIGKILL at the grace period's end (kuberuntime_container.go killContainer). */
+  #kill(run: Run, container: ContainerRun, graceMs: number): void {
+    container.stopping = true;
+    this.#clearContainer(container);
+    this.#event(run, 'Killing', `Stopping container ${container.spec.name}`, 'Normal', container);
+    const preStopMs = Math.min(preStopDuration(container.spec), graceMs);
+    const remaining = Math.max(graceMs - preStopMs, MINIMUM_GRACE_MS);
+    const plan = container.plan;
+    const instance = container.instance;
+    const sigterm = () => {
+      if (container.script.ignoreSigterm) {
+        instance?.print(this.#host.clock.date().getTime(), 'podstorage fake: ignoring SIGTERM');
+        this.#after(run, remaining, () => this.#exited(run, container, 137, 'Error'), container.timers);
+        return;
+      }
+      if (!plan?.outputGiven)
+        instance?.print(this.#host.clock.date().getTime(), 'podstorage fake: SIGTERM received, exiting');
+      const stopMs = Math.min(container.script.stopMs ?? STOP_MS, remaining);
+      const killed = (container.script.stopMs ?? STOP_MS) > remaining;
+      this.#after(
+        run,
+        stopMs,
+        () => this.#exited(run, container, killed ? 137 : 0, killed ? 'Error' : 'Completed'),
+        container.timers,
+      );
+    };
+    if (preStopMs > 0) this.#after(run, preStopMs, sigterm, container.timers);
+    else sigterm();
+  }
+
+  #finishTermination(run: Run): void {
+    this.#commit(run, () => {});
+    run.done = true;
+    this.#runs.delete(run.key);
+    this.#roomMayHaveAppeared();
+    this.#host.finishDeletion(run.key, run.uid);
   }
 }
 
-/** The kubelet's back-off: 10 s doubling per failure, capped at 5 min. */
-function backoffMs(failures: number): number {
-  return Math.min(BACKOFF_INITIAL_MS * 2 ** Math.max(0, failures - 1), BACKOFF_MAX_MS);
+/** How long a container's preStop hook takes: `sleep` action seconds, or what an exec command sleeps. */
+function preStopDuration(container: ContainerSpec): number {
+  const hook = container.lifecycle?.preStop as
+    | (NonNullable<NonNullable<ContainerSpec['lifecycle']>['preStop']> & { sleep?: { seconds?: number } })
+    | undefined;
+  if (hook === undefined) return 0;
+  if (hook.sleep?.seconds !== undefined) return hook.sleep.seconds * 1_000;
+  if (hook.exec?.command) {
+    const behaviour = behaviourFromCommand({ name: 'preStop', command: hook.exec.command });
+    return behaviour !== undefined && Number.isFinite(behaviour.runMs) ? behaviour.runMs : 0;
+  }
+  return 0;
+}
+
+/** flowcontrol.Backoff.Next: a new (or expired) entry starts at 10 s, else it doubles up to 5 min. */
+function nextBackoff(
+  entry: { ms: number; lastUpdate: number } | undefined,
+  eventTime: number,
+  now: number = eventTime,
+): { ms: number; lastUpdate: number } {
+  if (entry === undefined || eventTime - entry.lastUpdate > BACKOFF_RESET_MS)
+    return { ms: BACKOFF_INITIAL_MS, lastUpdate: now };
+  return { ms: Math.min(entry.ms * 2, BACKOFF_MAX_MS), lastUpdate: now };
 }

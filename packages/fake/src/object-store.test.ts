@@ -77,7 +77,12 @@ describe('creating and reading objects', () => {
       reason: 'NotFound',
     });
     expect(errorOf(() => cluster.createNamespace('default'))).toMatchObject({ code: 409 });
-    expect(cluster.listNamespaces().map((namespace) => namespace.metadata?.name)).toEqual(['default']);
+    expect(cluster.listNamespaces().map((namespace) => namespace.metadata?.name)).toEqual([
+      'default',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+    ]);
   });
 
   it('answers bad names with 422 Invalid and causes', () => {

@@ -2,7 +2,7 @@ import type { KubernetesEvent, ObjectMeta, Pod } from '@podstorage/core';
 import { badRequest } from './status.js';
 
 /** The kinds of object the fake cluster keeps. */
-export type StoredResource = 'namespaces' | 'pods' | 'events';
+export type StoredResource = 'namespaces' | 'pods' | 'events' | 'nodes';
 
 /** Anything with Kubernetes object metadata. */
 export interface StoredObject {
@@ -65,6 +65,15 @@ export function selectableFields(resource: StoredResource, object: StoredObject)
       type: event.type ?? '',
     };
   }
+  if (resource === 'nodes') {
+    // pkg/registry/core/node/strategy.go NodeToSelectableFields.
+    return {
+      'metadata.name': metadata.name ?? '',
+      'spec.unschedulable': String(
+        (object as { spec?: { unschedulable?: boolean } }).spec?.unschedulable ?? false,
+      ),
+    };
+  }
   return {
     'metadata.name': metadata.name ?? '',
     'status.phase': (object as { status?: { phase?: string } }).status?.phase ?? '',
@@ -75,6 +84,7 @@ const SELECTABLE_PROBE: Record<StoredResource, ReadonlySet<string>> = {
   pods: new Set(Object.keys(selectableFields('pods', {}))),
   events: new Set(Object.keys(selectableFields('events', {}))),
   namespaces: new Set(Object.keys(selectableFields('namespaces', {}))),
+  nodes: new Set(Object.keys(selectableFields('nodes', {}))),
 };
 
 /** Throws the API server's 400 for a field selector naming a field the resource does not support. */
@@ -105,6 +115,7 @@ function copyObjects(
     namespaces: new Map(structuredClone([...objects.namespaces])),
     pods: new Map(structuredClone([...objects.pods])),
     events: new Map(structuredClone([...objects.events])),
+    nodes: new Map(structuredClone([...objects.nodes])),
   };
 }
 
@@ -119,6 +130,7 @@ export class ObjectStore {
     namespaces: new Map(),
     pods: new Map(),
     events: new Map(),
+    nodes: new Map(),
   };
   readonly #history: Change[] = [];
   readonly #listeners = new Set<(change: Change) => void>();

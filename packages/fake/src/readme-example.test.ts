@@ -8,7 +8,11 @@ it('waits for my job to finish, even when the watch breaks', async () => {
   await using storage = createPodStorage(cluster.transport(), { clock: cluster.clock });
   cluster.createPod({
     metadata: { name: 'job' },
-    spec: { containers: [{ name: 'main', image: 'busybox' }] },
+    // A job: never restarted, its command runs 5 s and exits 0 (the simulated kubelet reads it).
+    spec: {
+      restartPolicy: 'Never',
+      containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'echo working; sleep 5'] }],
+    },
   });
 
   const done = storage.waitForPhase('job', 'default', 60_000, { untilNot: ['Pending', 'Running'] });

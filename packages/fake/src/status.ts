@@ -71,14 +71,14 @@ export function staleUpdate(resource: string, name: string): KubernetesError {
   );
 }
 
-/** 422 Invalid: `Pod "x" is invalid: field: problem`, with one cause per problem. */
+/**
+ * 422 Invalid as `errors.NewInvalid` builds it: `Pod "x" is invalid: field: problem` (several problems
+ * in brackets, as an aggregate prints them), `details.kind` the kind (`Pod`), one cause per problem.
+ */
 export function invalid(kind: string, name: string, causes: StatusCause[]): KubernetesError {
-  const summary = causes.map((cause) => `${cause.field}: ${cause.message}`).join(', ');
-  return statusError(422, `${kind} "${name}" is invalid: ${summary}`, {
-    name,
-    kind: kind.toLowerCase(),
-    causes,
-  });
+  const each = causes.map((cause) => `${cause.field}: ${cause.message}`);
+  const summary = each.length === 1 ? each[0] : `[${each.join(', ')}]`;
+  return statusError(422, `${kind} "${name}" is invalid: ${summary}`, { name, kind, causes });
 }
 
 /** 400 BadRequest with the server's message. */

@@ -73,10 +73,16 @@ export function collect<T>(stream: AsyncIterable<WatchEvent<T>>): Collected<T> {
   return result as Collected<T>;
 }
 
-/** A minimal pod with one container. */
+/** A minimal pod with one container that is never restarted (a job: it ends as its script says). */
 export function pod(
   name: string,
-  extra: { namespace?: string; labels?: Record<string, string>; image?: string } = {},
+  extra: {
+    namespace?: string;
+    labels?: Record<string, string>;
+    image?: string;
+    restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+    command?: string[];
+  } = {},
 ) {
   return {
     metadata: {
@@ -84,7 +90,16 @@ export function pod(
       namespace: extra.namespace ?? 'default',
       ...(extra.labels ? { labels: extra.labels } : {}),
     },
-    spec: { containers: [{ name: 'main', image: extra.image ?? 'busybox' }] },
+    spec: {
+      restartPolicy: extra.restartPolicy ?? 'Never',
+      containers: [
+        {
+          name: 'main',
+          image: extra.image ?? 'busybox',
+          ...(extra.command ? { command: extra.command } : {}),
+        },
+      ],
+    },
   };
 }
 

@@ -21,7 +21,11 @@ describe('discovery', () => {
     expect(resources.resources.map((resource) => resource.name)).toEqual([
       'events',
       'namespaces',
+      'nodes',
       'pods',
+      'pods/binding',
+      'pods/eviction',
+      'pods/log',
       'pods/status',
     ]);
     expect((await send(server.url, 'GET', '/apis')).json()).toMatchObject({
@@ -224,10 +228,13 @@ describe('pods', () => {
       'application/strategic-merge-patch+json',
     );
     expect(strategic.status).toBe(200);
-    expect((strategic.json().spec as { containers: unknown[] }).containers).toEqual([
+    expect((strategic.json().spec as { containers: unknown[] }).containers).toMatchObject([
       { name: 'main', image: 'busybox' },
-      { name: 'side', image: 'envoy:2' },
+      // The policy was defaulted from the untagged image at create; an image update keeps it.
+      { name: 'side', image: 'envoy:2', imagePullPolicy: 'Always' },
     ]);
+    // Removing a container is a change of an immutable pod field (ValidatePodUpdate): 422, nothing stored.
+    const before = cluster.resourceVersion();
     const deleted = await sendJson(
       server.url,
       'PATCH',
@@ -235,9 +242,11 @@ describe('pods', () => {
       { spec: { containers: [{ name: 'side', $patch: 'delete' }] } },
       'application/strategic-merge-patch+json',
     );
-    expect((deleted.json().spec as { containers: unknown[] }).containers).toEqual([
-      { name: 'main', image: 'busybox' },
-    ]);
+    expect(deleted.status).toBe(422);
+    expect(deleted.json().message).toMatch(
+      /^Pod "web" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/,
+    );
+    expect(cluster.resourceVersion()).toBe(before);
 
     const json = await sendJson(
       server.url,
@@ -399,6 +408,9 @@ describe('events and namespaces', () => {
     expect(list.kind).toBe('NamespaceList');
     expect(list.items?.map((item) => (item.metadata as { name: string }).name)).toEqual([
       'default',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
       'team-a',
     ]);
     expect((await send(server.url, 'GET', '/api/v1/namespaces/team-a')).json()).toMatchObject({

@@ -134,7 +134,7 @@ describe('bad input gets the right Status and changes nothing', () => {
     expectStatus(response, 422, 'Invalid');
     expect(response.json().details).toMatchObject({
       name: 'Bad_Name',
-      kind: 'pod',
+      kind: 'Pod',
       causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }],
     });
     const namespace = await sendJson(server.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'a.b' } });
@@ -158,14 +158,15 @@ describe('bad input gets the right Status and changes nothing', () => {
       '/api/v2',
       '/apis/apps/v1/namespaces/default/deployments',
       '/api/v1/services',
-      '/api/v1/namespaces/default/pods/web/log',
+      '/api/v1/namespaces/default/pods/web/logs',
       '/api/v1/namespaces/default/pods/%zz',
       '/api/v1/namespaces/default/pods/a%2Fb',
     ]) {
       expectStatus(await send(server.url, 'GET', path), 404, 'NotFound');
     }
     for (const [method, path] of [
-      ['DELETE', '/api/v1/namespaces/default/pods'],
+      // deletecollection is served per namespace, not across all of them.
+      ['DELETE', '/api/v1/pods'],
       ['POST', '/api/v1/pods'],
       ['PUT', '/api/v1/namespaces/default'],
       ['DELETE', '/api/v1/namespaces/default/pods/web/status'],

@@ -28,7 +28,7 @@ export function apiGroupList(): object {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
 }
 
-const OBJECT_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+const OBJECT_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 /** `GET /api/v1`: the resources this server keeps and the verbs it answers. */
 export function coreV1Resources(): object {
@@ -49,8 +49,16 @@ export function coreV1Resources(): object {
         singularName: 'namespace',
         namespaced: false,
         kind: 'Namespace',
-        verbs: ['create', 'get', 'list'],
+        verbs: ['create', 'delete', 'get', 'list', 'watch'],
         shortNames: ['ns'],
+      },
+      {
+        name: 'nodes',
+        singularName: 'node',
+        namespaced: false,
+        kind: 'Node',
+        verbs: ['get', 'list', 'patch', 'watch'],
+        shortNames: ['no'],
       },
       {
         name: 'pods',
@@ -60,6 +68,29 @@ export function coreV1Resources(): object {
         verbs: OBJECT_VERBS,
         shortNames: ['po'],
         categories: ['all'],
+      },
+      {
+        name: 'pods/binding',
+        singularName: '',
+        namespaced: true,
+        kind: 'Binding',
+        verbs: ['create'],
+      },
+      {
+        name: 'pods/eviction',
+        singularName: '',
+        namespaced: true,
+        group: 'policy',
+        version: 'v1',
+        kind: 'Eviction',
+        verbs: ['create'],
+      },
+      {
+        name: 'pods/log',
+        singularName: '',
+        namespaced: true,
+        kind: 'Pod',
+        verbs: ['get'],
       },
       {
         name: 'pods/status',

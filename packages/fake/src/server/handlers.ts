@@ -9,7 +9,7 @@ import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A non-watch API operation, as the router resolved it. */
-export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
+export type Operation = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 /** What a handler answers: the HTTP code and the JSON body. */
 export interface HandlerResult {
@@ -17,20 +17,31 @@ export interface HandlerResult {
   readonly body: unknown;
 }
 
-const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace' } as const;
+const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace', nodes: 'Node' } as const;
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
-  return operation === 'patch' ? 'update' : operation;
+  if (operation === 'patch') return 'update';
+  return operation === 'deletecollection' ? 'delete' : operation;
 }
 
 /** Which operation a method on a path asks for, or `undefined` if the resource does not allow it (405). */
 export function operationOf(method: string, path: ResourcePath): Operation | undefined {
   const collection = path.name === undefined;
+  if (path.resource === 'nodes') {
+    if (method === 'GET') return collection ? 'list' : 'get';
+    // `kubectl cordon` / `uncordon`: a patch of spec.unschedulable.
+    if (method === 'PATCH' && !collection) return 'patch';
+    return undefined;
+  }
   if (path.resource === 'namespaces') {
     if (method === 'GET') return collection ? 'list' : 'get';
     if (method === 'POST' && collection) return 'create';
+    if (method === 'DELETE' && !collection) return 'delete';
     return undefined;
+  }
+  if (path.subresource === 'binding' || path.subresource === 'eviction') {
+    return method === 'POST' ? 'create' : undefined;
   }
   if (path.subresource === 'status') {
     if (method === 'GET') return 'get';
@@ -41,6 +52,8 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
   if (collection) {
     if (method === 'GET') return 'list';
     if (method === 'POST' && path.namespace !== undefined) return 'create';
+    // deletecollection is served per namespace only, as by the apiserver.
+    if (method === 'DELETE' && path.namespace !== undefined) return 'deletecollection';
     return undefined;
   }
   if (method === 'GET') return 'get';
@@ -52,14 +65,24 @@ export function operationOf(method: string, path: ResourcePath): Operation | und
 
 /** Whether an operation reads a body (and so needs its Content-Type checked). */
 export function bodyExpected(operation: Operation): boolean {
-  return operation === 'create' || operation === 'update' || operation === 'patch' || operation === 'delete';
+  return (
+    operation === 'create' ||
+    operation === 'update' ||
+    operation === 'patch' ||
+    operation === 'delete' ||
+    operation === 'deletecollection'
+  );
 }
 
 /** Checks the Content-Type of a request that carries a body; returns the patch type for PATCH. */
 export function checkContentType(request: IncomingMessage, operation: Operation): PatchType | undefined {
   if (operation === 'patch') return patchTypeOf(request);
   if (operation === 'create' || operation === 'update') requireJsonBody(request);
-  if (operation === 'delete' && Number(request.headers['content-length'] ?? 0) > 0) requireJsonBody(request);
+  if (
+    (operation === 'delete' || operation === 'deletecollection') &&
+    Number(request.headers['content-length'] ?? 0) > 0
+  )
+    requireJsonBody(request);
   return undefined;
 }
 
@@ -206,7 +229,7 @@ function checkObject(
     );
   }
   const name = isRecord(object.metadata) ? object.metadata.name : undefined;
-  const problems = shapeProblems(path.resource, object);
+  const problems = path.resource === 'nodes' ? [] : shapeProblems(path.resource, object);
   if (problems.length > 0) throw invalid(kind, typeof name === 'string' ? name : '', problems);
   const metadata = { ...((object.metadata as Record<string, unknown> | undefined) ?? {}) };
   if (path.namespace !== undefined) {
@@ -250,6 +273,11 @@ export function handleOperation(
   const namespace = path.namespace;
   switch (operation) {
     case 'get': {
+      if (path.resource === 'nodes') {
+        const node = cluster.getNode(name);
+        if (node === undefined) throw notFound('nodes', name);
+        return { code: 200, body: node };
+      }
       if (path.resource === 'namespaces') {
         const found = cluster.getNamespace(name);
         if (found === undefined) throw notFound('namespaces', name);
@@ -260,6 +288,7 @@ export function handleOperation(
     case 'list': {
       const listQuery = listQueryOf(query);
       if (path.resource === 'namespaces') return { code: 200, body: cluster.queryNamespaces(listQuery) };
+      if (path.resource === 'nodes') return { code: 200, body: cluster.listNodes(listQuery) };
       const result =
         path.resource === 'pods'
           ? cluster.listPods(namespace, listQuery)
@@ -267,6 +296,8 @@ export function handleOperation(
       return { code: 200, body: result };
     }
     case 'create': {
+      if (path.subresource === 'binding' || path.subresource === 'eviction')
+        return createSubresource(cluster, path, body);
       const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
         requireName: false,
       });
@@ -285,7 +316,7 @@ export function handleOperation(
       }
       const created =
         path.resource === 'pods'
-          ? cluster.createPod(object as Pod)
+          ? cluster.createPod(object as Pod, { strict: true })
           : cluster.createEvent(object as unknown as KubernetesEvent);
       return { code: 201, body: created };
     }
@@ -297,15 +328,20 @@ export function handleOperation(
     }
     case 'patch': {
       const patch = parseJson(body);
+      if (path.resource === 'nodes') return { code: 200, body: patchNode(cluster, name, patchType, patch) };
       const existing = current(cluster, path);
       const patched = applyPatch(patchType ?? 'merge', existing, patch);
       const checked = checkObject(path, patched, { requireName: true });
       return { code: 200, body: write(cluster, path, checked) };
     }
+    case 'deletecollection':
+      return deleteCollectionOf(cluster, path, query, body);
     case 'delete': {
       const options =
         body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
       const deleteQuery = deleteQueryOf(query, options);
+      if (path.resource === 'namespaces')
+        return { code: 200, body: cluster.deleteNamespace(name, deleteQuery) };
       if (path.resource === 'pods')
         return { code: 200, body: cluster.deletePod(namespace ?? '', name, deleteQuery) };
       const deleted = cluster.deleteEvent(namespace ?? '', name, deleteQuery);
@@ -321,6 +357,55 @@ export function handleOperation(
       };
     }
   }
+}
+
+function deleteCollectionOf(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  query: URLSearchParams,
+  body: Buffer | undefined,
+): HandlerResult {
+  const options = body !== undefined && body.length > 0 ? parseJsonObject(body, 'DeleteOptions') : undefined;
+  const { fieldSelector, labelSelector } = listQueryOf(query);
+  const resource = path.resource === 'events' ? 'events' : 'pods';
+  const deleted = cluster.deleteCollection(resource, path.namespace ?? '', {
+    ...deleteQueryOf(query, options),
+    ...(fieldSelector === undefined ? {} : { fieldSelector }),
+    ...(labelSelector === undefined ? {} : { labelSelector }),
+  });
+  return { code: 200, body: deleted };
+}
+
+/** The Status a successful binding or eviction answers (201), as the apiserver's create handler. */
+const CREATED_SUCCESS = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+
+/** `POST pods/{name}/binding` (a core/v1 Binding) and `pods/{name}/eviction` (a policy/v1 Eviction). */
+function createSubresource(
+  cluster: FakeCluster,
+  path: ResourcePath,
+  body: Buffer | undefined,
+): HandlerResult {
+  const name = path.name ?? '';
+  const namespace = path.namespace ?? '';
+  if (path.subresource === 'binding') {
+    const binding = parseJsonObject(body ?? Buffer.alloc(0), 'Binding');
+    const target = isRecord(binding.target) ? binding.target : {};
+    if (typeof target.name !== 'string' || target.name === '') {
+      throw invalid('Binding', name, [
+        { reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' },
+      ]);
+    }
+    cluster.bindPod(namespace, name, target.name);
+    return { code: 201, body: CREATED_SUCCESS };
+  }
+  const eviction = parseJsonObject(body ?? Buffer.alloc(0), 'Eviction');
+  const metadata = isRecord(eviction.metadata) ? eviction.metadata : {};
+  if (metadata.name !== undefined && metadata.name !== name) {
+    throw badRequest(`name in URL does not match name in Eviction object`);
+  }
+  const options = isRecord(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
+  cluster.deletePod(namespace, name, deleteQueryOf(new URLSearchParams(), options));
+  return { code: 201, body: CREATED_SUCCESS };
 }
 
 function parseJson(body: Buffer | undefined): unknown {
@@ -340,7 +425,27 @@ function write(
   object: Record<string, unknown>,
 ): Pod | KubernetesEvent {
   if (path.resource === 'pods') {
-    return cluster.updatePod(object as Pod, path.subresource === 'status' ? { subresource: 'status' } : {});
+    return cluster.updatePod(
+      object as Pod,
+      path.subresource === 'status' ? { subresource: 'status' } : { strict: true },
+    );
   }
   return cluster.updateEvent(object as unknown as KubernetesEvent);
+}
+
+/** A patch of a node: only `spec.unschedulable` (cordon, uncordon) is writable here. */
+function patchNode(
+  cluster: FakeCluster,
+  name: string,
+  patchType: PatchType | undefined,
+  patch: unknown,
+): unknown {
+  const existing = cluster.getNode(name);
+  if (existing === undefined) throw notFound('nodes', name);
+  const patched = applyPatch(patchType ?? 'merge', existing as never, patch) as {
+    spec?: { unschedulable?: boolean };
+  };
+  const cordoned = patched.spec?.unschedulable === true;
+  if (cordoned === (existing.spec?.unschedulable === true)) return existing;
+  return cluster.cordonNode(name, cordoned);
 }

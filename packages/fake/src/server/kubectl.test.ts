@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
-import { podManifest, startServer, waitFor } from './server-test-support.js';
+import { podManifest, type Run, spawnProcess, startServer, waitFor } from './server-test-support.js';
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 if (!kubectlFound) {
@@ -20,44 +20,13 @@ let server: FakeClusterServer;
 let kubeconfig: string;
 const running = new Set<ChildProcess>();
 
-interface Run {
-  readonly process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  code: number | null | undefined;
-  readonly done: Promise<void>;
-}
-
 /** Runs kubectl asynchronously (the server lives in this process, so never spawnSync). */
 function kubectl(...args: string[]): Run {
-  const child = spawn(
+  return spawnProcess(
     'kubectl',
     ['--kubeconfig', kubeconfig, '--cache-dir', join(directory, 'cache'), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    running,
   );
-  running.add(child);
-  const run: Run = {
-    process: child,
-    stdout: '',
-    stderr: '',
-    code: undefined,
-    done: new Promise((resolve) => {
-      child.on('close', (code) => {
-        run.code = code;
-        running.delete(child);
-        resolve();
-      });
-    }),
-  };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    run.stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    run.stderr += chunk.toString();
-  });
-  return run;
 }
 
 async function succeeds(...args: string[]): Promise<string> {

@@ -81,3 +81,16 @@ export function methodNotAllowed(request: IncomingMessage): Status {
     'MethodNotAllowed',
   );
 }
+
+/**
+ * A pod subresource the fake does not serve (exec, attach, portforward, ...): 405 with a message that
+ * says so, in the shape of the apiserver's `NewMethodNotSupported`, instead of a bare 404.
+ */
+export function subresourceNotSupported(subresource: string, why: string): Status {
+  return failureStatus(
+    405,
+    `pods/${subresource} is not supported by the podstorage fake cluster: ${why}`,
+    { kind: 'pods' },
+    'MethodNotAllowed',
+  );
+}

@@ -1,9 +1,10 @@
 import type { DeleteQuery, ListQuery, WatchQuery } from '../fake-cluster.js';
+import type { PodLogQuery } from '../pod-logs.js';
 import { failureStatus } from '../status.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A resource the server serves under `/api/v1`. */
-export type ServedResource = 'pods' | 'events' | 'namespaces';
+export type ServedResource = 'pods' | 'events' | 'namespaces' | 'nodes';
 
 /** A request path under `/api/v1`, taken apart. */
 export interface ResourcePath {
@@ -12,12 +13,49 @@ export interface ResourcePath {
   readonly namespace: string | undefined;
   /** The object name; `undefined` for a collection. */
   readonly name: string | undefined;
-  readonly subresource: 'status' | undefined;
+  /** `status`, `binding` and `eviction` are served; the others answer a Status saying so (405). */
+  readonly subresource: PodSubresource | undefined;
   /** The legacy `/api/v1/watch/...` form, which always watches. */
   readonly watchPrefix: boolean;
 }
 
 const NAMESPACED = new Set<string>(['pods', 'events']);
+
+/** The pod subresources the apiserver registers (pkg/registry/core/pod/storage/storage.go). */
+export type PodSubresource =
+  | 'status'
+  | 'log'
+  | 'binding'
+  | 'eviction'
+  | 'exec'
+  | 'attach'
+  | 'portforward'
+  | 'proxy'
+  | 'ephemeralcontainers'
+  | 'resize';
+
+const POD_SUBRESOURCES = new Set<string>([
+  'status',
+  'log',
+  'binding',
+  'eviction',
+  'exec',
+  'attach',
+  'portforward',
+  'proxy',
+  'ephemeralcontainers',
+  'resize',
+]);
+
+/** What the fake cannot do for each unsupported subresource, for the Status that says so. */
+export const UNSUPPORTED_SUBRESOURCES: Partial<Record<PodSubresource, string>> = {
+  exec: 'it runs no containers to execute commands in',
+  attach: 'it runs no containers to attach to',
+  portforward: 'it runs no containers to forward ports to',
+  proxy: 'it runs no containers to proxy to',
+  ephemeralcontainers: 'it runs no containers, so none can be added',
+  resize: 'it runs no containers to resize',
+};
 
 function badPath(): StatusFailure {
   return new StatusFailure(
@@ -63,6 +101,11 @@ export function parseResourcePath(segments: readonly string[]): ResourcePath | u
         }
       : undefined;
   }
+  if (first === 'nodes') {
+    // Cluster-scoped, read here (and cordoned by a patch): the simulated nodes.
+    if (third !== undefined) return undefined;
+    return { resource: 'nodes', namespace: undefined, name: second, subresource: undefined, watchPrefix };
+  }
   if (first !== 'namespaces') return undefined;
   if (second === undefined) {
     return {
@@ -82,14 +125,17 @@ export function parseResourcePath(segments: readonly string[]): ResourcePath | u
       watchPrefix,
     };
   }
-  if (!NAMESPACED.has(third) || extra.length > 0) return undefined;
+  if (!NAMESPACED.has(third)) return undefined;
   const resource = third as ServedResource;
-  if (fifth !== undefined && (fifth !== 'status' || resource !== 'pods' || watchPrefix)) return undefined;
+  // `pods/{name}/proxy/{path...}` carries a path after the subresource; nothing else does.
+  if (extra.length > 0 && !(resource === 'pods' && fifth === 'proxy')) return undefined;
+  if (fifth !== undefined && (resource !== 'pods' || watchPrefix || !POD_SUBRESOURCES.has(fifth)))
+    return undefined;
   return {
     resource,
     namespace: second,
     name: fourth,
-    subresource: fifth === 'status' ? 'status' : undefined,
+    subresource: fifth as PodSubresource | undefined,
     watchPrefix,
   };
 }
@@ -98,12 +144,15 @@ function badQuery(message: string): StatusFailure {
   return new StatusFailure(failureStatus(400, message, {}, 'BadRequest'), message);
 }
 
+/**
+ * A boolean query parameter as the apiserver converts it (`Convert_Slice_string_To_bool` in
+ * staging/src/k8s.io/apimachinery/pkg/runtime/conversion.go): absent is unset; `0` and `false` in any
+ * case are false; anything else, the empty string and Python's `True` included, is true.
+ */
 function booleanParameter(query: URLSearchParams, name: string): boolean | undefined {
   const value = query.get(name);
   if (value === null) return undefined;
-  if (value === '' || value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw badQuery(`${name}: Invalid value: "${value}": must be a boolean`);
+  return !(value === '0' || value.toLowerCase() === 'false');
 }
 
 function integerParameter(query: URLSearchParams, name: string): number | undefined {
@@ -191,4 +240,19 @@ export function deleteQueryOf(
   if (gracePeriodSeconds !== undefined && !Number.isInteger(gracePeriodSeconds))
     throw badQuery('gracePeriodSeconds must be an integer');
   return { gracePeriodSeconds, propagationPolicy, preconditions };
+}
+
+/** The `PodLogOptions` of a `pods/{name}/log` query string (the cluster checks their values). */
+export function podLogQueryOf(query: URLSearchParams): PodLogQuery {
+  const values: Record<string, unknown> = {
+    container: stringParameter(query, 'container'),
+    follow: booleanParameter(query, 'follow'),
+    previous: booleanParameter(query, 'previous'),
+    timestamps: booleanParameter(query, 'timestamps'),
+    tailLines: integerParameter(query, 'tailLines'),
+    sinceSeconds: integerParameter(query, 'sinceSeconds'),
+    sinceTime: stringParameter(query, 'sinceTime'),
+    limitBytes: integerParameter(query, 'limitBytes'),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as PodLogQuery;
 }

@@ -17,6 +17,7 @@ import { apiGroupList, coreApiVersions, coreV1Resources, versionInfo } from './d
 import { bodyExpected, checkContentType, faultVerb, handleOperation, operationOf } from './handlers.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { openApiDocument } from './openapi.js';
+import { servePodLog } from './pod-log.js';
 import {
   methodNotAllowed,
   pathNotFound,
@@ -24,9 +25,17 @@ import {
   sendStatus,
   sendStatusOnSocket,
   statusOf,
+  subresourceNotSupported,
 } from './responses.js';
-import { isWatch, parseResourcePath, pathSegments, type ResourcePath } from './routes.js';
+import {
+  isWatch,
+  parseResourcePath,
+  pathSegments,
+  type ResourcePath,
+  UNSUPPORTED_SUBRESOURCES,
+} from './routes.js';
 import { StatusFailure } from './status-failure.js';
+import { tableRequestOf, tableWatch, toTable } from './tables.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 import { serveWatchOverHttp } from './watch-http.js';
 import { openWatch } from './watch-stream.js';
@@ -128,10 +137,22 @@ async function handleRequest(
   }
   const path = parseResourcePath(segments);
   if (path === undefined) return sendStatus(response, pathNotFound());
+  const unsupported = path.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+  if (path.subresource && unsupported) {
+    return sendStatus(response, subresourceNotSupported(path.subresource, unsupported));
+  }
+  if (path.subresource === 'log') {
+    if (method !== 'GET') return sendStatus(response, methodNotAllowed(request));
+    return servePodLog(context.cluster, path, url.searchParams, response, controller.signal);
+  }
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
-    if (path.resource === 'namespaces') return sendStatus(response, methodNotAllowed(request));
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const stream =
+      table === undefined
+        ? opened
+        : tableWatch(path.resource, opened, table, () => context.cluster.clock.date());
     context.watches.add(controller);
     try {
       await serveWatchOverHttp(response, stream, controller.signal);
@@ -155,7 +176,7 @@ async function handleRequest(
       'dryRun',
     );
   }
-  if (path.resource !== 'namespaces') {
+  if (path.resource !== 'namespaces' && path.resource !== 'nodes') {
     await context.cluster.beginRequest(
       faultVerb(operation),
       path.resource,
@@ -163,7 +184,18 @@ async function handleRequest(
       controller.signal,
     );
   }
+  const table =
+    operation === 'get' || operation === 'list'
+      ? tableRequestOf(request.headers.accept, url.searchParams)
+      : undefined;
   const result = handleOperation(context.cluster, operation, path, url.searchParams, body, patchType);
+  if (table !== undefined && path.subresource === undefined) {
+    return sendJson(
+      response,
+      result.code,
+      toTable(path.resource, result.body as object, table, context.cluster.clock.date()),
+    );
+  }
   sendJson(response, result.code, result.body);
 }
 
@@ -215,19 +247,22 @@ async function handleUpgrade(
   try {
     const unauthorized = checkBearerToken(request, context.token);
     if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
+    path = parseResourcePath(pathSegments(url.pathname));
+    // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY): the same Status as over HTTP.
+    const unsupported = path?.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
+    if (path?.subresource && unsupported)
+      return sendStatusOnSocket(socket, subresourceNotSupported(path.subresource, unsupported));
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       return sendStatusOnSocket(socket, pathNotFound());
-    path = parseResourcePath(pathSegments(url.pathname));
     if (path === undefined) return sendStatusOnSocket(socket, pathNotFound());
-    if (
-      method !== 'GET' ||
-      path.name !== undefined ||
-      path.resource === 'namespaces' ||
-      !isWatch(url.searchParams, path)
-    ) {
+    if (method !== 'GET' || path.name !== undefined || !isWatch(url.searchParams, path)) {
       return sendStatusOnSocket(socket, methodNotAllowed(request));
     }
-    const stream = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const table = tableRequestOf(request.headers.accept, url.searchParams);
+    const opened = await openWatch(context.cluster, path, url.searchParams, controller.signal);
+    const resource = path.resource;
+    const stream =
+      table === undefined ? opened : tableWatch(resource, opened, table, () => context.cluster.clock.date());
     if (controller.signal.aborted || socket.destroyed) return;
     context.watches.add(controller);
     // ws attaches its own 'data' listener in this same turn, so no byte falls between the two.

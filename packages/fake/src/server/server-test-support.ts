@@ -1,4 +1,5 @@
 // Helpers for this package's server tests (not published).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { afterEach, expect } from 'vitest';
@@ -238,4 +239,48 @@ export async function openWebSocketWatch(
     socket.once('error', reject);
   });
   return watch;
+}
+
+/** A client program (kubectl, a Python script) run as a child process, its output collected as it comes. */
+export interface Run {
+  readonly process: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** The exit code once it ended; `undefined` while it runs. */
+  code: number | null | undefined;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Starts a client program asynchronously (the server lives in this process, so never spawnSync). It is
+ * in `running` until it ends, for the test to kill what is left.
+ */
+export function spawnProcess(
+  command: string,
+  args: readonly string[],
+  running: Set<ChildProcess>,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Run {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  running.add(child);
+  const run: Run = {
+    process: child,
+    stdout: '',
+    stderr: '',
+    code: undefined,
+    done: new Promise((resolve) => {
+      child.on('close', (code) => {
+        run.code = code;
+        running.delete(child);
+        resolve();
+      });
+    }),
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    run.stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    run.stderr += chunk.toString();
+  });
+  return run;
 }

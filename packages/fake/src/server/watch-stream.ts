@@ -15,8 +15,10 @@ export async function openWatch(
   signal: AbortSignal,
 ): Promise<AsyncIterable<WatchEvent<unknown>>> {
   const watchQuery = watchQueryOf(query);
-  const resource = path.resource === 'events' ? 'events' : 'pods';
-  await cluster.beginRequest('watch', resource, path.namespace, signal);
+  const resource = path.resource;
+  // Request faults and the watchdog concern pods and events, as for every other request.
+  if (resource !== 'namespaces' && resource !== 'nodes')
+    await cluster.beginRequest('watch', resource, path.namespace, signal);
   return cluster.watch(resource, path.namespace, { ...watchQuery, signal });
 }
 

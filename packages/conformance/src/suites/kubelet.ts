@@ -1,0 +1,59 @@
+import { PodTimeoutError } from '@podstorage/core';
+import { assert } from '../check.js';
+import { NAMESPACE, podManifest } from '../harness.js';
+import type { SuiteBuilder } from '../suite.js';
+import { LONG_TIMEOUT } from './common.js';
+
+/**
+ * The operations over pods that behave as on a node (the fake's simulated kubelet, after
+ * pkg/kubelet/kubelet_pods.go getPhase): a job that exits non-zero with restartPolicy Never is Failed;
+ * a crash-looping pod with restartPolicy Always stays Running, so it never "finishes".
+ */
+export function kubeletScenarios(suite: SuiteBuilder): void {
+  suite.test(
+    'a Never pod whose command exits 3 is Failed, and deleteAfterCompletion deletes it',
+    async (h) => {
+      const manifest = podManifest('exits');
+      h.cluster.createPod({
+        ...manifest,
+        spec: {
+          ...manifest.spec,
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c', 'echo hi; exit 3'] }],
+        },
+      });
+      const phase = await h.resolves(
+        h.storage.deleteAfterCompletion('exits', NAMESPACE, LONG_TIMEOUT),
+        'deleteAfterCompletion of a pod that exits 3',
+        h.quick,
+      );
+      h.equal(phase, 'Failed', 'exit code 3 with restartPolicy Never: Failed');
+      h.equal(h.transport.callsOf('delete', 'pods').length, 1, 'deleted once it failed');
+    },
+    { mode: 'simulated' },
+  );
+
+  suite.test(
+    'a CrashLoopBackOff pod (restartPolicy Always) never finishes: deleteAfterCompletion times out and deletes nothing',
+    async (h) => {
+      const manifest = podManifest('loops');
+      h.cluster.createPod(
+        {
+          ...manifest,
+          spec: { ...manifest.spec, containers: manifest.spec?.containers ?? [], restartPolicy: 'Always' },
+        },
+        { lifecycle: { scheduleAfterMs: h.ms(100), pullMs: h.ms(1_000), runMs: h.ms(1_000), exitCode: 1 } },
+      );
+      const timeoutMs = h.ms(30_000);
+      const done = h.track(h.storage.deleteAfterCompletion('loops', NAMESPACE, timeoutMs));
+      const error = await h.rejects(done, 'deleteAfterCompletion of a crash-looping pod', h.quick);
+      assert(PodTimeoutError.isInstance(error), `a PodTimeoutError, got ${String(error)}`);
+      const pod = h.cluster.getPod(NAMESPACE, 'loops');
+      h.equal(pod?.status?.phase, 'Running', 'a crash-looping pod with restartPolicy Always stays Running');
+      const restarts = pod?.status?.containerStatuses?.[0]?.restartCount ?? 0;
+      assert(restarts >= 1, `the kubelet restarted it (restartCount ${restarts})`);
+      h.equal(h.transport.callsOf('delete', 'pods').length, 0, 'nothing deleted');
+    },
+    { mode: 'simulated' },
+  );
+}

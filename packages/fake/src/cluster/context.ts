@@ -1,0 +1,53 @@
+import type { Status } from '@podstorage/core';
+import type { FakeClock } from '../fake-clock.js';
+import type { LifecycleScript, LifecycleSimulator } from '../lifecycle.js';
+import type { SeededRandom } from '../names.js';
+import type { ObjectStore, StoredResource } from '../object-store.js';
+import { statusError } from '../status.js';
+import type { DeletionTimers } from './deletion.js';
+import type { NodeEvictions } from './nodes.js';
+
+/**
+ * What the cluster's API modules (pods, events, namespaces, deletion, lists) share: the store, the
+ * clock and the simulator. {@link FakeCluster} builds one and hands it to each module's functions.
+ */
+export interface ClusterContext {
+  readonly clock: FakeClock;
+  readonly store: ObjectStore;
+  readonly random: SeededRandom;
+  readonly mode: 'simulated' | 'manual';
+  readonly nodeName: string;
+  readonly defaultLifecycle: LifecycleScript;
+  readonly simulator: LifecycleSimulator;
+  readonly deletion: DeletionTimers;
+  /** The taint-eviction controller's timers for pods on tainted nodes. */
+  readonly nodeEvictions: NodeEvictions;
+  /** Keeps the names of events recorded in the same millisecond apart. */
+  readonly eventSequence: { value: number };
+}
+
+/** The list kinds, by resource. */
+export const LIST_KINDS: Record<StoredResource, string> = {
+  pods: 'PodList',
+  events: 'EventList',
+  namespaces: 'NamespaceList',
+  nodes: 'NodeList',
+};
+
+/** The object kinds, by resource. */
+export const OBJECT_KINDS: Record<StoredResource, string> = {
+  pods: 'Pod',
+  events: 'Event',
+  namespaces: 'Namespace',
+  nodes: 'Node',
+};
+
+/** A deep copy: objects go in and out of the cluster as copies. */
+export function copy<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** The `KubernetesError` carrying a Status built elsewhere (expired, too large). */
+export function statusErrorFrom(status: Status) {
+  return statusError(status.code ?? 500, status.message ?? '', status.details ?? {}, status.reason);
+}
