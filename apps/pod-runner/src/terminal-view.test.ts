@@ -75,12 +75,27 @@ async function screenLines(output: string): Promise<string[]> {
   return lines;
 }
 
-const LOG_LINE = /^ +\d+\.\ds {2}(\S+) +(created|event|phase|done) +(.*)$/;
+const LOG_LINE = /^ +\d+\.\ds {2}([^\s[]\S*) +(created|event|phase|done) +(.*)$/;
 const BAR = /[█░]/;
 
 describe.skipIf(!hasScript)('the live view on a terminal', () => {
-  it('keeps every timestamped line of the piped output, whole, above bars that end full and finished', async () => {
-    const terminal = runInTerminal(['--fake', '--speed', '50', '--image', 'busybox', '--count', '2']);
+  it('keeps every timestamped line of the piped output and the logs, whole, above bars that end full and finished', async () => {
+    // A job (its command exits after 2 s of the fake's time) with its output streamed (--logs).
+    const terminal = runInTerminal([
+      '--fake',
+      '--speed',
+      '50',
+      '--image',
+      'busybox',
+      '--count',
+      '2',
+      '--logs',
+      '--command',
+      '--',
+      'sh',
+      '-c',
+      'echo working; sleep 1; echo done working; sleep 1',
+    ]);
     const code = await terminal.exit;
     terminal.close();
     const lines = await screenLines(terminal.output());
@@ -104,13 +119,18 @@ describe.skipIf(!hasScript)('the live view on a terminal', () => {
         expect.arrayContaining([
           'created image busybox',
           'event Pulling image "busybox"',
-          'event Created container main',
+          'event Created container: main',
           'event Started container main',
           'phase Pending -> Running',
           'phase Running -> Succeeded',
           'done Succeeded, deleted',
         ]),
       );
+      // The container's lines, prefixed as kubectl logs --prefix, once each, in order.
+      const logs = lines.filter((line) => line.includes(`[pod/${pod}/main]`));
+      expect(logs).toHaveLength(2);
+      expect(logs[0]).toMatch(new RegExp(`^ +\\d+\\.\\ds {2}\\[pod/${pod}/main\\] working$`));
+      expect(logs[1]).toMatch(new RegExp(`^ +\\d+\\.\\ds {2}\\[pod/${pod}/main\\] done working$`));
       // A long event message stays one line (soft-wrapped by the terminal), as in the piped output.
       expect(of.some((text) => /^event Successfully pulled image "busybox" in .* bytes\.$/.test(text))).toBe(
         true,

@@ -111,6 +111,58 @@ describe('logsForPod', () => {
     );
   });
 
+  it('waits for a pod not on a node yet, whose follow the apiserver answers with an empty body', async () => {
+    // pkg/registry/core/pod/strategy.go LogLocation: no nodeName, no location, an empty 200.
+    const clock = new ManualClock();
+    const pending: Pod = {
+      metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+      status: { phase: 'Pending' },
+    };
+    let pod = pending;
+    const { transport, requests } = logTransport(
+      [
+        { chunks: [], ending: 'end' },
+        { chunks: [], ending: 'end' },
+        { chunks: [`${T(1)} started\n`], ending: 'end' },
+      ],
+      () => {
+        // The pod is scheduled and its container runs by the third request, then ends.
+        if (requests.length >= 2) pod = requests.length >= 3 ? finished : running;
+        return pod;
+      },
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000), clock);
+    expect(lines).toEqual(['started']);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('a follow ends with its instance when the container waits to be restarted (CrashLoopBackOff)', async () => {
+    const clock = new ManualClock();
+    const crashLooping: Pod = {
+      metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'main',
+            restartCount: 1,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1 } },
+          } as never,
+        ],
+      },
+    };
+    const { transport, requests } = logTransport(
+      [{ chunks: [`${T(1)} attempt\n`], ending: 'end' }],
+      () => crashLooping,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000), clock);
+    expect(lines).toEqual(['attempt']);
+    expect(requests).toHaveLength(1);
+  });
+
   it('resumes a broken follow from the last line, without repeating the lines of that instant', async () => {
     const clock = new ManualClock();
     const { transport, requests } = logTransport(

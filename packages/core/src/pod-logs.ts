@@ -58,6 +58,8 @@ function containerState(pod: Pod, container: string | undefined): ContainerState
   const status = container === undefined ? statuses[0] : statuses.find((each) => each.name === container);
   if (status?.state?.running !== undefined) return 'running';
   if (status?.state?.terminated !== undefined) return 'ended';
+  // Waiting after a run (CrashLoopBackOff): the instance a follow read has ended.
+  if ((status?.restartCount ?? 0) > 0 || status?.lastState?.terminated !== undefined) return 'ended';
   const phase = pod.status?.phase;
   return phase === 'Succeeded' || phase === 'Failed' ? 'ended' : 'waiting';
 }
@@ -173,10 +175,12 @@ export async function* followPodLogs(
         { pod: `${namespace}/${name}`, err: failure },
         'container log not readable yet: retrying',
       );
-    } else if (state !== 'running') {
+    } else if (state === 'ended') {
       // The follow ended because the container did.
       return;
     }
+    // Else the container runs (a broken stream: resume) or has not started: an apiserver answers a pod
+    // not yet on a node with an empty body (pkg/registry/core/pod/strategy.go LogLocation), so wait and read again.
     try {
       await delay(settings.clock, Math.min(backoff.next(retryAfterOf(failure)), deadline.left() + 1), ended);
     } catch {
