@@ -12,8 +12,9 @@ const file = (name: string, text: string) => {
   writeFileSync(path, text);
   return path;
 };
+/** A job pod: the fake's kubelet runs its command 2 s and it exits 0 (an image alone would be a server). */
 const podYaml = (name: string, extra = '') =>
-  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  containers:\n  - name: main\n    image: busybox\n`;
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${extra}spec:\n  restartPolicy: Never\n  containers:\n  - name: main\n    image: busybox\n    command: [sh, -c, sleep 2]\n`;
 /** A pod that runs for `runMs` of the fake's time once started (the fake's kubelet reads the annotation). */
 const longPod = (name: string, runMs: number): Pod => ({
   apiVersion: 'v1',
@@ -106,7 +107,10 @@ describe('podstorage-run', () => {
             kind: 'Pod',
             apiVersion: 'v1',
             metadata: { name: 'from-dir-c' },
-            spec: { containers: [{ name: 'main', image: 'busybox' }] },
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'sleep 2'] }],
+            },
           },
         ],
       }),
@@ -180,9 +184,14 @@ describe('podstorage-run', () => {
       expect(await withCommand.exit, withCommand.stderr).toBe(0);
       stop.abort();
       await watching;
+      // The API server adds its defaults (imagePullPolicy, terminationMessagePath…): compare what was sent.
       expect(seen.map((pod) => pod.spec?.containers[0])).toEqual([
-        { name: 'main', image: 'busybox', args: ['echo', 'hello world'] },
-        { name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 0'] },
+        expect.objectContaining({ name: 'main', image: 'busybox', args: ['echo', 'hello world'] }),
+        expect.objectContaining({ name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 0'] }),
+      ]);
+      expect(seen.map((pod) => Object.keys(pod.spec?.containers[0] ?? {}).includes('command'))).toEqual([
+        false,
+        true,
       ]);
     } finally {
       await served.close();
@@ -192,7 +201,9 @@ describe('podstorage-run', () => {
   it('runs on the current kubeconfig context by default (KUBECONFIG), and says where in the header', async () => {
     const served = await servedCluster();
     try {
-      const result = run(['--image', 'busybox', '--count', '2'], { env: { KUBECONFIG: served.kubeconfig } });
+      const result = run(['--image', 'busybox', '--count', '2', '--command', '--', 'sh', '-c', 'sleep 2'], {
+        env: { KUBECONFIG: served.kubeconfig },
+      });
       expect(await result.exit, result.stderr).toBe(0);
       expect(result.stdout.split('\n')[0]).toBe(
         `Running 2 pods in namespace default on context podstorage-fake (cluster ${served.server.url}, through undici)`,

@@ -5,6 +5,7 @@ import { engineScenarios } from './suites/engine.js';
 import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
 import { kubeletScenarios } from './suites/kubelet.js';
+import { logsScenarios } from './suites/logs.js';
 import { reliabilityScenarios } from './suites/reliability.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
 import { watchPodChangesScenarios } from './suites/watch-pod-changes.js';
@@ -21,6 +22,7 @@ export const ALL_CAPABILITIES: ConformanceCapabilities = {
   stallBeforeHeaders: true,
   latency: true,
   create: true,
+  logs: true,
 };
 
 /**
@@ -61,5 +63,6 @@ export function runConformance(
     suite.group('engine edges', () => engineEdgeScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
     suite.group('pods on a node', () => kubeletScenarios(suite));
+    suite.group('logs', () => logsScenarios(suite));
   });
 }

@@ -211,6 +211,31 @@ describe('logsForPod', () => {
     expect(lines).toEqual(['two']);
   });
 
+  it('a 400 without a message (client-node) is retried when the container started since; after it ended, once', async () => {
+    const clock = new ManualClock();
+    const bare = KubernetesError.fromStatus({ kind: 'Status', code: 400, reason: 'BadRequest', message: '' });
+    // Refused while waiting; by the time the pod is read the container already runs.
+    const started = logTransport([{ fail: bare }, { chunks: [`${T(1)} up\n`], ending: 'end' }], () =>
+      started.requests.length >= 2 ? finished : running,
+    );
+    await using storage = createPodStorage(started.transport, { clock, random: noJitter });
+    expect(await collect(storage.logsForPod('p', 'default', 60_000), clock)).toEqual(['up']);
+
+    // A container that has ended and is still refused: one retry, then the refusal is thrown.
+    const ended = logTransport([{ fail: bare }, { fail: bare }, { fail: bare }], () => finished);
+    await using endedStorage = createPodStorage(ended.transport, { clock, random: noJitter });
+    const outcome = endedStorage
+      .logsForPod('p', 'default', 60_000)
+      .next()
+      .then(
+        () => 'ended',
+        (error: unknown) => error,
+      );
+    for (let moved = 0; moved < 5_000; moved += 100) await advance(clock, 100);
+    expect(await outcome).toMatchObject({ code: 400 });
+    expect(ended.requests).toHaveLength(2);
+  });
+
   it('ends quietly when the pod is gone or the timeout expires; a refusal is thrown', async () => {
     const clock = new ManualClock();
     const gone = logTransport(

@@ -91,6 +91,8 @@ export async function* followPodLogs(
   // Where to resume: the last line's time, and how many lines of that very time were given.
   let lastTime: string | undefined;
   let givenAtLastTime = 0;
+  // A 400 answered for a container seen ended is retried once (it may have started and ended since).
+  let retriedAfterEnd = false;
   for (;;) {
     if (ended.aborted) return;
     const request: PodLogOptions = {
@@ -166,10 +168,13 @@ export async function* followPodLogs(
     if (failure !== undefined) {
       // The kubelet refuses a container that has not started (400 "is waiting to start"); client-node
       // keeps only the code of a refusal, so the pod's status decides, not the message.
+      // The pod is read after the refusal: a container may have started (or even ended) in between,
+      // so a 400 is retried while it runs, and once more after it ended.
+      const refused = KubernetesError.isInstance(failure) && failure.code === 400;
       const notStarted =
-        KubernetesError.isInstance(failure) &&
-        failure.code === 400 &&
-        (NOT_STARTED.test(failure.message) || state === 'waiting');
+        refused &&
+        (NOT_STARTED.test(KubernetesError.isInstance(failure) ? failure.message : '') || state === 'waiting' || state === 'running' || !retriedAfterEnd);
+      if (refused && state === 'ended') retriedAfterEnd = true;
       if (!notStarted && classifyFailure(failure) !== 'retry') throw failure;
       settings.logger.debug(
         { pod: `${namespace}/${name}`, err: failure },
