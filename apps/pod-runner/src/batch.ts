@@ -100,9 +100,23 @@ function containerNames(pod: Pod): string[] {
   return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((each) => each.name);
 }
 
-function restartCount(pod: Pod | undefined, container: string): number {
+function statusOf(pod: Pod | undefined, container: string) {
   const statuses = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
-  return statuses.find((status) => status.name === container)?.restartCount ?? 0;
+  return statuses.find((status) => status.name === container);
+}
+
+function restartCount(pod: Pod | undefined, container: string): number {
+  return statusOf(pod, container)?.restartCount ?? 0;
+}
+
+/** Whether the container has run (runs, ran, or was restarted): its log can be read. */
+function hasStarted(pod: Pod | undefined, container: string): boolean {
+  const status = statusOf(pod, container);
+  return (
+    status?.state?.running !== undefined ||
+    status?.state?.terminated !== undefined ||
+    (status?.restartCount ?? 0) > 0
+  );
 }
 
 /**
@@ -312,6 +326,10 @@ async function followContainer(
 ): Promise<void> {
   const { storage, namespace, reporter } = context;
   try {
+    // Wait for the container to start (the pod watch says so at once), rather than have logsForPod
+    // poll with a growing back-off through a long image pull and show the first lines late.
+    await states.until(name, (pod) => hasStarted(pod, container), AbortSignal.any([signal, podEnded]));
+    if (signal.aborted) return;
     for (;;) {
       for await (const line of storage.logsForPod(name, namespace, deadline, { container, signal })) {
         reporter.log(name, container, line.text, line.time);
