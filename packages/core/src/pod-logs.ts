@@ -173,7 +173,10 @@ export async function* followPodLogs(
       const refused = KubernetesError.isInstance(failure) && failure.code === 400;
       const notStarted =
         refused &&
-        (NOT_STARTED.test(KubernetesError.isInstance(failure) ? failure.message : '') || state === 'waiting' || state === 'running' || !retriedAfterEnd);
+        (NOT_STARTED.test(KubernetesError.isInstance(failure) ? failure.message : '') ||
+          state === 'waiting' ||
+          state === 'running' ||
+          !retriedAfterEnd);
       if (refused && state === 'ended') retriedAfterEnd = true;
       if (!notStarted && classifyFailure(failure) !== 'retry') throw failure;
       settings.logger.debug(
