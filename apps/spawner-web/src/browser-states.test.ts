@@ -64,8 +64,8 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
   it('keeps Start disabled while the pod is live, shows one progress in bar and table, and says Stopping, then Deleted', async () => {
     await openPage();
     const name = await startPod();
-    // This backend reads no container logs: the page has no logs panel.
-    expect(await page.locator('#logs-panel').isHidden()).toBe(true);
+    // The embedded fake's transport reads the simulated container's logs: the page shows its pane.
+    await page.locator('#logs-panel').waitFor();
     const row = page.locator(`#pods tbody tr[data-name="${name}"]`);
     await row.waitFor();
     expect(await page.locator('#start').isDisabled()).toBe(true);

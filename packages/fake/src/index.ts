@@ -5,9 +5,13 @@ export {
   FakeCluster,
   type FakeClusterOptions,
   type FakeClusterStats,
+  type FakeNodeOptions,
   type ListQuery,
   type ListResult,
   type Namespace,
+  type Node,
+  type NodeReadiness,
+  type PodLogQuery,
   type WatchObject,
   type WatchQuery,
 } from './fake-cluster.js';
@@ -19,7 +23,7 @@ export type {
   RequestVerb,
 } from './fault-injector.js';
 export { createInProcessTransport } from './in-process-transport.js';
-export { LIFECYCLE_ANNOTATION, type LifecycleScript } from './lifecycle.js';
+export { type ContainerScript, LIFECYCLE_ANNOTATION, type LifecycleScript } from './lifecycle.js';
 export {
   type FieldRequirement,
   type LabelOperator,

@@ -285,6 +285,8 @@ interface Run {
   retry: TimerHandle | undefined;
   waitingForRoom: boolean;
   terminating: boolean;
+  /** Terminating on an unreachable node: waiting for its kubelet to come back. */
+  stuck: boolean;
   done: boolean;
 }
 
@@ -344,6 +346,7 @@ export class LifecycleSimulator {
       retry: undefined,
       waitingForRoom: false,
       terminating: false,
+      stuck: false,
       done: false,
     };
     this.#runs.set(key, run);
@@ -379,6 +382,23 @@ export class LifecycleSimulator {
       this.stop(key);
       return false;
     }
+    if (this.#unreachable(run.node)) {
+      // The node's kubelet does not answer: nothing stops the containers, and the pod stays
+      // Terminating until the node is back (or removed), as on a cluster.
+      run.stuck = true;
+      return true;
+    }
+    this.#stopContainers(run, pod);
+    return true;
+  }
+
+  #unreachable(node: string): boolean {
+    const found = this.#host.nodes().find((candidate) => candidate.metadata?.name === node);
+    return found?.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'Unknown';
+  }
+
+  #stopContainers(run: Run, pod: Pod): void {
+    run.stuck = false;
     const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? 30) * 1_000;
     const running = [...run.init, ...run.containers].filter((container) => container.running);
     for (const container of [...run.init, ...run.containers]) {
@@ -386,10 +406,9 @@ export class LifecycleSimulator {
     }
     if (running.length === 0) {
       this.#finishTermination(run);
-      return true;
+      return;
     }
     for (const container of running) this.#kill(run, container, graceMs);
-    return true;
   }
 
   /** Stops simulating a pod (deleted, or finished) and clears its timers; the pod's logs go when it is gone. */
@@ -429,6 +448,11 @@ export class LifecycleSimulator {
 
   /** Nodes changed (added, uncordoned, Ready again): pods waiting for room are retried after their backoff. */
   nodesChanged(): void {
+    for (const run of [...this.#runs.values()]) {
+      const pod = this.#host.pod(run.key);
+      if (run.stuck && run.node && !this.#unreachable(run.node) && pod !== undefined)
+        this.#stopContainers(run, pod);
+    }
     this.#roomMayHaveAppeared();
   }
 

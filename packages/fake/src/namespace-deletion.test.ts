@@ -49,6 +49,23 @@ describe('namespace deletion on the fake clock', () => {
     controller.abort();
   });
 
+  it('a restored Terminating namespace finishes when its restored pods go', async () => {
+    const cluster = new FakeCluster({ namespaces: ['team'] });
+    cluster.createPod(pod('worker', { namespace: 'team' }), { lifecycle: { runMs: 600_000 } });
+    await cluster.clock.advance(5_000);
+    cluster.deleteNamespace('team');
+    const snapshot = cluster.snapshot();
+    await cluster.clock.advance(10_000);
+    cluster.restore(snapshot);
+    expect(cluster.getNamespace('team')?.status?.phase).toBe('Terminating');
+    // The restored pod's deletion is re-armed for the rest of its grace period (20 s).
+    await cluster.clock.advance(19_000);
+    expect(cluster.getNamespace('team')?.status?.phase).toBe('Terminating');
+    await cluster.clock.advance(1_000);
+    expect(cluster.getPod('team', 'worker')).toBeUndefined();
+    expect(cluster.getNamespace('team')).toBeUndefined();
+  });
+
   it('deleteCollection deletes what the selectors match, each as a single delete would', () => {
     const cluster = new FakeCluster({ mode: 'manual' });
     cluster.createPod(pod('a', { labels: { app: 'web' } }));

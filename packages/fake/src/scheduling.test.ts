@@ -184,6 +184,24 @@ describe('scheduler and nodes', () => {
     expect(cluster.getPod('default', 'web')).toBeUndefined();
   });
 
+  it('an unreachable node: its evicted pods stay Terminating until the node is back', async () => {
+    const cluster = new FakeCluster();
+    cluster.createPod(withRequests('web', '100m'));
+    await cluster.clock.advance(1_200);
+    cluster.setNodeReady('fake-node-1', 'Unknown');
+    expect(cluster.getNode('fake-node-1')?.spec?.taints?.map((taint) => taint.key)).toEqual([
+      'node.kubernetes.io/unreachable',
+      'node.kubernetes.io/unreachable',
+    ]);
+    await cluster.clock.advance(300_000);
+    expect(cluster.getPod('default', 'web')?.metadata?.deletionTimestamp).toBeDefined();
+    await cluster.clock.advance(120_000); // no kubelet to stop it: it stays, past its grace period
+    expect(cluster.getPod('default', 'web')).toBeDefined();
+    cluster.setNodeReady('fake-node-1', true);
+    await cluster.clock.advance(1_000);
+    expect(cluster.getPod('default', 'web')).toBeUndefined();
+  });
+
   it('removing a node: the pod garbage collector deletes its pods', async () => {
     const cluster = new FakeCluster({ nodes: [{ name: 'a' }, { name: 'b' }] });
     cluster.createPod(withRequests('web', '100m', { nodeName: 'a' }));

@@ -130,12 +130,14 @@ export class WatchHub {
     if (options.allowWatchBookmarks) {
       let timer: TimerHandle | undefined;
       // As the watch cache (cacheWatcher.nextBookmarkTime in storage/cacher/cache_watcher.go): every
-      // interval, and once more 2 s before the watch's deadline, so the client resumes from a fresh
-      // version when the timeout ends the stream.
+      // interval, and once 2 s before the watch's deadline, so the client resumes from a fresh version
+      // when the timeout ends the stream. (The watch cache sends none at all in a watch's last 2 s;
+      // here the interval can be shorter than that, and its bookmarks go on.)
+      const preTimeout = deadline - PRE_TIMEOUT_BOOKMARK_MS;
       const arm = () => {
         const now = clock.now();
-        const next = Math.min(now + this.#options.bookmarkIntervalMs, deadline - PRE_TIMEOUT_BOOKMARK_MS);
-        if (next <= now) return;
+        const periodic = now + this.#options.bookmarkIntervalMs;
+        const next = preTimeout > now && preTimeout < periodic ? preTimeout : periodic;
         timer = clock.setTimeout(() => {
           // A watch waiting past a future version gets no bookmark older than that version.
           if (after === undefined || store.resourceVersion >= after) watcher.push(bookmark());

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import { kubernetesTime } from '../lifecycle.js';
 import { podManifest, type Run, send, spawnProcess, startServer, waitFor } from './server-test-support.js';
-import { humanDuration } from './tables.js';
+import { humanDuration, toTable } from './tables.js';
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 if (!kubectlFound) {
@@ -318,5 +318,66 @@ describe('the Table over the wire', () => {
       headers: { Accept: accept },
     });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('the node printer (printNode), for when Node objects are served', () => {
+  it('prints STATUS from the Ready condition, ROLES from node-role labels, and the wide columns', () => {
+    const now = new Date('2026-01-01T01:00:00Z');
+    const table = toTable(
+      'nodes',
+      {
+        items: [
+          {
+            metadata: {
+              name: 'fake-node-1',
+              creationTimestamp: '2026-01-01T00:00:00Z',
+              labels: { 'node-role.kubernetes.io/worker': '', 'node-role.kubernetes.io/control-plane': '' },
+            },
+            spec: { unschedulable: true },
+            status: {
+              conditions: [{ type: 'Ready', status: 'True' }],
+              addresses: [{ type: 'InternalIP', address: '10.0.0.1' }],
+              nodeInfo: {
+                kubeletVersion: 'v1.32.0',
+                osImage: 'Fake OS',
+                containerRuntimeVersion: 'fake://1',
+              },
+            },
+          },
+          { metadata: { name: 'bare', labels: { 'kubernetes.io/role': 'edge' } }, status: {} },
+        ],
+        metadata: { resourceVersion: '9' },
+      } as never,
+      { version: 'v1', includeObject: 'None' },
+      now,
+    ) as { rows: { cells: unknown[] }[]; columnDefinitions: { name: string }[] };
+    expect(table.columnDefinitions.map((column) => column.name)).toEqual([
+      'Name',
+      'Status',
+      'Roles',
+      'Age',
+      'Version',
+      'Internal-IP',
+      'External-IP',
+      'OS-Image',
+      'Kernel-Version',
+      'Container-Runtime',
+    ]);
+    expect(table.rows.map((row) => row.cells)).toEqual([
+      [
+        'fake-node-1',
+        'Ready,SchedulingDisabled',
+        'control-plane,worker',
+        '60m',
+        'v1.32.0',
+        '10.0.0.1',
+        '<none>',
+        'Fake OS',
+        '<unknown>',
+        'fake://1',
+      ],
+      ['bare', 'Unknown', 'edge', '<unknown>', '', '<none>', '<none>', '<unknown>', '<unknown>', '<unknown>'],
+    ]);
   });
 });

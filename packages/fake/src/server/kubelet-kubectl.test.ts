@@ -116,6 +116,42 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
     expect(waiting.code, waiting.stderr).toBe(0);
   });
 
+  it('`kubectl get pods -w` shows a job go ContainerCreating, Running, Completed; a failing one Error', async () => {
+    await start();
+    const watching = kubectl('get', 'pods', '-w');
+    await until(() => cluster.stats().activeWatches >= 1, 'the watch to start');
+    cluster.createPod(
+      {
+        metadata: { name: 'job' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c', 'sleep 2'] }],
+        },
+      },
+      {},
+    );
+    cluster.createPod(
+      {
+        metadata: { name: 'bad' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c', 'exit 3'] }],
+        },
+      },
+      {},
+    );
+    await advanceUntil(
+      () => /job\s+0\/1\s+Completed/.test(watching.stdout),
+      10_000,
+      'the job to show Completed',
+    );
+    await until(() => /bad\s+0\/1\s+Error/.test(watching.stdout), 'the failed pod to show Error');
+    expect(watching.stdout).toMatch(/job\s+0\/1\s+ContainerCreating/);
+    expect(watching.stdout).toMatch(/job\s+1\/1\s+Running/);
+    watching.process.kill('SIGINT');
+    await watching.done;
+  });
+
   it('`kubectl logs -f` streams what the container prints and ends when it ends; --tail, --previous and their errors', async () => {
     await start();
     cluster.createPod(
