@@ -560,7 +560,7 @@ describe('reconnecting', () => {
 });
 
 describe('container logs', () => {
-  it('reads them on the embedded fake: its in-process transport serves the simulated kubelet\'s logs', async () => {
+  it("reads them on the embedded fake: its in-process transport serves the simulated kubelet's logs", async () => {
     const { json } = await setup();
     // The fake's transport has readPodLog now (the simulated containers print what they do).
     expect((await json('GET', '/api/config')).body.logs).toBe(true);
