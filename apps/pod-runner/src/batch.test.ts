@@ -12,6 +12,7 @@ function recordingReporter() {
     phase: (pod, from, to) => lines.push(`${pod} phase ${from}->${to}`),
     finished: (outcome) => lines.push(`${outcome.name} finished ${outcome.phase}`),
     note: (message) => lines.push(`note ${message}`),
+    log: (pod, container, text) => lines.push(`${pod}/${container} log ${text}`),
   };
   return { lines, reporter };
 }
@@ -24,6 +25,7 @@ async function runOnFake(
     stopWhen?: (lines: string[]) => boolean;
     namespace?: string;
     cluster?: FakeCluster;
+    logs?: boolean;
   } = {},
 ) {
   const cluster = options.cluster ?? new FakeCluster();
@@ -42,6 +44,7 @@ async function runOnFake(
       reporter,
       timeoutMs: options.timeoutMs ?? 120_000,
       signal: interrupt.signal,
+      logs: options.logs ?? false,
     },
     pods,
   ).then(
@@ -152,5 +155,67 @@ describe('runBatch', () => {
       ['failing-job', 'Failed', true],
       ['flaky-retry', 'Succeeded', true],
     ]);
+  });
+
+  describe('with logs', () => {
+    const logLines = (lines: string[]) => lines.filter((line) => line.includes(' log '));
+
+    it('streams every container, init containers first, each line once, and ends with the pod', async () => {
+      const pod: Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'two-step' },
+        spec: {
+          restartPolicy: 'Never',
+          initContainers: [
+            { name: 'setup', image: 'busybox', command: ['sh', '-c', 'echo preparing; sleep 1'] },
+          ],
+          containers: [
+            { name: 'main', image: 'busybox', command: ['sh', '-c', 'echo one; echo two; sleep 2'] },
+          ],
+        },
+      };
+      const { cluster, outcomes, lines } = await runOnFake([pod], { logs: true });
+      expect(outcomes[0]).toMatchObject({ phase: 'Succeeded' });
+      expect(outcomes[0]?.error).toBeUndefined();
+      expect(logLines(lines)).toEqual([
+        'two-step/setup log preparing',
+        'two-step/main log one',
+        'two-step/main log two',
+      ]);
+      // The logs were read before the delete, and nothing is left following them.
+      expect(lines.indexOf('two-step/main log two')).toBeLessThan(
+        lines.indexOf('two-step finished Succeeded'),
+      );
+      expect(cluster.stats().activeWatches).toBe(0);
+    });
+
+    it("follows a restarted container's every instance (OnFailure: two crashes, then success)", async () => {
+      const flaky = demoPods().find((pod) => pod.metadata?.name === 'flaky-retry') as Pod;
+      const { outcomes, lines } = await runOnFake([flaky], { logs: true });
+      expect(outcomes[0]).toMatchObject({ phase: 'Succeeded' });
+      expect(logLines(lines)).toEqual([
+        'flaky-retry/main log attempt',
+        'flaky-retry/main log attempt',
+        'flaky-retry/main log attempt',
+      ]);
+    });
+
+    it('without logs, reads none', async () => {
+      const { cluster, lines } = await runOnFake(demoPods());
+      expect(logLines(lines)).toEqual([]);
+      expect(cluster.stats().requests).not.toHaveProperty('log');
+    });
+
+    it('on cancellation stops following and leaves nothing open', async () => {
+      const { cluster, lines, counters } = await runOnFake(demoPods(), {
+        logs: true,
+        stopWhen: (seen) => seen.includes('quick-success/main log hello from podstorage'),
+      });
+      expect(lines).toContain('note deleted 4 unfinished pods this run created');
+      expect(lines.filter((line) => line.includes('logs stopped'))).toEqual([]);
+      expect(cluster.stats().activeWatches).toBe(0);
+      expect(counters.watchesActive).toBe(0);
+    });
   });
 });

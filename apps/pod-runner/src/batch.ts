@@ -35,6 +35,8 @@ export interface BatchReporter {
   phase(pod: string, from: PodPhase | undefined, to: PodPhase): void;
   finished(outcome: PodOutcome): void;
   note(message: string): void;
+  /** A line a container printed (with `logs`), `time` its RFC 3339 timestamp from the kubelet. */
+  log(pod: string, container: string, text: string, time: string | undefined): void;
 }
 
 /** What the runner needs from the world. */
@@ -48,10 +50,74 @@ export interface BatchContext {
   readonly timeoutMs: number;
   /** Cancels the batch (Ctrl-C): pending work stops, and the pods it created are deleted. */
   readonly signal?: AbortSignal;
+  /**
+   * Stream every container's output (init containers first, then containers, as `kubectl logs -f
+   * --all-containers`), each instance of a restarted container in turn, until the pod ends.
+   */
+  readonly logs?: boolean;
 }
 
 // Bound on each single request the runner makes itself (create, clean-up delete).
 const REQUEST_TIMEOUT_MS = 30_000;
+// Once a pod has finished, how long its log streams may take to deliver their last lines.
+const LOG_DRAIN_MS = 10_000;
+
+/**
+ * The newest state of each pod the batch's `watchPodChanges` saw, and a way to wait for a change: log
+ * followers learn from it that a container was restarted (its `restartCount` grew).
+ */
+class PodStates {
+  readonly #latest = new Map<string, Pod>();
+  readonly #waiters = new Set<() => void>();
+
+  update(name: string, pod: Pod): void {
+    this.#latest.set(name, pod);
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  get(name: string): Pod | undefined {
+    return this.#latest.get(name);
+  }
+
+  /** Resolves once `test` holds for the pod's newest state; resolves (without it) when `signal` fires. */
+  async until(name: string, test: (pod: Pod | undefined) => boolean, signal: AbortSignal): Promise<void> {
+    if (test(this.get(name)) || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        if (!test(this.get(name)) && !signal.aborted) return;
+        this.#waiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.#waiters.add(wake);
+      signal.addEventListener('abort', wake);
+    });
+  }
+}
+
+/** The containers of a pod in the order they run: init containers, then the others (kubectl --all-containers). */
+function containerNames(pod: Pod): string[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((each) => each.name);
+}
+
+function statusOf(pod: Pod | undefined, container: string) {
+  const statuses = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
+  return statuses.find((status) => status.name === container);
+}
+
+function restartCount(pod: Pod | undefined, container: string): number {
+  return statusOf(pod, container)?.restartCount ?? 0;
+}
+
+/** Whether the container has run (runs, ran, or was restarted): its log can be read. */
+function hasStarted(pod: Pod | undefined, container: string): boolean {
+  const status = statusOf(pod, container);
+  return (
+    status?.state?.running !== undefined ||
+    status?.state?.terminated !== undefined ||
+    (status?.restartCount ?? 0) > 0
+  );
+}
 
 /**
  * The namespace of the run does not exist: found by the first create, before any pod exists, so the
@@ -87,10 +153,12 @@ export async function runBatch(context: BatchContext, pods: readonly Pod[]): Pro
     ? AbortSignal.any([context.signal, stopWatching.signal])
     : stopWatching.signal;
   const phases = new Map<string, PodPhase>();
+  const states = new PodStates();
   const changes = (async () => {
     try {
       for await (const { pod, phase } of storage.watchPodChanges(namespace, { signal })) {
         const name = pod.metadata?.name ?? '?';
+        states.update(name, pod);
         const before = phases.get(name);
         if (before === phase) continue;
         phases.set(name, phase);
@@ -109,7 +177,9 @@ export async function runBatch(context: BatchContext, pods: readonly Pod[]): Pro
   });
   try {
     const outcomes = await Promise.all(
-      pods.map((pod, index) => runPod(context, pod, phases, leftovers, index === 0 ? firstCreated : gate)),
+      pods.map((pod, index) =>
+        runPod(context, pod, phases, states, leftovers, index === 0 ? firstCreated : gate),
+      ),
     );
     if (outcomes[0] !== undefined && isMissingNamespace(outcomes[0].error)) {
       throw new NamespaceNotFoundError(namespace);
@@ -126,6 +196,7 @@ async function runPod(
   context: BatchContext,
   pod: Pod,
   phases: Map<string, PodPhase>,
+  states: PodStates,
   leftovers: Map<string, string | undefined>,
   /** For the first pod, called with whether its create worked; for the others, awaited before creating. */
   gate: ((created: boolean) => void) | Promise<boolean>,
@@ -143,6 +214,9 @@ async function runPod(
   let events = 0;
   const stopEvents = new AbortController();
   let streaming: Promise<void> | undefined;
+  let logging: Promise<void> | undefined;
+  // Set once the pod has finished: log followers stop waiting for a restart.
+  const podEnded = new AbortController();
   let created: Pod | undefined;
   const outcome = (phase: PodPhase | null, error?: unknown): PodOutcome => ({
     name,
@@ -191,6 +265,15 @@ async function runPod(
       }
     })();
 
+    if (context.logs) {
+      const logSignal = anySignal(stopEvents.signal, signal);
+      logging = Promise.all(
+        containerNames(stored).map((container) =>
+          followContainer(context, states, name, container, deadline, logSignal, podEnded.signal),
+        ),
+      ).then(() => {});
+    }
+
     const started = await storage.waitForPhase(name, namespace, deadline, {
       untilNot: [Phase.Pending],
       signal,
@@ -199,6 +282,15 @@ async function runPod(
       leftovers.delete(name);
       result = outcome(null, new Error('the pod disappeared before it started'));
     } else {
+      if (logging !== undefined) {
+        // Read the logs to their end before the pod (and with it its logs) is deleted.
+        const finished = await storage.waitForPhase(name, namespace, deadline, {
+          untilNot: [Phase.Pending, Phase.Running, Phase.Unknown],
+          signal,
+        });
+        podEnded.abort();
+        if (finished !== null) await drain(logging, deadline, signal);
+      }
       const phase = await storage.deleteAfterCompletion(name, namespace, deadline, { signal });
       leftovers.delete(name);
       if (phase !== null) phases.set(name, phase);
@@ -208,13 +300,81 @@ async function runPod(
     // The last phase seen, for a pod that was created: the watch's, else Pending (just created).
     result = outcome(created === undefined ? null : (phases.get(name) ?? Phase.Pending), error);
   } finally {
+    podEnded.abort();
     stopEvents.abort();
     await streaming;
+    await logging;
     deadline.dispose();
   }
   // A missing namespace is the run's bad input (runBatch throws), not a pod's end to report.
   if (!(created === undefined && isMissingNamespace(result.error))) reporter.finished(result);
   return result;
+}
+
+/**
+ * Streams one container's output to the reporter: its current instance, then each new one the kubelet
+ * starts after a restart (a grown `restartCount`), until the pod has ended or `signal` fires.
+ */
+async function followContainer(
+  context: BatchContext,
+  states: PodStates,
+  name: string,
+  container: string,
+  deadline: Timeout,
+  signal: AbortSignal,
+  podEnded: AbortSignal,
+): Promise<void> {
+  const { storage, namespace, reporter } = context;
+  try {
+    // Wait for the container to start (the pod watch says so at once), rather than have logsForPod
+    // poll with a growing back-off through a long image pull and show the first lines late.
+    await states.until(name, (pod) => hasStarted(pod, container), AbortSignal.any([signal, podEnded]));
+    if (signal.aborted) return;
+    for (;;) {
+      for await (const line of storage.logsForPod(name, namespace, deadline, { container, signal })) {
+        reporter.log(name, container, line.text, line.time);
+      }
+      // A follow ends when the instance does (lines of a quick restart were given by its resume): the
+      // pod, read now rather than from a watch that may lag, says which instance that was.
+      const request = deadline.partial(REQUEST_TIMEOUT_MS);
+      let current: Pod;
+      try {
+        current = await context.transport.get('pods', namespace, name, {
+          signal: anySignal(request.signal, signal),
+        });
+      } finally {
+        request.dispose();
+      }
+      const shown = restartCount(current, container);
+      const stop = AbortSignal.any([signal, podEnded]);
+      await states.until(name, (pod) => restartCount(pod, container) > shown, stop);
+      if (stop.aborted) return;
+    }
+  } catch (error) {
+    const gone = KubernetesError.isInstance(error) && error.code === 404;
+    if (!signal.aborted && !gone) reporter.note(`${name}/${container}: logs stopped: ${messageOf(error)}`);
+  }
+}
+
+/** Waits for the log streams of a finished pod to end on their own, for at most {@link LOG_DRAIN_MS}. */
+async function drain(
+  logging: Promise<void>,
+  deadline: Timeout,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const bound = deadline.partial(LOG_DRAIN_MS);
+  const stop = anySignal(bound.signal, signal);
+  try {
+    await Promise.race([
+      logging,
+      new Promise<void>((resolve) => {
+        if (stop.aborted) resolve();
+        stop.addEventListener('abort', () => resolve(), { once: true });
+      }),
+    ]);
+  } finally {
+    bound.dispose();
+  }
 }
 
 async function deleteLeftovers(

@@ -46,6 +46,7 @@ interface Flags {
   context?: string;
   timeout: number;
   json?: boolean;
+  logs?: boolean;
   allowFailedPods?: boolean;
   speed: number;
 }
@@ -116,6 +117,10 @@ function program(): Command {
         .default(600_000, '10m'),
     )
     .option('--json', 'one JSON object per line instead of the live view')
+    .option(
+      '--logs',
+      "stream every container's output while it runs, prefixed [pod/NAME/CONTAINER] (as kubectl logs -f --all-containers --prefix)",
+    )
     .option('--allow-failed-pods', 'exit 0 when every pod ran to its end, even if some failed (for demos)')
     .option(
       '--speed <factor>',
@@ -345,6 +350,7 @@ async function run(argv: string[]): Promise<number> {
           reporter,
           timeoutMs: flags.timeout,
           signal: interrupt.signal,
+          logs: flags.logs === true,
         },
         pods,
       );

@@ -66,7 +66,17 @@ const lines = {
         : `${resultOf(outcome)} (last phase ${outcome.phase ?? 'none'}): ${messageOf(outcome.error)}`,
   }),
   note: (message: string): Line => ({ kind: 'note', text: message }),
+  // Prefixed as `kubectl logs --prefix` prefixes a line, so the two read alike.
+  log: (pod: string, container: string, text: string): Line => ({
+    kind: 'log',
+    text: `${logPrefix(pod, container)} ${text}`,
+  }),
 };
+
+/** The prefix `kubectl logs --prefix` gives a container's lines: `[pod/NAME/CONTAINER]`. */
+export function logPrefix(pod: string, container: string): string {
+  return `[pod/${pod}/${container}]`;
+}
 
 /** Layout of the output: how wide the pod name column is (the longest name, within bounds). */
 export interface LayoutOptions {
@@ -102,6 +112,7 @@ export function lineReporter(
     phase: (pod, from, to) => emit(lines.phase(pod, from, to)),
     finished: (outcome) => emit(lines.finished(outcome)),
     note: (message) => emit(lines.note(message)),
+    log: (pod, container, text) => emit(lines.log(pod, container, text)),
   };
 }
 
@@ -205,6 +216,9 @@ export function terminalReporter(
     note(message) {
       above(lines.note(message));
     },
+    log(name, container, text) {
+      above(lines.log(name, container, text));
+    },
     stop() {
       if (stopped) return;
       draw();
@@ -225,6 +239,7 @@ export function jsonReporter(write: (line: string) => void, elapsedMs: () => num
     phase: (pod, from, to) => emit({ type: 'phase', pod, from: from ?? null, to }),
     finished: (outcome) => emit({ type: 'finished', ...summaryRecord(outcome) }),
     note: (message) => emit({ type: 'note', message }),
+    log: (pod, container, line, time) => emit({ type: 'log', pod, container, line, time: time ?? null }),
   };
 }
 

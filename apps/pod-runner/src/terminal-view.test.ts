@@ -75,11 +75,12 @@ async function screenLines(output: string): Promise<string[]> {
   return lines;
 }
 
-const LOG_LINE = /^ +\d+\.\ds {2}(\S+) +(created|event|phase|done) +(.*)$/;
+const LOG_LINE = /^ +\d+\.\ds {2}([^\s[]\S*) +(created|event|phase|done) +(.*)$/;
 const BAR = /[█░]/;
 
 describe.skipIf(!hasScript)('the live view on a terminal', () => {
-  it('keeps every timestamped line of the piped output, whole, above bars that end full and finished', async () => {
+  it('keeps every timestamped line of the piped output and the logs, whole, above bars that end full and finished', async () => {
+    // A job (its command exits after 2 s of the fake's time) with its output streamed (--logs).
     const terminal = runInTerminal([
       '--fake',
       '--speed',
@@ -88,9 +89,12 @@ describe.skipIf(!hasScript)('the live view on a terminal', () => {
       'busybox',
       '--count',
       '2',
+      '--logs',
+      '--command',
       '--',
-      'sleep',
-      '2',
+      'sh',
+      '-c',
+      'echo working; sleep 1; echo done working; sleep 1',
     ]);
     const code = await terminal.exit;
     terminal.close();
@@ -122,6 +126,11 @@ describe.skipIf(!hasScript)('the live view on a terminal', () => {
           'done Succeeded, deleted',
         ]),
       );
+      // The container's lines, prefixed as kubectl logs --prefix, once each, in order.
+      const logs = lines.filter((line) => line.includes(`[pod/${pod}/main]`));
+      expect(logs).toHaveLength(2);
+      expect(logs[0]).toMatch(new RegExp(`^ +\\d+\\.\\ds {2}\\[pod/${pod}/main\\] working$`));
+      expect(logs[1]).toMatch(new RegExp(`^ +\\d+\\.\\ds {2}\\[pod/${pod}/main\\] done working$`));
       // A long event message stays one line (soft-wrapped by the terminal), as in the piped output.
       expect(of.some((text) => /^event Successfully pulled image "busybox" in .* bytes\.$/.test(text))).toBe(
         true,

@@ -2,6 +2,7 @@ import type {
   DeleteOptions,
   ListOptions,
   ObjectList,
+  PodLogOptions,
   PodTransport,
   RequestOptions,
   ResourceName,
@@ -11,7 +12,7 @@ import type {
 } from '@podstorage/core';
 
 /** The transport verbs the suite records. */
-export type RecordedVerb = 'get' | 'list' | 'watch' | 'delete' | 'refreshCredentials';
+export type RecordedVerb = 'get' | 'list' | 'watch' | 'delete' | 'refreshCredentials' | 'readPodLog';
 
 /** One call the storage made to the backend's transport, as the suite observed it. */
 export interface RecordedCall {
@@ -33,7 +34,7 @@ export interface RecordedCall {
   error: unknown;
   /** The storage clock's time the call's promise settled. */
   settledAt: number | undefined;
-  /** Watch only: whether the stream is open (headers received, not ended, failed, returned or aborted). */
+  /** Watch and readPodLog: whether the stream is open (headers received, not ended, failed, returned or aborted). */
   streamOpen: boolean;
   /** Watch only: the events the stream delivered, in order. */
   readonly received: { readonly type: string; readonly resourceVersion: string | undefined }[];
@@ -47,6 +48,12 @@ export interface RecordedCall {
 export class RecordingTransport implements PodTransport {
   readonly calls: RecordedCall[] = [];
   readonly refreshCredentials?: (options: RequestOptions) => Promise<void>;
+  /** Present when the backend's transport reads container logs. */
+  readonly readPodLog?: (
+    namespace: string,
+    name: string,
+    options: PodLogOptions,
+  ) => Promise<AsyncIterable<string>>;
   readonly #inner: PodTransport;
   readonly #now: () => number;
   readonly #clusterNow: () => number;
@@ -62,6 +69,33 @@ export class RecordingTransport implements PodTransport {
         this.#settle(this.#record('refreshCredentials', undefined, undefined, undefined, {}), () =>
           refresh.call(inner, options),
         );
+    }
+    const readPodLog = inner.readPodLog;
+    if (readPodLog !== undefined) {
+      this.readPodLog = async (namespace, name, options) => {
+        const call = this.#record('readPodLog', 'pods', namespace, name, options);
+        const stream = await this.#settle(call, () => readPodLog.call(inner, namespace, name, options));
+        return this.#trackLog(call, stream, options.signal);
+      };
+    }
+  }
+
+  /** Follows one log stream: open until it ends, fails or is aborted (the contract: abort closes it). */
+  async *#trackLog(
+    call: RecordedCall,
+    stream: AsyncIterable<string>,
+    signal: AbortSignal,
+  ): AsyncIterable<string> {
+    call.streamOpen = !signal.aborted;
+    const close = () => {
+      call.streamOpen = false;
+    };
+    signal.addEventListener('abort', close, { once: true });
+    try {
+      yield* stream;
+    } finally {
+      close();
+      signal.removeEventListener('abort', close);
     }
   }
 

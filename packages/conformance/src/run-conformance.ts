@@ -5,6 +5,7 @@ import { engineScenarios } from './suites/engine.js';
 import { engineEdgeScenarios } from './suites/engine-edges.js';
 import { eventsForPodScenarios } from './suites/events-for-pod.js';
 import { kubeletScenarios } from './suites/kubelet.js';
+import { logsScenarios } from './suites/logs.js';
 import { reliabilityScenarios } from './suites/reliability.js';
 import { scaleScenarios } from './suites/scale.js';
 import { waitForPhaseScenarios } from './suites/wait-for-phase.js';
@@ -22,6 +23,7 @@ export const ALL_CAPABILITIES: ConformanceCapabilities = {
   stallBeforeHeaders: true,
   latency: true,
   create: true,
+  logs: true,
 };
 
 /**
@@ -63,5 +65,6 @@ export function runConformance(
     suite.group('scale', () => scaleScenarios(suite));
     suite.group('transport.create', () => createScenarios(suite));
     suite.group('pods on a node', () => kubeletScenarios(suite));
+    suite.group('logs', () => logsScenarios(suite));
   });
 }

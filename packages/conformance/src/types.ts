@@ -68,6 +68,8 @@ export interface ConformanceCapabilities {
   readonly latency: boolean;
   /** The transport offers the optional `create` (for pods and events). */
   readonly create: boolean;
+  /** The transport offers the optional `readPodLog` (container logs, for `logsForPod`). */
+  readonly logs: boolean;
 }
 
 /** Options of {@link runConformance}. */

@@ -111,6 +111,58 @@ describe('logsForPod', () => {
     );
   });
 
+  it('waits for a pod not on a node yet, whose follow the apiserver answers with an empty body', async () => {
+    // pkg/registry/core/pod/strategy.go LogLocation: no nodeName, no location, an empty 200.
+    const clock = new ManualClock();
+    const pending: Pod = {
+      metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+      status: { phase: 'Pending' },
+    };
+    let pod = pending;
+    const { transport, requests } = logTransport(
+      [
+        { chunks: [], ending: 'end' },
+        { chunks: [], ending: 'end' },
+        { chunks: [`${T(1)} started\n`], ending: 'end' },
+      ],
+      () => {
+        // The pod is scheduled and its container runs by the third request, then ends.
+        if (requests.length >= 2) pod = requests.length >= 3 ? finished : running;
+        return pod;
+      },
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000), clock);
+    expect(lines).toEqual(['started']);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('a follow ends with its instance when the container waits to be restarted (CrashLoopBackOff)', async () => {
+    const clock = new ManualClock();
+    const crashLooping: Pod = {
+      metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'main',
+            restartCount: 1,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1 } },
+          } as never,
+        ],
+      },
+    };
+    const { transport, requests } = logTransport(
+      [{ chunks: [`${T(1)} attempt\n`], ending: 'end' }],
+      () => crashLooping,
+    );
+    await using storage = createPodStorage(transport, { clock, random: noJitter });
+    const lines = await collect(storage.logsForPod('p', 'default', 60_000), clock);
+    expect(lines).toEqual(['attempt']);
+    expect(requests).toHaveLength(1);
+  });
+
   it('resumes a broken follow from the last line, without repeating the lines of that instant', async () => {
     const clock = new ManualClock();
     const { transport, requests } = logTransport(
@@ -157,6 +209,31 @@ describe('logsForPod', () => {
     await advance(clock, 1_000);
     await rest;
     expect(lines).toEqual(['two']);
+  });
+
+  it('a 400 without a message (client-node) is retried when the container started since; after it ended, once', async () => {
+    const clock = new ManualClock();
+    const bare = KubernetesError.fromStatus({ kind: 'Status', code: 400, reason: 'BadRequest', message: '' });
+    // Refused while waiting; by the time the pod is read the container already runs.
+    const started = logTransport([{ fail: bare }, { chunks: [`${T(1)} up\n`], ending: 'end' }], () =>
+      started.requests.length >= 2 ? finished : running,
+    );
+    await using storage = createPodStorage(started.transport, { clock, random: noJitter });
+    expect(await collect(storage.logsForPod('p', 'default', 60_000), clock)).toEqual(['up']);
+
+    // A container that has ended and is still refused: one retry, then the refusal is thrown.
+    const ended = logTransport([{ fail: bare }, { fail: bare }, { fail: bare }], () => finished);
+    await using endedStorage = createPodStorage(ended.transport, { clock, random: noJitter });
+    const outcome = endedStorage
+      .logsForPod('p', 'default', 60_000)
+      .next()
+      .then(
+        () => 'ended',
+        (error: unknown) => error,
+      );
+    for (let moved = 0; moved < 5_000; moved += 100) await advance(clock, 100);
+    expect(await outcome).toMatchObject({ code: 400 });
+    expect(ended.requests).toHaveLength(2);
   });
 
   it('ends quietly when the pod is gone or the timeout expires; a refusal is thrown', async () => {

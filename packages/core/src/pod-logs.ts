@@ -58,6 +58,8 @@ function containerState(pod: Pod, container: string | undefined): ContainerState
   const status = container === undefined ? statuses[0] : statuses.find((each) => each.name === container);
   if (status?.state?.running !== undefined) return 'running';
   if (status?.state?.terminated !== undefined) return 'ended';
+  // Waiting after a run (CrashLoopBackOff): the instance a follow read has ended.
+  if ((status?.restartCount ?? 0) > 0 || status?.lastState?.terminated !== undefined) return 'ended';
   const phase = pod.status?.phase;
   return phase === 'Succeeded' || phase === 'Failed' ? 'ended' : 'waiting';
 }
@@ -89,6 +91,8 @@ export async function* followPodLogs(
   // Where to resume: the last line's time, and how many lines of that very time were given.
   let lastTime: string | undefined;
   let givenAtLastTime = 0;
+  // A 400 answered for a container seen ended is retried once (it may have started and ended since).
+  let retriedAfterEnd = false;
   for (;;) {
     if (ended.aborted) return;
     const request: PodLogOptions = {
@@ -164,19 +168,27 @@ export async function* followPodLogs(
     if (failure !== undefined) {
       // The kubelet refuses a container that has not started (400 "is waiting to start"); client-node
       // keeps only the code of a refusal, so the pod's status decides, not the message.
+      // The pod is read after the refusal: a container may have started (or even ended) in between,
+      // so a 400 is retried while it runs, and once more after it ended.
+      const refused = KubernetesError.isInstance(failure) && failure.code === 400;
       const notStarted =
-        KubernetesError.isInstance(failure) &&
-        failure.code === 400 &&
-        (NOT_STARTED.test(failure.message) || state === 'waiting');
+        refused &&
+        (NOT_STARTED.test(KubernetesError.isInstance(failure) ? failure.message : '') ||
+          state === 'waiting' ||
+          state === 'running' ||
+          !retriedAfterEnd);
+      if (refused && state === 'ended') retriedAfterEnd = true;
       if (!notStarted && classifyFailure(failure) !== 'retry') throw failure;
       settings.logger.debug(
         { pod: `${namespace}/${name}`, err: failure },
         'container log not readable yet: retrying',
       );
-    } else if (state !== 'running') {
+    } else if (state === 'ended') {
       // The follow ended because the container did.
       return;
     }
+    // Else the container runs (a broken stream: resume) or has not started: an apiserver answers a pod
+    // not yet on a node with an empty body (pkg/registry/core/pod/strategy.go LogLocation), so wait and read again.
     try {
       await delay(settings.clock, Math.min(backoff.next(retryAfterOf(failure)), deadline.left() + 1), ended);
     } catch {

@@ -445,7 +445,31 @@ export class FakeCluster {
     query: PodLogQuery & { readonly signal: AbortSignal },
   ): AsyncIterable<string> {
     const { instance } = this.#logTarget(namespace, name, query);
-    return followLog(instance, query, this.clock.date().getTime(), query.signal);
+    // faults.resetLogStreams() breaks the stream: the follow stops, and the reader gets the reset.
+    const cut = new AbortController();
+    let failure: unknown;
+    const lines = followLog(
+      instance,
+      query,
+      this.clock.date().getTime(),
+      AbortSignal.any([query.signal, cut.signal]),
+    );
+    const faults = this.#faults;
+    return (async function* () {
+      const forget = faults.onLogStreamOpened(namespace, name, (error) => {
+        failure = error;
+        cut.abort(error);
+      });
+      try {
+        for await (const chunk of lines) {
+          if (failure !== undefined) break;
+          yield chunk;
+        }
+        if (failure !== undefined) throw failure;
+      } finally {
+        forget();
+      }
+    })();
   }
 
   #logTarget(namespace: string, name: string, query: PodLogQuery) {

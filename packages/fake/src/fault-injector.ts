@@ -47,6 +47,12 @@ export interface FaultInjector {
    * `upcoming: n`, the next n watches to open get that budget instead of the open ones.
    */
   cutWatchesAfter(events: number, filter?: FaultFilter & { readonly upcoming?: number }): void;
+  /**
+   * Open following log streams (`pods/log?follow=true`) break with a connection reset, as when the
+   * apiserver or the kubelet behind it goes away mid-stream (over HTTP the socket is destroyed).
+   * Returns how many. The containers keep running and printing.
+   */
+  resetLogStreams(filter?: { readonly namespace?: string; readonly pod?: string }): number;
   /** Forgets all history: every resourceVersion before now expires (410 on watch and on continue tokens). */
   compact(): void;
   /** The next `count` matching calls throw a `KubernetesError` built from this Status. */
@@ -119,6 +125,28 @@ export class FaultInjectorImplementation implements FaultInjector {
     this.#clock = options.clock;
     this.#targets = options.targets;
     this.#compact = options.compact;
+  }
+
+  readonly #logStreams = new Set<{ namespace: string; pod: string; fail: (error: unknown) => void }>();
+
+  /** Registers an open following log stream for {@link resetLogStreams}; call the result when it ends. */
+  onLogStreamOpened(namespace: string, pod: string, fail: (error: unknown) => void): () => void {
+    const entry = { namespace, pod, fail };
+    this.#logStreams.add(entry);
+    return () => this.#logStreams.delete(entry);
+  }
+
+  resetLogStreams(filter: { readonly namespace?: string; readonly pod?: string } = {}): number {
+    const hit = [...this.#logStreams].filter(
+      (entry) =>
+        (filter.namespace === undefined || filter.namespace === entry.namespace) &&
+        (filter.pod === undefined || filter.pod === entry.pod),
+    );
+    for (const entry of hit) {
+      this.#logStreams.delete(entry);
+      entry.fail(connectionResetError());
+    }
+    return hit.length;
   }
 
   resetWatches(filter?: FaultFilter): number {

@@ -4,6 +4,7 @@
 import { createPodStorage } from '@podstorage/core';
 import { describe, expect, it } from 'vitest';
 import { FakeCluster } from './fake-cluster.js';
+import { serveFakeCluster } from './server/serve.js';
 import { pod } from './test-support.js';
 
 async function text(stream: AsyncIterable<string>): Promise<string> {
@@ -83,5 +84,45 @@ describe('pod logs', () => {
     await cluster.clock.advance(60_000);
     await viaCore;
     expect(lines).toEqual(['one', 'two']);
+  });
+
+  it('faults.resetLogStreams breaks an open follow with ECONNRESET, in process and over HTTP', async () => {
+    const cluster = new FakeCluster();
+    cluster.createPod(pod('web'), { lifecycle: { output: ['one', 'two'], runMs: 2_000 } });
+    await cluster.clock.advance(1_100);
+    const chunks: string[] = [];
+    const inProcess = (async () => {
+      for await (const chunk of cluster.followPodLogs('default', 'web', {
+        follow: true,
+        signal: AbortSignal.timeout(60_000),
+      }))
+        chunks.push(chunk);
+    })().then(
+      () => 'ended',
+      (error: { code?: string }) => error.code,
+    );
+    const server = await serveFakeCluster(cluster);
+    try {
+      const response = await fetch(`${server.url}/api/v1/namespaces/default/pods/web/log?follow=true`);
+      expect(response.status).toBe(200);
+      const body = response.text().then(
+        () => 'ended',
+        () => 'broken',
+      );
+      // Both are open: the server registers its follow before it sends the headers fetch waited for.
+      for (let turn = 0; turn < 200 && chunks.length === 0; turn++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(chunks).toEqual(['one\n']);
+      expect(cluster.faults.resetLogStreams({ pod: 'web' })).toBe(2);
+      expect(await inProcess).toBe('ECONNRESET');
+      expect(await body).toBe('broken');
+      // The container printed on; a new follow reads it all.
+      await cluster.clock.advance(2_000);
+      expect(cluster.podLogs('default', 'web')).toBe('one\ntwo\n');
+      expect(cluster.faults.resetLogStreams()).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });

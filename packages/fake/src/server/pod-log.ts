@@ -40,6 +40,9 @@ export async function servePodLog(
       if (signal.aborted) break;
       response.write(chunk);
     }
+  } catch {
+    // Mid-stream, only a broken connection can say so (faults.resetLogStreams): the client sees a reset.
+    response.destroy();
   } finally {
     if (!response.writableEnded) response.end();
   }
