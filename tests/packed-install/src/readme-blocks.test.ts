@@ -17,6 +17,17 @@ describe('every code block of the READMEs and of docs/', () => {
     expect(all.filter((block) => block.kind === 'not-run').every((block) => block.reason !== '')).toBe(true);
   });
 
+  it('include the apps, the benchmark and docs/', () => {
+    expect(repositoryDocuments(REPOSITORY_ROOT)).toEqual(
+      expect.arrayContaining([
+        'apps/pod-runner/README.md',
+        'apps/spawner-web/README.md',
+        'bench/README.md',
+        'docs/architecture.md',
+      ]),
+    );
+  });
+
   it('outside the published READMEs is a shell block or not run: no TypeScript is left unchecked', () => {
     // The packed install typechecks and runs the TypeScript of the published READMEs only.
     const typescript = others

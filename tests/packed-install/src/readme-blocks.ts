@@ -12,7 +12,7 @@
 //
 // Anything else (no language, a `ts` block with another word, `no-run` without a reason, a shell block
 // with neither `run` nor `no-run`) is a problem the test reports, so no block is left out by accident.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Code, Nodes } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 
@@ -107,9 +107,14 @@ export function isPortableLink(url: string): boolean {
  * apps' and the benchmark's READMEs, and docs/. They are not shipped, so only shell blocks run there.
  */
 export function repositoryDocuments(root: string): string[] {
+  // Listed, not named, so a new app or document is checked from its first commit.
+  const apps = readdirSync(`${root}/apps`)
+    .sort()
+    .map((app) => `apps/${app}/README.md`)
+    .filter((file) => existsSync(`${root}/${file}`));
   const docs = readdirSync(`${root}/docs`)
     .filter((file) => file.endsWith('.md'))
     .sort()
     .map((file) => `docs/${file}`);
-  return ['apps/pod-runner/README.md', 'apps/spawner-web/README.md', 'bench/README.md', ...docs];
+  return [...apps, 'bench/README.md', ...docs];
 }
