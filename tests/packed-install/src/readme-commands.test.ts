@@ -7,7 +7,7 @@
 // Ctrl-C a terminal sends its whole process group. The apps must be built (turbo builds them first).
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startExampleCluster } from './example-cluster.js';
@@ -27,7 +27,20 @@ async function withCluster(body: (env: NodeJS.ProcessEnv) => Promise<void>): Pro
   try {
     mkdirSync(join(home, '.kube'));
     copyFileSync(cluster.kubeconfig, join(home, '.kube/config'));
-    await body(userEnvironment({ KUBECONFIG: cluster.kubeconfig, HOME: home, CI: 'true', NO_COLOR: '1' }));
+    await body(
+      userEnvironment({
+        KUBECONFIG: cluster.kubeconfig,
+        HOME: home,
+        // npx keeps the reader's npm settings and cache, where it finds pnpm without the network
+        // (turbo does not pass the CA settings a registry request may need): only the kubeconfig is the
+        // test's own.
+        NPM_CONFIG_USERCONFIG: join(homedir(), '.npmrc'),
+        NPM_CONFIG_CACHE: join(homedir(), '.npm'),
+        NPM_CONFIG_PREFER_OFFLINE: 'true',
+        CI: 'true',
+        NO_COLOR: '1',
+      }),
+    );
   } finally {
     await cluster.close();
     rmSync(home, { recursive: true, force: true });
