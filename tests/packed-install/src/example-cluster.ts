@@ -9,6 +9,8 @@ import { FakeClock, FakeCluster, serveFakeCluster } from '@podstorage/fake';
 export const EXAMPLE_PODS: Readonly<Record<string, readonly string[]>> = {
   default: ['job-42', 'my-job', 'job-1'],
   batch: ['job-1'],
+  // The spawner-web README's real-cluster command starts pods there.
+  sandbox: [],
 };
 
 /** A running example cluster: `kubeconfig` is the file to point KUBECONFIG at. */

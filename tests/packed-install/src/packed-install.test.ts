@@ -13,6 +13,7 @@ import {
   createPackedProject,
   type PackedProject,
   publishedPackages,
+  publishedReadmes,
   REPOSITORY_ROOT,
   readManifest,
   runCommand,
@@ -21,10 +22,7 @@ import {
 import { isPortableLink, type ReadmeBlock, readReadme } from './readme-blocks.js';
 
 const PACKAGES = publishedPackages();
-const READMES = [
-  'README.md',
-  ...PACKAGES.map(({ directory }) => `${relative(REPOSITORY_ROOT, directory)}/README.md`),
-];
+const READMES = publishedReadmes();
 const CONTENTS = READMES.map((file) => readReadme(REPOSITORY_ROOT, file));
 const BLOCKS = CONTENTS.flatMap((content) => content.blocks);
 const PROGRAMS = BLOCKS.filter((block) => block.kind === 'program');

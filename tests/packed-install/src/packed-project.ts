@@ -4,7 +4,7 @@
 import { type ExecFileException, execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The monorepo's root directory. */
@@ -36,6 +36,14 @@ export function publishedPackages(): { readonly directory: string; readonly mani
     .map((name) => join(root, name))
     .map((directory) => ({ directory, manifest: readManifest(directory) }))
     .filter(({ manifest }) => !manifest.private);
+}
+
+/** The READMEs the packed install runs the TypeScript of: the root one and each published package's. */
+export function publishedReadmes(): string[] {
+  return [
+    'README.md',
+    ...publishedPackages().map(({ directory }) => `${relative(REPOSITORY_ROOT, directory)}/README.md`),
+  ];
 }
 
 /** What a finished command printed. */

@@ -1,37 +1,58 @@
-import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { publishedPackages, REPOSITORY_ROOT } from './packed-project.js';
-import { classify, isPortableLink, readReadme } from './readme-blocks.js';
+import { publishedReadmes, REPOSITORY_ROOT } from './packed-project.js';
+import { classify, isPortableLink, readReadme, repositoryDocuments } from './readme-blocks.js';
 
-describe('every code block of the root README and of each published package README', () => {
-  it('is run by the packed-install test, or marked `no-run: <reason>` in its fence', () => {
-    const readmes = [
-      'README.md',
-      ...publishedPackages().map(({ directory }) => `${relative(REPOSITORY_ROOT, directory)}/README.md`),
-    ];
-    const contents = readmes.map((file) => readReadme(REPOSITORY_ROOT, file));
-    expect(contents.flatMap((content) => content.problems)).toEqual([]);
+describe('every code block of the READMEs and of docs/', () => {
+  const published = publishedReadmes().map((file) => readReadme(REPOSITORY_ROOT, file));
+  const others = repositoryDocuments(REPOSITORY_ROOT).map((file) => readReadme(REPOSITORY_ROOT, file));
+
+  it('is run by the packed-install test or the README commands test, or marked `no-run: <reason>`', () => {
+    expect([...published, ...others].flatMap((content) => content.problems)).toEqual([]);
     // The READMEs do have examples to run: a parser that found none would pass the line above.
-    const blocks = contents.flatMap((content) => content.blocks);
+    const blocks = published.flatMap((content) => content.blocks);
     expect(blocks.filter((block) => block.kind === 'program').length).toBeGreaterThan(3);
     expect(blocks.filter((block) => block.kind === 'test').length).toBeGreaterThan(1);
-    expect(blocks.filter((block) => block.kind === 'not-run').every((block) => block.reason !== '')).toBe(
-      true,
+    const all = [...published, ...others].flatMap((content) => content.blocks);
+    expect(all.filter((block) => block.kind === 'shell').length).toBeGreaterThan(0);
+    expect(all.filter((block) => block.kind === 'not-run').every((block) => block.reason !== '')).toBe(true);
+  });
+
+  it('include the apps, the benchmark and docs/', () => {
+    expect(repositoryDocuments(REPOSITORY_ROOT)).toEqual(
+      expect.arrayContaining([
+        'apps/pod-runner/README.md',
+        'apps/spawner-web/README.md',
+        'bench/README.md',
+        'docs/architecture.md',
+      ]),
     );
+  });
+
+  it('outside the published READMEs is a shell block or not run: no TypeScript is left unchecked', () => {
+    // The packed install typechecks and runs the TypeScript of the published READMEs only.
+    const typescript = others
+      .flatMap((content) => content.blocks)
+      .filter((block) => block.kind === 'program' || block.kind === 'test');
+    expect(typescript.map((block) => `${block.file}:${block.line}`)).toEqual([]);
   });
 });
 
 describe('what the fence info string of a README block says', () => {
-  it('runs ts blocks as programs, `ts test` blocks as test files, and skips only with a reason', () => {
+  it('runs ts blocks as programs, `ts test` blocks as test files, `sh run` as commands, skips only with a reason', () => {
     expect(classify('ts', null)).toBe('program');
     expect(classify('typescript', '')).toBe('program');
     expect(classify('ts', 'test')).toBe('test');
+    expect(classify('sh', 'run')).toBe('shell');
+    expect(classify('bash', 'run')).toBe('shell');
+    expect(classify('sh', 'serve')).toBe('serve');
     expect(classify('ts', 'no-run: a fragment of the example above')).toBe('not-run');
     expect(classify('sh', 'no-run: needs a clone of the repository')).toBe('not-run');
   });
 
   it('reports every block that does not say what to do with it', () => {
-    expect(classify('sh', null)).toMatch(/mark it `sh no-run: <reason>`/);
+    expect(classify('sh', null)).toMatch(/mark it `sh run`, `sh serve`, or `sh no-run: <reason>`/);
+    expect(classify('sh', 'runn')).toMatch(/mark it `sh run`/);
+    expect(classify('text', 'run')).toMatch(/mark it `text no-run: <reason>`/);
     expect(classify(null, null)).toMatch(/without a language/);
     expect(classify('ts', 'no-run')).toMatch(/needs a reason/);
     expect(classify('ts', 'no-run:   ')).toMatch(/needs a reason/);
