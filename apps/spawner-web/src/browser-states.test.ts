@@ -207,6 +207,8 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
     await startPod();
     await page.locator('#logs-panel').waitFor({ state: 'visible' });
     await advanceUntilShown('#phase[data-phase="Succeeded"]');
+    // The follow learns that the container ended on its next look at the pod, on the cluster's clock.
+    await advanceUntilShown('#logs-state:has-text("(the container ended)")');
     await expectText(page, '#logs-state', '(the container ended)');
     expect(await page.locator('#logs').textContent()).toBe('spawned by podstorage\ndone\n');
     await page.screenshot({ path: '/tmp/spawner-logs.png', fullPage: true });

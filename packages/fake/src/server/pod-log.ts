@@ -29,11 +29,9 @@ export async function servePodLog(
     return;
   }
   const stream = cluster.followPodLogs(namespace, name, { ...options, signal });
-  response.writeHead(200, {
-    'Content-Type': 'text/plain',
-    'Transfer-Encoding': 'chunked',
-    'Cache-Control': 'no-cache, private',
-  });
+  // No Transfer-Encoding header: HTTP/1.1 chunks a body without a length by itself, and HTTP/2 (which
+  // the server speaks over TLS) refuses connection-specific headers.
+  response.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
   response.flushHeaders();
   try {
     for await (const chunk of stream) {
