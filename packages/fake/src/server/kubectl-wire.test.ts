@@ -8,7 +8,7 @@ import type { Logger } from '@podstorage/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer, ServeFakeClusterOptions } from './serve.js';
-import { podManifest, type Run, spawnProcess, startServer } from './server-test-support.js';
+import { podManifest, type Run, spawnProcess, startServer, untilChild } from './server-test-support.js';
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 if (!kubectlFound) {
@@ -222,10 +222,7 @@ describe.skipIf(!kubectlFound)('kubectl on the wire', () => {
     cluster.createPod(podManifest('h2'));
     expect(await succeeds('get', 'pods', '-o', 'name')).toContain('pod/h2');
     const watch = kubectl('get', 'pods', '-w', '-o', 'name');
-    const deadline = Date.now() + 30_000;
-    while (!watch.stdout.includes('pod/h2') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(watch.stdout).toContain('pod/h2');
+    await untilChild(() => watch.stdout.includes('pod/h2'), 'the watch to show the pod');
     watch.process.kill('SIGTERM');
     await watch.done;
     const versions = new Set(requests.map((line) => line.http));

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
-import { podManifest, type Run, spawnProcess, startServer, waitFor } from './server-test-support.js';
+import {
+  podManifest,
+  type Run,
+  spawnProcess,
+  startServer,
+  untilChild,
+  waitFor,
+} from './server-test-support.js';
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 if (!kubectlFound) {
@@ -34,11 +41,6 @@ async function succeeds(...args: string[]): Promise<string> {
   await run.done;
   expect(run.code, `kubectl ${args.join(' ')}: ${run.stderr}`).toBe(0);
   return run.stdout;
-}
-
-/** Waits on what kubectl (a child process, in real time) has done: a Go binary starting on a loaded machine is slow. */
-function until(condition: () => boolean, what: string): Promise<void> {
-  return waitFor(condition, what, { realMs: 30_000 });
 }
 
 describe.skipIf(!kubectlFound)('kubectl against the fake API server', () => {
@@ -93,11 +95,11 @@ describe.skipIf(!kubectlFound)('kubectl against the fake API server', () => {
     await start();
     cluster.createPod(podManifest('existing'));
     const watch = kubectl('get', 'pods', '-w', '-o', 'jsonpath={.metadata.name} {.status.phase}{"\\n"}');
-    await until(() => watch.stdout.includes('existing Pending'), 'the existing pod');
+    await untilChild(() => watch.stdout.includes('existing Pending'), 'the existing pod');
     cluster.createPod(podManifest('new'));
-    await until(() => watch.stdout.includes('new Pending'), 'the created pod');
+    await untilChild(() => watch.stdout.includes('new Pending'), 'the created pod');
     cluster.setPodPhase('default', 'new', 'Running');
-    await until(() => watch.stdout.includes('new Running'), 'the phase change');
+    await untilChild(() => watch.stdout.includes('new Running'), 'the phase change');
     watch.process.kill('SIGTERM');
     await watch.done;
     await waitFor(() => cluster.stats().activeWatches === 0, 'the watch to close');
@@ -110,11 +112,11 @@ describe.skipIf(!kubectlFound)('kubectl against the fake API server', () => {
     cluster.updatePod({ ...pod, spec: { containers: pod?.spec?.containers ?? [], nodeName: 'fake-node-1' } });
     cluster.setPodPhase('default', 'victim', 'Running');
     const deletion = kubectl('delete', 'pod', 'victim');
-    await until(
+    await untilChild(
       () => cluster.getPod('default', 'victim')?.metadata?.deletionTimestamp !== undefined,
       'the deletion',
     );
-    await until(() => cluster.stats().activeWatches === 1, 'kubectl to wait for the pod to go');
+    await untilChild(() => cluster.stats().activeWatches === 1, 'kubectl to wait for the pod to go');
     expect(deletion.code).toBeUndefined();
     await cluster.clock.advance(30_000);
     await deletion.done;

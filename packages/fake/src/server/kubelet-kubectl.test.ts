@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import { LIFECYCLE_ANNOTATION } from '../lifecycle.js';
 import type { FakeClusterServer } from './serve.js';
-import { type Run, spawnProcess, startServer, waitFor } from './server-test-support.js';
+import { type Run, spawnProcess, startServer, untilChild, waitFor } from './server-test-support.js';
 
 const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 if (!kubectlFound) {
@@ -46,11 +46,6 @@ async function fails(...args: string[]): Promise<string> {
   await run.done;
   expect(run.code, `kubectl ${args.join(' ')} should fail`).not.toBe(0);
   return run.stderr;
-}
-
-/** Bounds a wait on kubectl (a Go binary on a loaded machine): generous, it only bounds a failure. */
-function until(condition: () => boolean, what: string): Promise<void> {
-  return waitFor(condition, what, { realMs: 30_000 });
 }
 
 /** Moves the cluster clock in small steps until `condition` holds or `maxMs` of cluster time passed; returns the time used. */
@@ -99,7 +94,7 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
 
     const waiting = kubectl('wait', '--for=delete', 'pod/nginx', '--timeout=25s');
     const deleting = kubectl('delete', 'pod', 'nginx');
-    await until(
+    await untilChild(
       () => cluster.getPod('default', 'nginx')?.metadata?.deletionTimestamp !== undefined,
       'the delete',
     );
@@ -119,7 +114,7 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
   it('`kubectl get pods -w` shows a job go ContainerCreating, Running, Completed; a failing one Error', async () => {
     await start();
     const watching = kubectl('get', 'pods', '-w');
-    await until(() => cluster.stats().activeWatches >= 1, 'the watch to start');
+    await untilChild(() => cluster.stats().activeWatches >= 1, 'the watch to start');
     cluster.createPod(
       {
         metadata: { name: 'job' },
@@ -145,7 +140,7 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
       10_000,
       'the job to show Completed',
     );
-    await until(() => /bad\s+0\/1\s+Error/.test(watching.stdout), 'the failed pod to show Error');
+    await untilChild(() => /bad\s+0\/1\s+Error/.test(watching.stdout), 'the failed pod to show Error');
     expect(watching.stdout).toMatch(/job\s+0\/1\s+ContainerCreating/);
     expect(watching.stdout).toMatch(/job\s+1\/1\s+Running/);
     watching.process.kill('SIGINT');
@@ -168,10 +163,10 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
     );
     await cluster.clock.advance(1_100); // scheduled, pulled, started: "one" is printed
     const following = kubectl('logs', '-f', 'job');
-    await until(() => following.stdout.includes('one'), 'the first line');
+    await untilChild(() => following.stdout.includes('one'), 'the first line');
     expect(following.stdout).not.toContain('two');
     await cluster.clock.advance(1_000);
-    await until(() => following.stdout.includes('two'), 'the second line as it is printed');
+    await untilChild(() => following.stdout.includes('two'), 'the second line as it is printed');
     await cluster.clock.advance(3_000); // three, four, and the exit
     await following.done;
     expect(following.code, following.stderr).toBe(0);

@@ -33,7 +33,9 @@ export async function startServer(
   return running;
 }
 
-export { waitFor } from '../test-support.js';
+import { waitFor } from '../test-support.js';
+
+export { waitFor };
 
 /** A raw HTTP response, read whole. */
 export interface RawResponse {
@@ -249,6 +251,14 @@ export interface Run {
   /** The exit code once it ended; `undefined` while it runs. */
   code: number | null | undefined;
   readonly done: Promise<void>;
+}
+
+/**
+ * Waits on what a child process (kubectl, a Go binary, in real time) has done, as a condition: a slow
+ * start on a loaded machine is no failure, so the bound is generous and only bounds a hang.
+ */
+export function untilChild(condition: () => boolean, what: string): Promise<void> {
+  return waitFor(condition, what, { realMs: 30_000 });
 }
 
 /**
