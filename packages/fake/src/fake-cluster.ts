@@ -20,6 +20,7 @@ import {
   isTerminating,
   SYSTEM_NAMESPACES,
 } from './cluster/namespaces.js';
+import { EvictionManager, type NodePressure, type PressureResource } from './cluster/node-pressure.js';
 import {
   addNode,
   cordonNode,
@@ -49,6 +50,7 @@ import { notFound } from './status.js';
 import { type RequestWatchdog, RequestWatchdogImplementation, type WatchdogOptions } from './watchdog.js';
 import { connectionResetError } from './watcher.js';
 
+export type { NodePressure, PressureResource } from './cluster/node-pressure.js';
 export type { FakeNodeOptions, NodeReadiness } from './cluster/nodes.js';
 export type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
 export type { PodLogQuery } from './pod-logs.js';
@@ -219,6 +221,7 @@ export class FakeCluster {
         () => this.#context,
         (pod) => this.#evict(pod),
       ),
+      evictionManager: new EvictionManager(() => this.#context),
       eventSequence: { value: 0 },
     };
     // The namespace controller's last step: a Terminating namespace goes once its content is gone.
@@ -514,8 +517,26 @@ export class FakeCluster {
     return setNodeReadiness(this.#context, name, status);
   }
 
+  /**
+   * Puts a node under memory or disk (`ephemeral-storage`) pressure, as its kubelet's eviction manager
+   * sees it: `available` is what the node has left while the pods now on it run (pods that stop give
+   * back what they use: see the `usage` script field). Below the threshold (default the kubelet's:
+   * 100Mi of memory, 10% of the disk) the node reports MemoryPressure or DiskPressure, gets the
+   * `node.kubernetes.io/memory-pressure` or `disk-pressure` NoSchedule taint (no new pods without a
+   * toleration), and its pods are evicted one at a time, lowest ranked first (using more than they
+   * request, then lower priority, then more over their requests): phase Failed, reason `Evicted`, the
+   * kubelet's message, a DisruptionTarget condition and an `Evicted` event; their containers stop. The
+   * condition stays True for 5 minutes after the threshold was last met, as the kubelet's pressure
+   * transition period. `false` ends the pressure (available again). Returns the node after the call.
+   */
+  setNodePressure(name: string, resource: PressureResource, pressure: NodePressure | false): Node {
+    this.#context.evictionManager.set(name, resource, pressure);
+    return this.getNode(name) as Node;
+  }
+
   /** Removes a node; the pod garbage collector deletes its pods after 40 s. */
   removeNode(name: string): void {
+    this.#context.evictionManager.forget(name);
     removeNode(this.#context, name, (pod) => {
       const key = objectKey(pod.metadata?.namespace, pod.metadata?.name ?? '');
       const next = copy(pod) as MutablePod;

@@ -16,19 +16,35 @@ import { schedule, schedulerBackoffMs, UNSCHEDULABLE_FLUSH_MS } from './schedule
 export type { ContainerScript } from './container-behaviour.js';
 
 /**
+ * What a running container uses of the resources the kubelet's eviction manager watches (quantities:
+ * `200Mi`, `1Gi`): its working set and its writable layer plus logs. Default: memory `8Mi`,
+ * ephemeral-storage `32Ki`.
+ */
+export interface ContainerUsage {
+  readonly memory?: string;
+  readonly 'ephemeral-storage'?: string;
+}
+
+/** A container's script with what it uses (see {@link ContainerUsage}). */
+export interface ContainerLifecycleScript extends ContainerScript {
+  /** What the container uses while it runs, for node-pressure eviction. */
+  readonly usage?: ContainerUsage;
+}
+
+/**
  * What the simulated scheduler and kubelet do with one pod. Every duration is on the cluster's clock.
  * A pod's script comes from `createPod(pod, { lifecycle })`, else from the JSON in its
  * `podstorage.dev/lifecycle` annotation, else from the cluster's `defaultLifecycle`, field by field.
  * The container fields apply to every container (init containers included) unless `containers` names
  * the container with fields of its own.
  */
-export interface LifecycleScript extends ContainerScript {
+export interface LifecycleScript extends ContainerLifecycleScript {
   /** Delay from creation to the scheduler's first attempt. Default 100. */
   readonly scheduleAfterMs?: number;
   /** FailedScheduling instead of a node: `true` forever, or for `forMs` (then scheduled as usual). */
   readonly unschedulable?: boolean | { readonly forMs: number };
   /** Per-container scripts by container name, over the pod-level fields. */
-  readonly containers?: Readonly<Record<string, ContainerScript>>;
+  readonly containers?: Readonly<Record<string, ContainerLifecycleScript>>;
 }
 
 /** The annotation that can carry a pod's {@link LifecycleScript} as JSON. */
@@ -46,8 +62,32 @@ const BACKOFF_RESET_MS = 2 * BACKOFF_MAX_MS;
 const MINIMUM_GRACE_MS = 2_000;
 const IMAGE_SIZE = 4_269_694;
 
-const POD_KEYS = new Set(['scheduleAfterMs', 'unschedulable', 'containers', ...CONTAINER_SCRIPT_KEYS]);
-const CONTAINER_KEYS = new Set<string>(CONTAINER_SCRIPT_KEYS);
+const POD_KEYS = new Set([
+  'scheduleAfterMs',
+  'unschedulable',
+  'containers',
+  'usage',
+  ...CONTAINER_SCRIPT_KEYS,
+]);
+const CONTAINER_KEYS = new Set<string>([...CONTAINER_SCRIPT_KEYS, 'usage']);
+/** What a container uses when its script does not say (see {@link ContainerUsage}). */
+export const DEFAULT_USAGE = { memory: '8Mi', 'ephemeral-storage': '32Ki' } as const;
+
+/** A resource.Quantity (no sign: usage is never negative). */
+const QUANTITY = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$/;
+
+function usageProblem(value: unknown, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `${where}usage must be an object of quantities`;
+  for (const [key, quantity] of Object.entries(value)) {
+    if (key !== 'memory' && key !== 'ephemeral-storage')
+      return `unknown field "${where}usage.${key}" (memory and ephemeral-storage are watched)`;
+    if (typeof quantity !== 'string' || !QUANTITY.test(quantity))
+      return `${where}usage.${key} must be a quantity such as "200Mi", not ${JSON.stringify(quantity)}`;
+  }
+  return undefined;
+}
 
 /** Checks a script's shape; returns a problem description or `undefined`. */
 export function lifecycleScriptProblem(value: unknown): string | undefined {
@@ -62,7 +102,7 @@ export function lifecycleScriptProblem(value: unknown): string | undefined {
     const forMs = (unschedulable as Record<string, unknown> | null)?.forMs;
     if (typeof forMs !== 'number' || forMs < 0) return 'unschedulable must be a boolean or { forMs: number }';
   }
-  const problem = containerScriptProblem(script);
+  const problem = containerScriptProblem(script) ?? usageProblem(script.usage, '');
   if (problem) return problem;
   const containers = script.containers;
   if (containers === undefined) return undefined;
@@ -73,7 +113,9 @@ export function lifecycleScriptProblem(value: unknown): string | undefined {
       return `containers.${name} must be an object`;
     for (const key of Object.keys(inner))
       if (!CONTAINER_KEYS.has(key)) return `unknown field "containers.${name}.${key}"`;
-    const innerProblem = containerScriptProblem(inner as Record<string, unknown>, `containers.${name}.`);
+    const innerProblem =
+      containerScriptProblem(inner as Record<string, unknown>, `containers.${name}.`) ??
+      usageProblem((inner as Record<string, unknown>).usage, `containers.${name}.`);
     if (innerProblem) return innerProblem;
   }
   return undefined;
@@ -228,6 +270,8 @@ export interface PodEventRecord {
   host?: string;
   /** For events written through events.k8s.io/v1 (the scheduler's): the action, such as `Binding`. */
   action?: string;
+  /** The event's own annotations (the eviction manager's AnnotatedEventf). */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /** What the simulator needs from the cluster. */
@@ -251,6 +295,8 @@ export interface LifecycleHost {
 interface ContainerRun {
   readonly spec: ContainerSpec;
   readonly script: ContainerScript;
+  /** What the container uses while it runs (for the eviction manager). */
+  readonly usage: ContainerUsage;
   readonly init: boolean;
   /** Instances started so far. */
   runs: number;
@@ -287,6 +333,8 @@ interface Run {
   terminating: boolean;
   /** Terminating on an unreachable node: waiting for its kubelet to come back. */
   stuck: boolean;
+  /** Evicted by the kubelet: its containers stop, the pod stays (Failed, reason Evicted). */
+  evicted: boolean;
   done: boolean;
 }
 
@@ -315,9 +363,12 @@ export class LifecycleSimulator {
     this.#logs.set(key, { uid: pod.metadata?.uid ?? '', logs });
     const container = (spec: ContainerSpec, init: boolean): ContainerRun => {
       const { containers: perContainer, ...podLevel } = script;
+      const { usage: podUsage, ...podScript } = podLevel;
+      const { usage: ownUsage, ...ownScript } = perContainer?.[spec.name] ?? {};
       return {
         spec,
-        script: { ...podLevel, ...perContainer?.[spec.name] },
+        script: { ...podScript, ...ownScript },
+        usage: { ...DEFAULT_USAGE, ...podUsage, ...ownUsage },
         init,
         runs: 0,
         running: false,
@@ -347,6 +398,7 @@ export class LifecycleSimulator {
       waitingForRoom: false,
       terminating: false,
       stuck: false,
+      evicted: false,
       done: false,
     };
     this.#runs.set(key, run);
@@ -389,6 +441,65 @@ export class LifecycleSimulator {
       return true;
     }
     this.#stopContainers(run, pod);
+    return true;
+  }
+
+  /**
+   * What the pod's running containers use, by container (nothing for a pod the kubelet is not running:
+   * not started, finished, being stopped), or `undefined` when the simulator does not run it.
+   */
+  usage(key: string): { readonly container: string; readonly usage: ContainerUsage }[] | undefined {
+    const run = this.#runs.get(key);
+    if (run === undefined || run.done || run.terminating || !run.node) return undefined;
+    return [...run.init, ...run.containers]
+      .filter((container) => container.running)
+      .map((container) => ({ container: container.spec.name, usage: container.usage }));
+  }
+
+  /** Whether the kubelet still runs the pod's containers (or is stopping them). */
+  active(key: string): boolean {
+    const run = this.#runs.get(key);
+    return run !== undefined && !run.done;
+  }
+
+  /**
+   * The eviction manager's kill (pkg/kubelet/eviction/eviction_manager.go evictPod, through the pod
+   * workers' TerminatePodAbnormallyAndWait): the status first says phase Failed, reason and message, and
+   * the DisruptionTarget condition (TerminationByKubelet), then the containers are stopped with the
+   * grace period overridden to `graceSeconds` (the kubuntime floor of 2 s applies). The pod is not
+   * deleted. Returns whether the pod was evicted (false if the kubelet does not run it).
+   */
+  evict(
+    key: string,
+    status: {
+      reason: string;
+      message: string;
+      graceSeconds: number;
+      event: Omit<PodEventRecord, 'component' | 'host'>;
+    },
+  ): boolean {
+    const run = this.#runs.get(key);
+    const pod = this.#host.pod(key);
+    if (run === undefined || pod === undefined || pod.metadata?.uid !== run.uid) return false;
+    if (run.done || run.terminating || !run.node || pod.metadata?.deletionTimestamp) return false;
+    this.#host.record(pod, { ...status.event, component: 'kubelet', host: run.node });
+    run.terminating = true;
+    run.evicted = true;
+    for (const timer of run.timers) this.#host.clock.clearTimeout(timer);
+    run.timers.clear();
+    this.#commit(run, (next, time) => {
+      next.status = { ...next.status, phase: 'Failed', reason: status.reason, message: status.message };
+      this.#setCondition(next, {
+        ...condition('DisruptionTarget', 'True', time, 'TerminationByKubelet', status.message),
+      });
+    });
+    const graceMs = status.graceSeconds * 1_000;
+    const running = [...run.init, ...run.containers].filter((container) => container.running);
+    for (const container of [...run.init, ...run.containers]) {
+      if (!container.running) this.#clearContainer(container);
+    }
+    if (running.length === 0) this.#finishTermination(run);
+    else for (const container of running) this.#kill(run, container, graceMs);
     return true;
   }
 
@@ -619,7 +730,14 @@ export class LifecycleSimulator {
         );
     }
     // The order the kubelet writes them in.
-    const order = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+    const order = [
+      'PodReadyToStartContainers',
+      'Initialized',
+      'Ready',
+      'ContainersReady',
+      'PodScheduled',
+      'DisruptionTarget',
+    ];
     status.conditions = [...(status.conditions ?? [])].sort(
       (a, b) => order.indexOf(a.type) - order.indexOf(b.type),
     );
@@ -1068,7 +1186,8 @@ export class LifecycleSimulator {
     run.done = true;
     this.#runs.delete(run.key);
     this.#roomMayHaveAppeared();
-    this.#host.finishDeletion(run.key, run.uid);
+    // An evicted pod stays, Failed, for its owner (or a client) to read and delete.
+    if (!run.evicted) this.#host.finishDeletion(run.key, run.uid);
   }
 }
 

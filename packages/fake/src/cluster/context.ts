@@ -5,6 +5,7 @@ import type { SeededRandom } from '../names.js';
 import type { ObjectStore, StoredResource } from '../object-store.js';
 import { statusError } from '../status.js';
 import type { DeletionTimers } from './deletion.js';
+import type { EvictionManager } from './node-pressure.js';
 import type { NodeEvictions } from './nodes.js';
 
 /**
@@ -22,6 +23,8 @@ export interface ClusterContext {
   readonly deletion: DeletionTimers;
   /** The taint-eviction controller's timers for pods on tainted nodes. */
   readonly nodeEvictions: NodeEvictions;
+  /** The kubelets' eviction managers, for nodes under scripted pressure. */
+  readonly evictionManager: EvictionManager;
   /** Keeps the names of events recorded in the same millisecond apart. */
   readonly eventSequence: { value: number };
 }

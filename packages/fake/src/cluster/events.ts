@@ -45,8 +45,35 @@ function microTime(date: Date): string {
  * Returns the stored object itself; callers copy it before handing it out.
  */
 export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRecord): KubernetesEvent {
+  return recordAbout(context, 'Pod', pod.metadata?.namespace ?? 'default', pod, event);
+}
+
+/**
+ * Records an event about a node as its kubelet does (`nodeRef`: kind Node, the node's name as name and
+ * uid, no namespace; the event in `default`), aggregated like a pod's.
+ */
+export function recordNodeEvent(
+  context: ClusterContext,
+  node: string,
+  event: Omit<PodEventRecord, 'component'>,
+): KubernetesEvent {
+  return recordAbout(
+    context,
+    'Node',
+    'default',
+    { metadata: { name: node, uid: node } },
+    { ...event, component: 'kubelet', host: node },
+  );
+}
+
+function recordAbout(
+  context: ClusterContext,
+  kind: 'Pod' | 'Node',
+  namespace: string,
+  pod: Pod,
+  event: PodEventRecord,
+): KubernetesEvent {
   const { store, clock } = context;
-  const namespace = pod.metadata?.namespace ?? 'default';
   const name = pod.metadata?.name ?? '';
   const uid = pod.metadata?.uid;
   const now = kubernetesTime(clock.date());
@@ -54,7 +81,7 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
     const involved = existing.involvedObject;
     if (
       existing.metadata?.namespace === namespace &&
-      involved.kind === 'Pod' &&
+      involved.kind === kind &&
       involved.name === name &&
       involved.uid === uid &&
       involved.fieldPath === event.fieldPath &&
@@ -81,12 +108,17 @@ export function recordEvent(context: ClusterContext, pod: Pod, event: PodEventRe
   const created: KubernetesEvent = {
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { name: eventName, namespace, uid: crypto.randomUUID(), creationTimestamp: now },
-    involvedObject: {
-      kind: 'Pod',
-      apiVersion: 'v1',
-      name,
+    metadata: {
+      name: eventName,
       namespace,
+      uid: crypto.randomUUID(),
+      creationTimestamp: now,
+      ...(event.annotations === undefined ? {} : { annotations: { ...event.annotations } }),
+    },
+    involvedObject: {
+      kind,
+      ...(kind === 'Pod' ? { apiVersion: 'v1', namespace } : {}),
+      name,
       ...(uid === undefined ? {} : { uid }),
       ...(pod.metadata?.resourceVersion === undefined
         ? {}

@@ -31,23 +31,51 @@ type MutableNode = DeepWritable<Node>;
 const NOT_READY = 'node.kubernetes.io/not-ready';
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 const UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+/** The node conditions the eviction manager reports, and the taints TaintNodesByCondition keeps for them. */
+export const PRESSURE_TAINTS = {
+  MemoryPressure: 'node.kubernetes.io/memory-pressure',
+  DiskPressure: 'node.kubernetes.io/disk-pressure',
+  PIDPressure: 'node.kubernetes.io/pid-pressure',
+} as const;
+/** A node condition of the eviction manager. */
+export type PressureCondition = keyof typeof PRESSURE_TAINTS;
+const PRESSURE_KEYS = new Set<string>(Object.values(PRESSURE_TAINTS));
 /** What the taint-eviction controller waits for pods without a matching toleration (they go at once). */
 const QUARANTINE_MS = 40_000;
+
+/** Which pressure conditions a node's status says are True. */
+export function pressureOf(node: Node | undefined): Set<PressureCondition> {
+  const found = new Set<PressureCondition>();
+  for (const condition of node?.status?.conditions ?? [])
+    if (condition.type in PRESSURE_TAINTS && condition.status === 'True')
+      found.add(condition.type as PressureCondition);
+  return found;
+}
 
 function nodeConditions(
   readiness: NodeReadiness,
   time: string,
   previous?: readonly NodeCondition[],
+  underPressure: ReadonlySet<PressureCondition> = new Set(),
 ): NodeCondition[] {
   const unknown = readiness === 'Unknown';
-  const pressure = (type: string, reason: string, message: string): NodeCondition => ({
-    type,
-    status: unknown ? 'Unknown' : 'False',
-    lastHeartbeatTime: time,
-    lastTransitionTime: time,
-    reason: unknown ? 'NodeStatusUnknown' : reason,
-    message: unknown ? 'Kubelet stopped posting node status.' : message,
-  });
+  // pkg/kubelet/nodestatus/setters.go MemoryPressureCondition, DiskPressureCondition, PIDPressureCondition.
+  const pressure = (
+    type: PressureCondition,
+    reason: string,
+    message: string,
+    pressed: [reason: string, message: string],
+  ): NodeCondition => {
+    const on = !unknown && underPressure.has(type);
+    return {
+      type,
+      status: unknown ? 'Unknown' : on ? 'True' : 'False',
+      lastHeartbeatTime: time,
+      lastTransitionTime: time,
+      reason: unknown ? 'NodeStatusUnknown' : on ? pressed[0] : reason,
+      message: unknown ? 'Kubelet stopped posting node status.' : on ? pressed[1] : message,
+    };
+  };
   const ready: NodeCondition = {
     type: 'Ready',
     status: readiness,
@@ -64,9 +92,18 @@ function nodeConditions(
         : { reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }),
   };
   const next = [
-    pressure('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-    pressure('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-    pressure('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+    pressure('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available', [
+      'KubeletHasInsufficientMemory',
+      'kubelet has insufficient memory available',
+    ]),
+    pressure('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure', [
+      'KubeletHasDiskPressure',
+      'kubelet has disk pressure',
+    ]),
+    pressure('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available', [
+      'KubeletHasInsufficientPID',
+      'kubelet has insufficient PID available',
+    ]),
     ready,
   ];
   // A transition time moves only when the status does (pkg/kubelet/nodestatus/setters.go).
@@ -78,13 +115,25 @@ function nodeConditions(
   });
 }
 
-/** The taints the node lifecycle controller keeps on a node for its readiness and cordon (nodelifecycle/node_lifecycle_controller.go). */
+/**
+ * The taints the node lifecycle controller keeps on a node for its readiness, cordon and pressure
+ * conditions (nodelifecycle/node_lifecycle_controller.go, TaintNodesByCondition's nodeConditionToTaintKeyStatusMap).
+ */
 function lifecycleTaints(node: Node, readiness: NodeReadiness, time: string): Taint[] {
   const own = (node.spec?.taints ?? []).filter(
-    (taint) => taint.key !== NOT_READY && taint.key !== UNREACHABLE && taint.key !== UNSCHEDULABLE,
+    (taint) =>
+      taint.key !== NOT_READY &&
+      taint.key !== UNREACHABLE &&
+      taint.key !== UNSCHEDULABLE &&
+      !PRESSURE_KEYS.has(taint.key),
   );
   const added: Taint[] = [];
   if (node.spec?.unschedulable) added.push({ key: UNSCHEDULABLE, effect: 'NoSchedule', timeAdded: time });
+  for (const type of readiness === 'Unknown' ? [] : pressureOf(node)) {
+    const key = PRESSURE_TAINTS[type];
+    const kept = node.spec?.taints?.find((taint) => taint.key === key);
+    added.push({ key, effect: 'NoSchedule', timeAdded: kept?.timeAdded ?? time });
+  }
   const key = readiness === 'False' ? NOT_READY : readiness === 'Unknown' ? UNREACHABLE : undefined;
   if (key !== undefined) {
     const kept = (node.spec?.taints ?? []).filter((taint) => taint.key === key);
@@ -212,6 +261,7 @@ export function setNodeReadiness(context: ClusterContext, name: string, status: 
       status,
       time,
       existing.status?.conditions,
+      pressureOf(existing),
     ) as MutableNode['status'] extends infer S ? (S extends { conditions?: infer C } ? C : never) : never,
   };
   node.spec = { ...node.spec, taints: lifecycleTaints(node as Node, status, time) as never };
@@ -226,6 +276,34 @@ export function setNodeReadiness(context: ClusterContext, name: string, status: 
     markPodNotReady(context, pod, time);
   }
   context.nodeEvictions.arm(name, stored);
+  return copy(stored);
+}
+
+/**
+ * Sets the eviction manager's pressure conditions of a node (its kubelet reports them; a condition not
+ * in `pressure` goes False), with the taints the node lifecycle controller keeps for them. Writes
+ * nothing when nothing changes; returns the node as it is after the call.
+ */
+export function setNodePressureConditions(
+  context: ClusterContext,
+  name: string,
+  pressure: ReadonlySet<PressureCondition>,
+): Node {
+  const existing = existingNode(context, name);
+  const before = pressureOf(existing);
+  if (before.size === pressure.size && [...pressure].every((type) => before.has(type))) return copy(existing);
+  const node = copy(existing) as MutableNode;
+  const time = kubernetesTime(context.clock.date());
+  const status = readiness(existing);
+  node.status = {
+    ...node.status,
+    conditions: nodeConditions(status, time, existing.status?.conditions, pressure) as never,
+  };
+  node.spec = { ...node.spec, taints: lifecycleTaints(node as Node, status, time) as never };
+  if (node.spec.taints?.length === 0) delete node.spec.taints;
+  const stored = context.store.commit('nodes', 'MODIFIED', name, node) as Node;
+  // A pressure that ended (its taint gone) may let waiting pods in.
+  if ([...before].some((type) => !pressure.has(type))) context.simulator.nodesChanged();
   return copy(stored);
 }
 
