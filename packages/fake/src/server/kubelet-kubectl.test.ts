@@ -233,4 +233,41 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
     await succeeds('uncordon', 'worker-2');
     expect(cluster.getNode('worker-2')?.spec?.unschedulable).toBeUndefined();
   });
+
+  // pkg/kubelet/eviction (helpers.go nodeLowMessageFmt, thresholdMetMessageFmt, containerMessageFmt) and
+  // pkg/printers/internalversion printPod: STATUS starts from status.reason, and a container state with
+  // a reason of its own wins over it, so an evicted pod shows Evicted until its containers have stopped,
+  // then their reason (kubernetes/kubernetes#105467, seen on v1.32).
+  it('an evicted pod in `get pods` and `describe pod`, the pressure in `describe node`', async () => {
+    await start();
+    cluster.createPod(
+      {
+        metadata: { name: 'hog', annotations: { [LIFECYCLE_ANNOTATION]: '{"usage":{"memory":"300Mi"}}' } },
+        spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] },
+      },
+      {},
+    );
+    await cluster.clock.advance(1_100);
+    cluster.setNodePressure('fake-node-1', 'memory', { available: '50Mi' });
+    expect(await succeeds('get', 'pods')).toMatch(/hog\s+1\/1\s+Evicted\s+0/);
+    const message =
+      'The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. Container main was using 300Mi, request is 0, has larger consumption of memory.';
+    const described = await succeeds('describe', 'pod', 'hog');
+    expect(described).toMatch(/Status:\s+Failed/);
+    expect(described).toMatch(/Reason:\s+Evicted/);
+    expect(described).toContain(`Message:          ${message}`);
+    expect(described).toMatch(/DisruptionTarget\s+True/);
+    expect(described).toMatch(
+      new RegExp(`Warning\\s+Evicted\\s+\\S+\\s+kubelet\\s+${message.replaceAll('.', '\\.')}`),
+    );
+    const node = await succeeds('describe', 'node', 'fake-node-1');
+    expect(node).toMatch(/Taints:\s+node\.kubernetes\.io\/memory-pressure:NoSchedule/);
+    expect(node).toMatch(
+      /MemoryPressure\s+True\s.*KubeletHasInsufficientMemory\s+kubelet has insufficient memory available/,
+    );
+    expect(node).toMatch(/Warning\s+EvictionThresholdMet\s+\S+\s+kubelet\s+Attempting to reclaim memory/);
+    await cluster.clock.advance(2_000);
+    expect(await succeeds('get', 'pods')).toMatch(/hog\s+0\/1\s+Completed\s+0/);
+    expect(await succeeds('get', 'pod', 'hog', '-o', 'jsonpath={.status.reason}')).toBe('Evicted');
+  });
 });
