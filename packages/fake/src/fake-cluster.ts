@@ -7,6 +7,7 @@ import type {
   PodTransport,
   WatchEvent,
 } from '@podstorage/core';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
 import { deleteCollection } from './cluster/collections.js';
 import { type ClusterContext, copy } from './cluster/context.js';
@@ -20,6 +21,7 @@ import {
   isTerminating,
   SYSTEM_NAMESPACES,
 } from './cluster/namespaces.js';
+import { NodeLeases } from './cluster/node-leases.js';
 import { EvictionManager, type NodePressure, type PressureResource } from './cluster/node-pressure.js';
 import {
   addNode,
@@ -54,7 +56,7 @@ export type { NodePressure, PressureResource } from './cluster/node-pressure.js'
 export type { FakeNodeOptions, NodeReadiness } from './cluster/nodes.js';
 export type { DeleteQuery, ListQuery, ListResult, WatchObject, WatchQuery } from './cluster/queries.js';
 export type { PodLogQuery } from './pod-logs.js';
-export type { Namespace, Node };
+export type { Lease, Namespace, Node };
 
 /** Options of a {@link FakeCluster}. */
 export interface FakeClusterOptions {
@@ -222,6 +224,7 @@ export class FakeCluster {
         (pod) => this.#evict(pod),
       ),
       evictionManager: new EvictionManager(() => this.#context),
+      nodeLeases: new NodeLeases(() => this.#context),
       eventSequence: { value: 0 },
     };
     // The namespace controller's last step: a Terminating namespace goes once its content is gone.
@@ -501,6 +504,20 @@ export class FakeCluster {
     return listObjects(this.#store, 'nodes', undefined, query) as ListResult<Node>;
   }
 
+  /** A lease (the kubelets' heartbeats are `kube-node-lease/<node>`), or `undefined`. */
+  getLease(namespace: string, name: string): Lease | undefined {
+    const lease = this.#store.get('leases', objectKey(namespace, name));
+    return lease === undefined ? undefined : (copy(lease) as Lease);
+  }
+
+  /**
+   * Lists leases (a `LeaseList`, coordination.k8s.io/v1) of a namespace or all: in simulated mode, each
+   * node's kubelet keeps `kube-node-lease/<node>`, renewed every 10 s.
+   */
+  listLeases(namespace: string | undefined, query: ListQuery = {}): ListResult<Lease> {
+    return listObjects(this.#store, 'leases', namespace, query) as ListResult<Lease>;
+  }
+
   /** Cordons a node (`kubectl cordon`: no new pods), or uncordons it with `false`. */
   cordonNode(name: string, cordoned = true): Node {
     return cordonNode(this.#context, name, cordoned);
@@ -686,7 +703,7 @@ export class FakeCluster {
    * that starts matching as ADDED). Throws a `KubernetesError` for bad selectors or options.
    * Aborting `signal` closes the stream and releases its timers at once.
    */
-  watch<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
+  watch<R extends 'pods' | 'events' | 'namespaces' | 'nodes' | 'leases'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },

@@ -82,7 +82,8 @@ describe('lifecycle simulator: containers and restartPolicy', () => {
     const phases = seen.events.map((event) => (event.object as Pod).status?.phase);
     expect(phases).toContain('Running');
     expect(phases.at(-1)).toBe('Succeeded');
-    expect(cluster.clock.pendingTimers()).toBe(1); // only the watch's own timeout
+    // Only the watch's own timeout, and the node's kubelet renewing its lease every 10 s.
+    expect(cluster.clock.pendingTimers()).toBe(2);
   });
 
   it('fails a Never pod whose command is `sh -c "echo hi; exit 3"` with exit code 3, after printing hi', async () => {
@@ -335,7 +336,7 @@ describe('lifecycle simulator: termination', () => {
     expect(seen.events.at(-1)?.type).toBe('DELETED');
     expect(last.status?.phase).toBe('Succeeded');
     expect(last.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0 });
-    expect(cluster.clock.pendingTimers()).toBe(1); // the watch's own timeout
+    expect(cluster.clock.pendingTimers()).toBe(2); // the watch's own timeout, and the lease renewal
   });
 
   it('kills a container that ignores SIGTERM at the grace period end (exit 137)', async () => {
@@ -395,7 +396,7 @@ describe('lifecycle simulator: termination', () => {
     cluster.deletePod('default', 'done');
     await cluster.clock.advance(0);
     expect(cluster.listPods('default').items).toEqual([]);
-    expect(cluster.clock.pendingTimers()).toBe(0);
+    expect(cluster.clock.pendingTimers()).toBe(1); // nothing but the kubelet's next lease renewal
   });
 
   it('keeps a pod with finalizers until they are removed, its containers stopped', async () => {

@@ -157,8 +157,9 @@ describe('lost history: snapshot() and restore()', () => {
     });
     await streaming.finished;
     expect(streaming.summary()).toEqual(['ERROR:504']);
-    // A fresh cluster has made its four namespaces (default and the kube-* system ones) and its node.
-    expect(before).toBe(new FakeCluster().resourceVersion());
+    // A fresh manual cluster has made its four namespaces (default and the kube-* system ones) and its
+    // node (with no kubelet, no node lease).
+    expect(before).toBe(new FakeCluster({ mode: 'manual' }).resourceVersion());
   });
 
   it('restores the state of a freshly started fake from a new cluster, stopping the kubelet of vanished pods', async () => {

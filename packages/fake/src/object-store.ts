@@ -2,7 +2,13 @@ import type { KubernetesEvent, ObjectMeta, Pod } from '@podstorage/core';
 import { badRequest } from './status.js';
 
 /** The kinds of object the fake cluster keeps. */
-export type StoredResource = 'namespaces' | 'pods' | 'events' | 'nodes';
+export type StoredResource = 'namespaces' | 'pods' | 'events' | 'nodes' | 'leases';
+
+/**
+ * Resources whose changes the history keeps apart, as the apiserver's watch cache is per resource: the
+ * kubelets' lease renewals (one per node every 10 s) never push other resources' versions out of it.
+ */
+const OWN_HISTORY: ReadonlySet<StoredResource> = new Set(['leases']);
 
 /** Anything with Kubernetes object metadata. */
 export interface StoredObject {
@@ -74,6 +80,7 @@ export function selectableFields(resource: StoredResource, object: StoredObject)
       ),
     };
   }
+  if (resource === 'leases') return common;
   return {
     'metadata.name': metadata.name ?? '',
     'status.phase': (object as { status?: { phase?: string } }).status?.phase ?? '',
@@ -85,6 +92,7 @@ const SELECTABLE_PROBE: Record<StoredResource, ReadonlySet<string>> = {
   events: new Set(Object.keys(selectableFields('events', {}))),
   namespaces: new Set(Object.keys(selectableFields('namespaces', {}))),
   nodes: new Set(Object.keys(selectableFields('nodes', {}))),
+  leases: new Set(Object.keys(selectableFields('leases', {}))),
 };
 
 /** Throws the API server's 400 for a field selector naming a field the resource does not support. */
@@ -139,6 +147,7 @@ function copyObjects(
     pods: new Map(structuredClone([...objects.pods])),
     events: new Map(structuredClone([...objects.events])),
     nodes: new Map(structuredClone([...objects.nodes])),
+    leases: new Map(structuredClone([...(objects.leases ?? [])])),
   };
 }
 
@@ -154,12 +163,16 @@ export class ObjectStore {
     pods: new Map(),
     events: new Map(),
     nodes: new Map(),
+    leases: new Map(),
   };
   // Each resource's keys in key order, kept sorted on every create and delete, so a page of a list
   // is found by binary search and read in O(page size), never by sorting the whole store.
-  #keys: Record<StoredResource, string[]> = { namespaces: [], pods: [], events: [], nodes: [] };
+  #keys: Record<StoredResource, string[]> = { namespaces: [], pods: [], events: [], nodes: [], leases: [] };
   #visited = 0;
   readonly #history: Change[] = [];
+  // The changes of the resources with a history of their own (OWN_HISTORY), each bounded alike.
+  readonly #ownHistory = new Map<StoredResource, Change[]>();
+  readonly #ownCompactedThrough = new Map<StoredResource, number>();
   readonly #listeners = new Set<(change: Change) => void>();
   #resourceVersion = 0;
   // The newest resourceVersion whose following changes are no longer all held.
@@ -180,6 +193,20 @@ export class ObjectStore {
   /** The oldest resourceVersion still servable from history; anything older is expired (410). */
   get oldestServable(): number {
     return this.#compactedThrough;
+  }
+
+  /**
+   * The oldest resourceVersion a list or watch of `resource` can still be served from: the shared
+   * history's, or for a resource with a history of its own (leases), that one's.
+   */
+  oldestServableOf(resource: StoredResource): number {
+    return OWN_HISTORY.has(resource)
+      ? (this.#ownCompactedThrough.get(resource) ?? this.#compactedThrough)
+      : this.#compactedThrough;
+  }
+
+  #historyOf(resource: StoredResource): readonly Change[] {
+    return OWN_HISTORY.has(resource) ? (this.#ownHistory.get(resource) ?? []) : this.#history;
   }
 
   /** The live object (not a copy; callers copy before handing it out). */
@@ -213,8 +240,9 @@ export class ObjectStore {
     // The state at the version of each key changed since then: undefined where it did not exist.
     const past = new Map<string, StoredObject | undefined>();
     if (query.resourceVersion < this.#resourceVersion) {
-      for (let index = this.#history.length - 1; index >= 0; index--) {
-        const change = this.#history[index] as Change;
+      const history = this.#historyOf(resource);
+      for (let index = history.length - 1; index >= 0; index--) {
+        const change = history[index] as Change;
         if (change.resourceVersion <= query.resourceVersion) break;
         if (change.resource === resource) past.set(change.key, change.previous);
       }
@@ -298,10 +326,20 @@ export class ObjectStore {
       this.#objects[resource].set(key, stamped);
     }
     const change: Change = { resourceVersion, resource, type, key, object: stamped, previous };
-    this.#history.push(change);
-    while (this.#history.length > this.#historySize) {
-      const dropped = this.#history.shift() as Change;
-      this.#compactedThrough = dropped.resourceVersion;
+    if (OWN_HISTORY.has(resource)) {
+      const history = this.#ownHistory.get(resource) ?? [];
+      this.#ownHistory.set(resource, history);
+      history.push(change);
+      while (history.length > this.#historySize) {
+        const dropped = history.shift() as Change;
+        this.#ownCompactedThrough.set(resource, dropped.resourceVersion);
+      }
+    } else {
+      this.#history.push(change);
+      while (this.#history.length > this.#historySize) {
+        const dropped = this.#history.shift() as Change;
+        this.#compactedThrough = dropped.resourceVersion;
+      }
     }
     for (const listener of this.#listeners) listener(change);
     return stamped;
@@ -311,6 +349,8 @@ export class ObjectStore {
   compact(): void {
     this.#history.length = 0;
     this.#compactedThrough = this.#resourceVersion;
+    this.#ownHistory.clear();
+    this.#ownCompactedThrough.clear();
   }
 
   /** A deep copy of the objects and the resourceVersion counter (not the history). */
@@ -330,15 +370,22 @@ export class ObjectStore {
       pods: [...this.#objects.pods.keys()].sort(compareKeys),
       events: [...this.#objects.events.keys()].sort(compareKeys),
       nodes: [...this.#objects.nodes.keys()].sort(compareKeys),
+      leases: [...this.#objects.leases.keys()].sort(compareKeys),
     };
     this.#resourceVersion = state.resourceVersion;
     this.#history.length = 0;
     this.#compactedThrough = state.resourceVersion;
+    this.#ownHistory.clear();
+    this.#ownCompactedThrough.clear();
   }
 
-  /** Changes after `resourceVersion`, oldest first. The caller checks that it is still servable. */
-  changesAfter(resourceVersion: number): Change[] {
-    return this.#history.filter((change) => change.resourceVersion > resourceVersion);
+  /**
+   * Changes after `resourceVersion`, oldest first: of the shared history, or of `resource`'s own. The
+   * caller checks that it is still servable.
+   */
+  changesAfter(resourceVersion: number, resource?: StoredResource): Change[] {
+    const history = resource === undefined ? this.#history : this.#historyOf(resource);
+    return history.filter((change) => change.resourceVersion > resourceVersion);
   }
 
   /**

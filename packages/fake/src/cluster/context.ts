@@ -5,6 +5,7 @@ import type { SeededRandom } from '../names.js';
 import type { ObjectStore, StoredResource } from '../object-store.js';
 import { statusError } from '../status.js';
 import type { DeletionTimers } from './deletion.js';
+import type { NodeLeases } from './node-leases.js';
 import type { EvictionManager } from './node-pressure.js';
 import type { NodeEvictions } from './nodes.js';
 
@@ -25,6 +26,8 @@ export interface ClusterContext {
   readonly nodeEvictions: NodeEvictions;
   /** The kubelets' eviction managers, for nodes under scripted pressure. */
   readonly evictionManager: EvictionManager;
+  /** The kubelets' heartbeats in kube-node-lease (simulated mode only). */
+  readonly nodeLeases: NodeLeases;
   /** Keeps the names of events recorded in the same millisecond apart. */
   readonly eventSequence: { value: number };
 }
@@ -35,6 +38,16 @@ export const LIST_KINDS: Record<StoredResource, string> = {
   events: 'EventList',
   namespaces: 'NamespaceList',
   nodes: 'NodeList',
+  leases: 'LeaseList',
+};
+
+/** The API version each resource is served in. */
+export const API_VERSIONS: Record<StoredResource, string> = {
+  pods: 'v1',
+  events: 'v1',
+  namespaces: 'v1',
+  nodes: 'v1',
+  leases: 'coordination.k8s.io/v1',
 };
 
 /** The object kinds, by resource. */
@@ -43,6 +56,7 @@ export const OBJECT_KINDS: Record<StoredResource, string> = {
   events: 'Event',
   namespaces: 'Namespace',
   nodes: 'Node',
+  leases: 'Lease',
 };
 
 /** A deep copy: objects go in and out of the cluster as copies. */

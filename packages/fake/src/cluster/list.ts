@@ -1,7 +1,7 @@
 import { KubernetesError } from '@podstorage/core';
 import { type ObjectStore, objectKey, type StoredObject, type StoredResource } from '../object-store.js';
 import { badRequest, expiredStatus, tooLargeResourceVersion } from '../status.js';
-import { copy, LIST_KINDS, statusErrorFrom } from './context.js';
+import { API_VERSIONS, copy, LIST_KINDS, statusErrorFrom } from './context.js';
 import type { ListQuery, ListResult } from './queries.js';
 import { listOptionsInvalid, matcherFor, matches, parseResourceVersion } from './selection.js';
 
@@ -87,7 +87,7 @@ export function listObjects(
       // The token a 410 hands out: the rest of the list at the latest version.
       snapshotVersion = store.resourceVersion;
     } else {
-      if (token.resourceVersion < store.oldestServable) throw expiredContinue(token);
+      if (token.resourceVersion < store.oldestServableOf(resource)) throw expiredContinue(token);
       if (token.resourceVersion > store.resourceVersion)
         throw badRequest('continue key is not valid: resourceVersion is in the future');
       snapshotVersion = token.resourceVersion;
@@ -119,7 +119,7 @@ export function listObjects(
       throw statusErrorFrom(tooLargeResourceVersion(version, store.resourceVersion));
     }
     if (match === 'Exact' && version !== undefined) {
-      if (version < store.oldestServable) {
+      if (version < store.oldestServableOf(resource)) {
         throw statusErrorFrom(expiredStatus('The resourceVersion for the provided list is too old.'));
       }
       snapshotVersion = version;
@@ -147,7 +147,7 @@ export function listObjects(
     if (page.remaining !== undefined) metadata.remainingItemCount = page.remaining;
   }
   return {
-    apiVersion: 'v1',
+    apiVersion: API_VERSIONS[resource],
     kind: LIST_KINDS[resource],
     metadata,
     items: page.items.map(({ object }) => copy(object)),

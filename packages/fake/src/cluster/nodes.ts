@@ -212,6 +212,7 @@ export function addNode(context: ClusterContext, options: FakeNodeOptions): Node
   if (context.store.get('nodes', options.name)) throw alreadyExists('nodes', options.name);
   const node = nodeObject(options, context.store.values('nodes').length, context.clock.date());
   const stored = context.store.commit('nodes', 'ADDED', options.name, node) as Node;
+  if (context.mode === 'simulated') context.nodeLeases.start(options.name);
   context.simulator.nodesChanged();
   return copy(stored);
 }
@@ -268,6 +269,9 @@ export function setNodeReadiness(context: ClusterContext, name: string, status: 
   if (node.spec.taints?.length === 0) delete node.spec.taints;
   const stored = context.store.commit('nodes', 'MODIFIED', name, node) as Node;
   context.nodeEvictions.cancel(name);
+  // A NotReady node's kubelet still runs and renews its lease; an unreachable one's does not.
+  if (status === 'Unknown') context.nodeLeases.stop(name);
+  else if (context.mode === 'simulated') context.nodeLeases.start(name);
   if (status === 'True') {
     context.simulator.nodesChanged();
     return copy(stored);
@@ -395,6 +399,7 @@ export function removeNode(context: ClusterContext, name: string, forceDelete: (
   const node = existingNode(context, name);
   context.nodeEvictions.cancel(name);
   context.store.commit('nodes', 'DELETED', name, node);
+  context.nodeLeases.remove(name);
   const orphans = podsOn(context, name).map((pod) => ({
     key: objectKey(pod.metadata?.namespace, pod.metadata?.name ?? ''),
     uid: pod.metadata?.uid,

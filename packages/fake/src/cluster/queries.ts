@@ -1,4 +1,5 @@
 import type { FieldSelector, KubernetesEvent, Pod } from '@podstorage/core';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
 
 /** Options of a list call, with the query string already parsed. */
@@ -34,7 +35,8 @@ export interface WatchQuery {
 
 /** A list response: `kind`, `apiVersion`, the list's `metadata` and the items (copies). */
 export interface ListResult<T> {
-  readonly apiVersion: 'v1';
+  /** `v1`, or `coordination.k8s.io/v1` for leases. */
+  readonly apiVersion: string;
   readonly kind: string;
   readonly metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
   readonly items: T[];
@@ -51,10 +53,12 @@ export interface DeleteQuery {
 }
 
 /** The object a watch stream carries for a resource. */
-export type WatchObject<R extends 'pods' | 'events' | 'namespaces' | 'nodes'> = R extends 'pods'
+export type WatchObject<R extends 'pods' | 'events' | 'namespaces' | 'nodes' | 'leases'> = R extends 'pods'
   ? Pod
   : R extends 'events'
     ? KubernetesEvent
     : R extends 'nodes'
       ? Node
-      : Namespace;
+      : R extends 'leases'
+        ? Lease
+        : Namespace;

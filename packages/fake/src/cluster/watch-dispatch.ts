@@ -3,7 +3,7 @@ import type { FakeClock } from '../fake-clock.js';
 import type { Change, ObjectStore, StoredObject } from '../object-store.js';
 import { expiredStatus, tooLargeResourceVersion } from '../status.js';
 import { Watcher } from '../watcher.js';
-import { copy, OBJECT_KINDS } from './context.js';
+import { API_VERSIONS, copy, OBJECT_KINDS } from './context.js';
 import type { WatchObject, WatchQuery } from './queries.js';
 import { listOptionsInvalid, type Matcher, matcherFor, matches, parseResourceVersion } from './selection.js';
 
@@ -51,7 +51,7 @@ export class WatchHub {
   }
 
   /** Opens a watch; see {@link FakeCluster.watch}. */
-  open<R extends 'pods' | 'events' | 'namespaces' | 'nodes'>(
+  open<R extends 'pods' | 'events' | 'namespaces' | 'nodes' | 'leases'>(
     resource: R,
     namespace: string | undefined,
     options: WatchQuery & { readonly signal: AbortSignal },
@@ -85,17 +85,18 @@ export class WatchHub {
     const bookmark = (annotations?: Record<string, string>): WatchEvent<StoredObject> => {
       const object: BookmarkObject = {
         kind,
-        apiVersion: 'v1',
+        apiVersion: API_VERSIONS[resource],
         metadata: { resourceVersion: String(store.resourceVersion), ...(annotations ? { annotations } : {}) },
       };
       return { type: 'BOOKMARK', object };
     };
     const typed = watcher as unknown as AsyncIterable<WatchEvent<WatchObject<R>>>;
 
-    if (from !== undefined && !options.sendInitialEvents && from < store.oldestServable) {
+    const oldest = store.oldestServableOf(resource);
+    if (from !== undefined && !options.sendInitialEvents && from < oldest) {
       watcher.push({
         type: 'ERROR',
-        object: expiredStatus(`too old resource version: ${from} (${store.oldestServable})`),
+        object: expiredStatus(`too old resource version: ${from} (${oldest})`),
       });
       watcher.end();
       return typed;
@@ -116,7 +117,7 @@ export class WatchHub {
       }
       if (options.sendInitialEvents) watcher.push(bookmark({ 'k8s.io/initial-events-end': 'true' }));
     } else {
-      for (const change of store.changesAfter(from)) {
+      for (const change of store.changesAfter(from, resource)) {
         if (change.resource !== resource) continue;
         const event = transition(matcher, change);
         if (event !== undefined) watcher.push(event);

@@ -64,7 +64,7 @@ export function answerAsEventsV1(body: unknown): unknown {
 
 const EVENT_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** The named groups, each with its one version and its resources. */
+/** The named groups, each with its one version and its resources, in the apiserver's order of priority. */
 const GROUPS = [
   {
     name: 'events.k8s.io',
@@ -97,6 +97,20 @@ const GROUPS = [
         namespaced: false,
         kind: 'SelfSubjectRulesReview',
         verbs: ['create'],
+      },
+    ],
+  },
+  {
+    // Read-only here: the simulated kubelets write their node leases.
+    name: 'coordination.k8s.io',
+    version: 'v1',
+    resources: [
+      {
+        name: 'leases',
+        singularName: 'lease',
+        namespaced: true,
+        kind: 'Lease',
+        verbs: ['get', 'list', 'watch'],
       },
     ],
   },

@@ -29,7 +29,11 @@ describe('discovery', () => {
       'pods/status',
     ]);
     const groups = (await send(server.url, 'GET', '/apis')).json() as { groups: { name: string }[] };
-    expect(groups.groups.map((group) => group.name)).toEqual(['events.k8s.io', 'authorization.k8s.io']);
+    expect(groups.groups.map((group) => group.name)).toEqual([
+      'events.k8s.io',
+      'authorization.k8s.io',
+      'coordination.k8s.io',
+    ]);
   });
 
   it('tells kubectl through OpenAPI v3 that pods are validated on the server', async () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubernetesEvent, Pod } from '@podstorage/core';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { RequestVerb } from '../fault-injector.js';
-import { failureStatus, invalid, notFound, type StatusCause } from '../status.js';
+import { failureStatus, invalid, notFound, type StatusCause, statusError } from '../status.js';
 import { type PatchType, parseJsonObject, patchTypeOf, requireObjectBody } from './body.js';
 import { applyPatch } from './patch.js';
 import { deleteQueryOf, listQueryOf, type ResourcePath } from './routes.js';
@@ -17,7 +17,13 @@ export interface HandlerResult {
   readonly body: unknown;
 }
 
-const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace', nodes: 'Node' } as const;
+const KINDS = {
+  pods: 'Pod',
+  events: 'Event',
+  namespaces: 'Namespace',
+  nodes: 'Node',
+  leases: 'Lease',
+} as const;
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
@@ -28,6 +34,8 @@ export function faultVerb(operation: Operation): RequestVerb {
 /** Which operation a method on a path asks for, or `undefined` if the resource does not allow it (405). */
 export function operationOf(method: string, path: ResourcePath): Operation | undefined {
   const collection = path.name === undefined;
+  // The kubelets write their leases; clients read them (get, list, watch).
+  if (path.resource === 'leases') return method === 'GET' ? (collection ? 'list' : 'get') : undefined;
   if (path.resource === 'nodes') {
     if (method === 'GET') return collection ? 'list' : 'get';
     // `kubectl cordon` / `uncordon`: a patch of spec.unschedulable.
@@ -229,7 +237,8 @@ function checkObject(
     );
   }
   const name = isRecord(object.metadata) ? object.metadata.name : undefined;
-  const problems = path.resource === 'nodes' ? [] : shapeProblems(path.resource, object);
+  const problems =
+    path.resource === 'nodes' || path.resource === 'leases' ? [] : shapeProblems(path.resource, object);
   if (problems.length > 0) throw invalid(kind, typeof name === 'string' ? name : '', problems);
   const metadata = { ...((object.metadata as Record<string, unknown> | undefined) ?? {}) };
   if (path.namespace !== undefined) {
@@ -283,6 +292,16 @@ export function handleOperation(
   const namespace = path.namespace;
   switch (operation) {
     case 'get': {
+      if (path.resource === 'leases') {
+        const lease = cluster.getLease(namespace ?? '', name);
+        if (lease === undefined)
+          throw statusError(404, `leases.coordination.k8s.io "${name}" not found`, {
+            name,
+            group: 'coordination.k8s.io',
+            kind: 'leases',
+          });
+        return { code: 200, body: lease };
+      }
       if (path.resource === 'nodes') {
         const node = cluster.getNode(name);
         if (node === undefined) throw notFound('nodes', name);
@@ -299,6 +318,7 @@ export function handleOperation(
       const listQuery = listQueryOf(query);
       if (path.resource === 'namespaces') return { code: 200, body: cluster.queryNamespaces(listQuery) };
       if (path.resource === 'nodes') return { code: 200, body: cluster.listNodes(listQuery) };
+      if (path.resource === 'leases') return { code: 200, body: cluster.listLeases(namespace, listQuery) };
       const result =
         path.resource === 'pods'
           ? cluster.listPods(namespace, listQuery)

@@ -270,4 +270,43 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
     expect(await succeeds('get', 'pods')).toMatch(/hog\s+0\/1\s+Completed\s+0/);
     expect(await succeeds('get', 'pod', 'hog', '-o', 'jsonpath={.status.reason}')).toBe('Evicted');
   });
+
+  // The kubelet's heartbeat (pkg/kubelet/nodelease) through coordination.k8s.io/v1, printed as
+  // pkg/printers/internalversion printLease prints it: NAME, HOLDER, AGE.
+  it('`kubectl get leases -n kube-node-lease`, `get lease -o yaml`, `get -w` sees the renewals; writes refused', async () => {
+    await start();
+    await cluster.clock.advance(65_000);
+    const table = await succeeds('get', 'leases', '-n', 'kube-node-lease');
+    expect(table).toMatch(/^NAME\s+HOLDER\s+AGE\n/);
+    expect(table).toMatch(/fake-node-1\s+fake-node-1\s+65s/);
+    const yaml = await succeeds('get', 'lease', 'fake-node-1', '-n', 'kube-node-lease', '-o', 'yaml');
+    expect(yaml).toContain('apiVersion: coordination.k8s.io/v1');
+    expect(yaml).toContain('kind: Lease');
+    expect(yaml).toContain('holderIdentity: fake-node-1');
+    expect(yaml).toContain('leaseDurationSeconds: 40');
+    expect(yaml).toContain('renewTime: "2026-01-01T00:01:00.000000Z"');
+    expect(yaml).toMatch(/ownerReferences:\n\s+- apiVersion: v1\n\s+kind: Node\n\s+name: fake-node-1/);
+    expect(await succeeds('get', 'leases', '-A')).toMatch(/kube-node-lease\s+fake-node-1\s+fake-node-1/);
+    const watching = kubectl(
+      'get',
+      'lease',
+      'fake-node-1',
+      '-n',
+      'kube-node-lease',
+      '-w',
+      '-o',
+      'jsonpath={.spec.renewTime}{"\\n"}',
+    );
+    await untilChild(() => watching.stdout.includes('00:01:00'), 'the lease as it is');
+    await cluster.clock.advance(10_000);
+    await untilChild(() => watching.stdout.includes('2026-01-01T00:01:10.000000Z'), 'the renewal');
+    watching.process.kill('SIGINT');
+    await watching.done;
+    expect(await fails('delete', 'lease', 'fake-node-1', '-n', 'kube-node-lease')).toMatch(
+      /MethodNotAllowed|not allowed/i,
+    );
+    expect(await fails('get', 'lease', 'nope', '-n', 'kube-node-lease')).toContain(
+      'leases.coordination.k8s.io "nope" not found',
+    );
+  });
 });

@@ -4,7 +4,7 @@ import { failureStatus } from '../status.js';
 import { StatusFailure } from './status-failure.js';
 
 /** A resource the server serves under `/api/v1`. */
-export type ServedResource = 'pods' | 'events' | 'namespaces' | 'nodes';
+export type ServedResource = 'pods' | 'events' | 'namespaces' | 'nodes' | 'leases';
 
 /** A request path under `/api/v1`, taken apart. */
 export interface ResourcePath {
@@ -138,6 +138,29 @@ export function parseResourcePath(segments: readonly string[]): ResourcePath | u
     subresource: fifth as PodSubresource | undefined,
     watchPrefix,
   };
+}
+
+/**
+ * Takes apart a path under `/apis/coordination.k8s.io/v1` (leases, in a namespace or across all, and the
+ * legacy `watch/` form); `undefined` for anything else.
+ */
+export function parseLeasePath(segments: readonly string[]): ResourcePath | undefined {
+  if (segments[0] !== 'apis' || segments[1] !== 'coordination.k8s.io' || segments[2] !== 'v1')
+    return undefined;
+  let rest = segments.slice(3);
+  const watchPrefix = rest[0] === 'watch';
+  if (watchPrefix) rest = rest.slice(1);
+  const path = (namespace: string | undefined, name: string | undefined): ResourcePath => ({
+    resource: 'leases',
+    namespace,
+    name,
+    subresource: undefined,
+    watchPrefix,
+  });
+  if (rest.length === 1 && rest[0] === 'leases') return path(undefined, undefined);
+  if (rest[0] === 'namespaces' && rest[2] === 'leases' && rest.length <= 4 && rest[1] !== undefined)
+    return path(rest[1], rest[3]);
+  return undefined;
 }
 
 function badQuery(message: string): StatusFailure {

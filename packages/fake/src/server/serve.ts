@@ -56,6 +56,7 @@ import {
 } from './responses.js';
 import {
   isWatch,
+  parseLeasePath,
   parseResourcePath,
   pathSegments,
   type ResourcePath,
@@ -148,7 +149,13 @@ interface RequestState {
   readonly warnings: string[];
 }
 
-const KINDS = { pods: 'Pod', events: 'Event', namespaces: 'Namespace', nodes: 'Node' } as const;
+const KINDS = {
+  pods: 'Pod',
+  events: 'Event',
+  namespaces: 'Namespace',
+  nodes: 'Node',
+  leases: 'Lease',
+} as const;
 const OPTIONS_KINDS: Partial<Record<Operation, string>> = {
   create: 'CreateOptions',
   update: 'UpdateOptions',
@@ -212,7 +219,7 @@ async function handleRequest(
     return sendAnswer(response, state, answer.code, answer.body);
   }
   const groupSegments = eventsGroupSegments(segments);
-  const path = parseResourcePath(groupSegments ?? segments);
+  const path = parseLeasePath(segments) ?? parseResourcePath(groupSegments ?? segments);
   if (path === undefined || (groupSegments !== undefined && path.resource !== 'events'))
     return sendStatus(response, pathNotFound());
   const eventsV1 = groupSegments !== undefined;
@@ -262,7 +269,7 @@ async function handleRequest(
     operation === 'create' || operation === 'update' || operation === 'patch'
       ? fieldValidationOf(url.searchParams)
       : 'Ignore';
-  if (path.resource !== 'namespaces' && path.resource !== 'nodes') {
+  if (path.resource === 'pods' || path.resource === 'events') {
     await context.cluster.beginRequest(
       faultVerb(operation),
       path.resource,
@@ -438,7 +445,8 @@ async function handleUpgrade(
   try {
     const unauthorized = checkBearerToken(request, context.token);
     if (unauthorized) return sendStatusOnSocket(socket, unauthorized);
-    path = parseResourcePath(pathSegments(url.pathname));
+    const upgradeSegments = pathSegments(url.pathname);
+    path = parseLeasePath(upgradeSegments) ?? parseResourcePath(upgradeSegments);
     // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY): the same Status as over HTTP.
     const unsupported = path?.subresource && UNSUPPORTED_SUBRESOURCES[path.subresource];
     if (path?.subresource && unsupported)

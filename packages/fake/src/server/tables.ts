@@ -1,8 +1,9 @@
 // Server-side printing: the `meta.k8s.io` Table the apiserver answers `Accept: application/json;as=Table`
 // with. The columns and cells follow kubernetes/kubernetes pkg/printers/internalversion/printers.go
-// (printPod, printEvent, printNamespace, printNode), which the apiserver always runs with `Wide: true`
+// (printPod, printEvent, printNamespace, printNode, printLease), which the apiserver always runs with `Wide: true`
 // (pkg/printers/storage/storage.go): kubectl hides the columns of priority 1 unless `-o wide`.
 import type { KubernetesEvent, Pod, WatchEvent } from '@podstorage/core';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Namespace, Node } from 'kubernetes-types/core/v1.js';
 import { badRequest } from '../status.js';
 
@@ -23,7 +24,7 @@ export interface TableRow {
 }
 
 /** The resources a Table can be printed for. */
-export type PrintedResource = 'pods' | 'events' | 'namespaces' | 'nodes';
+export type PrintedResource = 'pods' | 'events' | 'namespaces' | 'nodes' | 'leases';
 
 function column(name: string, description: string, extra: Partial<TableColumn> = {}): TableColumn {
   return { name, type: 'string', format: '', description, priority: 0, ...extra };
@@ -71,6 +72,14 @@ export const TABLE_COLUMNS: Record<PrintedResource, readonly TableColumn[]> = {
     { ...NAME, priority: 1 },
   ],
   namespaces: [NAME, column('Status', 'The status of the namespace'), AGE],
+  leases: [
+    NAME,
+    column(
+      'Holder',
+      'holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.',
+    ),
+    AGE,
+  ],
   nodes: [
     NAME,
     column('Status', 'The status of the node'),
@@ -334,7 +343,19 @@ function nodeRow(node: Node, now: Date): TableRow {
   };
 }
 
+/** `printLease`: the holder, `<unknown>` when there is none. */
+function leaseRow(lease: Lease, now: Date): TableRow {
+  return {
+    cells: [
+      lease.metadata?.name ?? '',
+      lease.spec?.holderIdentity ?? '<unknown>',
+      since(lease.metadata?.creationTimestamp, now),
+    ],
+  };
+}
+
 const ROWS: Record<PrintedResource, (object: never, now: Date) => TableRow> = {
+  leases: leaseRow,
   pods: podRow,
   events: eventRow,
   namespaces: namespaceRow,

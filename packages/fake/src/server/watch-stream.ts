@@ -17,7 +17,7 @@ export async function openWatch(
   const watchQuery = watchQueryOf(query);
   const resource = path.resource;
   // Request faults and the watchdog concern pods and events, as for every other request.
-  if (resource !== 'namespaces' && resource !== 'nodes')
+  if (resource === 'pods' || resource === 'events')
     await cluster.beginRequest('watch', resource, path.namespace, signal);
   return cluster.watch(resource, path.namespace, { ...watchQuery, signal });
 }
