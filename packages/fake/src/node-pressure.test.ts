@@ -187,6 +187,14 @@ describe('node-pressure eviction', () => {
       reason: 'KubeletHasSufficientMemory',
     });
     expect(node?.spec?.taints).toBeUndefined();
+    const statusEvents = cluster
+      .listEvents('default', { fieldSelector: { 'involvedObject.kind': 'Node' } })
+      .items.filter((event) => event.reason?.startsWith('NodeHas'))
+      .map((event) => `${event.type} ${event.reason}: ${event.message}`);
+    expect(statusEvents).toEqual([
+      'Normal NodeHasInsufficientMemory: Node fake-node-1 status is now: NodeHasInsufficientMemory',
+      'Normal NodeHasSufficientMemory: Node fake-node-1 status is now: NodeHasSufficientMemory',
+    ]);
     await cluster.clock.advance(12_000);
     expect(cluster.getPod('default', 'newcomer')?.spec?.nodeName).toBe('fake-node-1');
     expect(cluster.getPod('default', 'newcomer')?.status?.phase).toBe('Running');

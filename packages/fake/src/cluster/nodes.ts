@@ -6,6 +6,7 @@ import { type DeepWritable, objectKey } from '../object-store.js';
 import { tolerates } from '../scheduler.js';
 import { alreadyExists, invalid, notFound } from '../status.js';
 import { type ClusterContext, copy } from './context.js';
+import { recordNodeEvent } from './events.js';
 
 /** A simulated node, as a test describes it to {@link FakeCluster.addNode}. */
 export interface FakeNodeOptions {
@@ -40,6 +41,12 @@ export const PRESSURE_TAINTS = {
 /** A node condition of the eviction manager. */
 export type PressureCondition = keyof typeof PRESSURE_TAINTS;
 const PRESSURE_KEYS = new Set<string>(Object.values(PRESSURE_TAINTS));
+/** The node events of each pressure condition turning True and back (pkg/kubelet/events). */
+const PRESSURE_EVENTS: Record<PressureCondition, readonly [string, string]> = {
+  MemoryPressure: ['NodeHasInsufficientMemory', 'NodeHasSufficientMemory'],
+  DiskPressure: ['NodeHasDiskPressure', 'NodeHasNoDiskPressure'],
+  PIDPressure: ['NodeHasInsufficientPID', 'NodeHasSufficientPID'],
+};
 /** What the taint-eviction controller waits for pods without a matching toleration (they go at once). */
 const QUARANTINE_MS = 40_000;
 
@@ -306,6 +313,16 @@ export function setNodePressureConditions(
   node.spec = { ...node.spec, taints: lifecycleTaints(node as Node, status, time) as never };
   if (node.spec.taints?.length === 0) delete node.spec.taints;
   const stored = context.store.commit('nodes', 'MODIFIED', name, node) as Node;
+  // The kubelet's recordNodeStatusEvent for each condition that changed (nodestatus/setters.go).
+  for (const type of Object.keys(PRESSURE_TAINTS) as PressureCondition[]) {
+    if (before.has(type) === pressure.has(type)) continue;
+    const event = PRESSURE_EVENTS[type][pressure.has(type) ? 0 : 1];
+    recordNodeEvent(context, name, {
+      reason: event,
+      message: `Node ${name} status is now: ${event}`,
+      type: 'Normal',
+    });
+  }
   // A pressure that ended (its taint gone) may let waiting pods in.
   if ([...before].some((type) => !pressure.has(type))) context.simulator.nodesChanged();
   return copy(stored);
