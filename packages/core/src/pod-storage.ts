@@ -149,7 +149,12 @@ export interface PodStorage {
     timeout: TimeoutLike,
     options?: LogsForPodOptions,
   ): AsyncIterableIterator<PodLogLine>;
-  /** Every modification of a pod in the namespace, until the consumer stops. */
+  /**
+   * Every modification of a pod in the namespace, until the consumer stops. Its view begins with the
+   * namespace's state as the storage's watch holds it: the list the watch starts from (or, when a watch
+   * of the namespace is already running, its current state). What that list holds is the baseline, as
+   * an informer's first list is; every later modification is yielded.
+   */
   watchPodChanges(namespace: string, options?: CancelOptions): AsyncIterableIterator<PodChange>;
 }
 
