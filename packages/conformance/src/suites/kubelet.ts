@@ -56,4 +56,49 @@ export function kubeletScenarios(suite: SuiteBuilder): void {
     },
     { mode: 'simulated' },
   );
+
+  suite.test(
+    'a pod evicted under node memory pressure is Failed (reason Evicted), and deleteAfterCompletion deletes it',
+    async (h) => {
+      // pkg/kubelet/eviction/eviction_manager.go evictPod: phase Failed, reason Evicted, the pod kept.
+      h.cluster.createPod(podManifest('hog'), {
+        lifecycle: {
+          scheduleAfterMs: h.ms(100),
+          pullMs: h.ms(1_000),
+          runMs: h.ms(3_600_000), // a server: it runs until the kubelet stops it
+          stopMs: h.ms(1_000),
+          usage: { memory: '300Mi' },
+        },
+      });
+      const running = await h.resolves(
+        h.storage.waitForPhase('hog', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending'] }),
+        'the pod to run',
+        h.quick,
+      );
+      h.equal(running, 'Running', 'the pod runs first');
+      const finished = h.track(
+        h.storage.waitForPhase('hog', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Running'] }),
+      );
+      // The first wait's watch closes before the pressure changes the pod. (Otherwise the undici backend
+      // over HTTP/2 leaves the server's stream open when it lets go of a watch while an event is on its
+      // way: a leak of its own, not yet fixed; a node:http2 client's reset is seen by the fake at once.)
+      await h.until(() => h.cluster.stats().activeWatches === 0, 'the first watch to close', h.quick);
+      // Whether the pressure comes before its read or during its watch, the wait ends Failed.
+      const node = h.cluster.getPod(NAMESPACE, 'hog')?.spec?.nodeName ?? '';
+      h.cluster.setNodePressure(node, 'memory', { available: '50Mi' });
+      const phase = await h.resolves(finished, 'waitForPhase from Running', h.quick);
+      h.equal(phase, 'Failed', 'an evicted pod is Failed');
+      h.equal(h.cluster.getPod(NAMESPACE, 'hog')?.status?.reason, 'Evicted', 'its reason is Evicted');
+      const deleted = await h.resolves(
+        h.storage.deleteAfterCompletion('hog', NAMESPACE, LONG_TIMEOUT),
+        'deleteAfterCompletion of the evicted pod',
+        h.quick,
+      );
+      h.equal(deleted, 'Failed', 'deleteAfterCompletion saw it finished');
+      h.equal(h.transport.callsOf('delete', 'pods').length, 1, 'deleted once');
+      await h.until(() => h.cluster.getPod(NAMESPACE, 'hog') === undefined, 'the evicted pod to go', h.quick);
+      h.cluster.setNodePressure(node, 'memory', false);
+    },
+    { mode: 'simulated' },
+  );
 }
