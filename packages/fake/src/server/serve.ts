@@ -234,6 +234,9 @@ async function handleRequest(
 
   if (method === 'GET' && path.name === undefined && isWatch(url.searchParams, path)) {
     state.format = negotiate(request, true).format;
+    // No Lease message is vendored (schemas/README.md): a lease watch is JSON, which every client that
+    // offers protobuf also accepts; a single answer falls back to JSON by itself.
+    if (path.resource === 'leases' && state.format === 'protobuf') state.format = 'json';
     const table = eventsV1 ? undefined : tableRequestOf(request.headers.accept, url.searchParams);
     // Tables have no protobuf form: the apiserver answers them in JSON.
     if (table !== undefined) state.format = 'json';
