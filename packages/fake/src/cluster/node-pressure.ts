@@ -169,12 +169,6 @@ export class EvictionManager {
     this.#synchronize(name);
   }
 
-  /** What is available of a resource on a node now, as the eviction manager observes it (`undefined`: no pressure scripted). */
-  available(name: string, resource: PressureResource): number | undefined {
-    const base = this.#nodes.get(name)?.signals.get(resource)?.base;
-    return base === undefined ? undefined : base - this.#used(name, resource);
-  }
-
   /** The node is gone: its eviction manager stops. */
   forget(name: string): void {
     const state = this.#nodes.get(name);
