@@ -34,6 +34,10 @@ const FLIP_BATCH = 10;
 
 interface Measured {
   totalMs: number;
+  /** Of the total: until every wait was armed. */
+  armMs: number;
+  /** How long the server took to make the burst's changes (it writes each to the watch as it makes it). */
+  serverFlipMs: number;
   /** Median and p99 of the latency probes (one change at a time). */
   p50Ms: number;
   p99Ms: number;
@@ -75,6 +79,8 @@ async function measure(candidate: WaitCandidate, waits: number, settings: Settin
         .map((at, index) => at - (flippedAt[probes + index] as number));
       return {
         totalMs: result.totalMs,
+        armMs: result.armMs,
+        serverFlipMs: Math.max(...flippedAt.slice(probes)) - Math.min(...flippedAt.slice(probes)),
         p50Ms: percentile(probeLatencies, 50),
         p99Ms: percentile(probeLatencies, 99),
         burstP99Ms: percentile(burstLatencies, 99),
@@ -126,6 +132,8 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
       const pick = (key: keyof Measured) => median(list.map((entry) => entry[key]));
       summary.set(name, {
         totalMs: pick('totalMs'),
+        armMs: pick('armMs'),
+        serverFlipMs: pick('serverFlipMs'),
         p50Ms: pick('p50Ms'),
         p99Ms: pick('p99Ms'),
         burstP99Ms: pick('burstP99Ms'),
@@ -151,6 +159,8 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
           'candidate',
           'total ms',
           'vs informer',
+          'armed after ms',
+          'server flipped in ms',
           'p50 / p99 change→resolved ms',
           'p99 in the burst ms',
           'peak RSS MiB',
@@ -165,13 +175,15 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
           const entry = summary.get(name);
           if (entry === undefined) {
             const why = failures.get(name) ?? `skipped above BENCH_PER_WAIT_MAX=${settings.perWaitMax}`;
-            return [name, `did not finish: ${why}`.slice(0, 60), '', '', '', '', '', '', '', '', '', ''];
+            return [name, `did not finish: ${why}`.slice(0, 60), '', '', '', '', '', '', '', '', '', '', '', ''];
           }
           const baseline = baselineOf(name);
           return [
             name,
             fmt(entry.totalMs),
             ratio(entry.totalMs, baseline?.totalMs ?? Number.NaN),
+            fmt(entry.armMs),
+            fmt(entry.serverFlipMs),
             `${fmt(entry.p50Ms, 2)} / ${fmt(entry.p99Ms, 2)}`,
             fmt(entry.burstP99Ms, 2),
             fmt(entry.peakRssMiB),

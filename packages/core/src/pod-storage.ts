@@ -47,7 +47,8 @@ export interface PodStorageOptions {
   readonly backoff?: BackoffOptions;
   /**
    * When this many pod waits run at once in one namespace, the newest ones share a single watch of the
-   * whole namespace instead of opening one field-selected watch each. Default 3.
+   * whole namespace instead of opening one field-selected watch each. Counted when each wait subscribes,
+   * after the synchronous code that started it: waits started together count each other. Default 3.
    */
   readonly sharedWatchThreshold?: number;
   /** Items per page when listing. Default 500. */
