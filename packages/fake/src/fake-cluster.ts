@@ -22,7 +22,12 @@ import {
   SYSTEM_NAMESPACES,
 } from './cluster/namespaces.js';
 import { NodeLeases } from './cluster/node-leases.js';
-import { EvictionManager, type NodePressure, type PressureResource } from './cluster/node-pressure.js';
+import {
+  admitUnderPressure,
+  EvictionManager,
+  type NodePressure,
+  type PressureResource,
+} from './cluster/node-pressure.js';
 import {
   addNode,
   cordonNode,
@@ -209,6 +214,7 @@ export class FakeCluster {
           recordEvent(this.#context, pod, event);
       },
       finishDeletion: (key, uid) => this.#context.deletion.schedule(key, uid, 0),
+      admit: (pod, node) => admitUnderPressure(pod, node),
     });
     this.#context = {
       clock,

@@ -289,6 +289,8 @@ export interface LifecycleHost {
   record(pod: Pod, event: PodEventRecord): void;
   /** The kubelet's final delete (grace 0) once every container of a terminating pod has stopped. */
   finishDeletion(key: string, uid: string): void;
+  /** Why the node's kubelet refuses the pod (its admission handlers), if it does. */
+  admit?(pod: Pod, node: Node): { readonly reason: string; readonly message: string } | undefined;
 }
 
 /** One container of a simulated pod, as the kubelet tracks it. */
@@ -863,6 +865,21 @@ export class LifecycleSimulator {
   #kubeletStart(run: Run): void {
     const nodeName = run.node as string;
     const node = this.#host.nodes().find((candidate) => candidate.metadata?.name === nodeName);
+    const refused = node === undefined ? undefined : this.#host.admit?.(this.#pod(run), node);
+    if (refused !== undefined) {
+      // pkg/kubelet/kubelet.go rejectPod: a Warning event with the reason, and a status of its own.
+      this.#event(run, refused.reason, refused.message, 'Warning');
+      this.#host.update(run.key, (pod) => {
+        pod.status = {
+          ...pod.status,
+          phase: 'Failed',
+          reason: refused.reason,
+          message: `Pod was rejected: ${refused.message}`,
+        };
+      });
+      this.#maybeDone(run);
+      return;
+    }
     const hostIP =
       node?.status?.addresses?.find((address) => address.type === 'InternalIP')?.address ?? '10.0.0.1';
     const nodeIndex = Math.max(

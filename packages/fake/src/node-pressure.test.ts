@@ -219,6 +219,43 @@ describe('node-pressure eviction', () => {
     expect(cluster.getPod('default', 'quiet')?.status?.phase).toBe('Running');
   });
 
+  // eviction_manager.go Admit, and pkg/kubelet/kubelet.go rejectPod ("Pod was rejected: " + message).
+  it("the kubelet's admission: a pod bound to a node under pressure is refused, as the kubelet refuses it", async () => {
+    const cluster = await crowdedNode();
+    cluster.setNodePressure('fake-node-1', 'memory', { available: '50Mi' });
+    const bound = (name: string, memory?: string): Pod => ({
+      ...server(name, memory),
+      spec: {
+        ...server(name, memory).spec,
+        containers: server(name, memory).spec?.containers ?? [],
+        nodeName: 'fake-node-1',
+      },
+    });
+    cluster.createPod(bound('besteffort'));
+    cluster.createPod(bound('burstable', '64Mi'));
+    await cluster.clock.advance(2_000);
+    const refused = cluster.getPod('default', 'besteffort') as Pod;
+    expect(refused.status).toMatchObject({
+      phase: 'Failed',
+      reason: 'Evicted',
+      message: 'Pod was rejected: The node had condition: [MemoryPressure]. ',
+    });
+    expect(refused.status?.containerStatuses).toBeUndefined();
+    expect(
+      cluster.listEvents('default', {
+        fieldSelector: { 'involvedObject.name': 'besteffort', reason: 'Evicted' },
+      }).items[0],
+    ).toMatchObject({ type: 'Warning', message: 'The node had condition: [MemoryPressure]. ' });
+    expect(cluster.getPod('default', 'burstable')?.status?.phase).toBe('Running');
+    // Under disk pressure every pod is refused.
+    cluster.setNodePressure('fake-node-1', 'ephemeral-storage', { available: '1Gi' });
+    cluster.createPod(bound('late', '64Mi'));
+    await cluster.clock.advance(1_000);
+    expect(cluster.getPod('default', 'late')?.status?.message).toBe(
+      'Pod was rejected: The node had condition: [MemoryPressure DiskPressure]. ',
+    );
+  });
+
   it('ending the pressure with false; bad input is refused naming the value', async () => {
     const cluster = await crowdedNode();
     cluster.setNodePressure('fake-node-1', 'memory', { available: '99Mi', threshold: '50Mi' });

@@ -2,11 +2,11 @@ import type { Pod, TimerHandle } from '@podstorage/core';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ContainerUsage } from '../lifecycle.js';
 import { objectKey } from '../object-store.js';
-import { parseQuantity } from '../scheduler.js';
+import { parseQuantity, tolerates } from '../scheduler.js';
 import { invalid, notFound } from '../status.js';
 import type { ClusterContext } from './context.js';
 import { recordNodeEvent } from './events.js';
-import { type PressureCondition, setNodePressureConditions } from './nodes.js';
+import { type PressureCondition, pressureOf, setNodePressureConditions } from './nodes.js';
 
 /** A resource the kubelet's eviction manager can run short of on a simulated node. */
 export type PressureResource = 'memory' | 'ephemeral-storage';
@@ -42,6 +42,33 @@ const CONDITION: Record<PressureResource, PressureCondition> = {
   'ephemeral-storage': 'DiskPressure',
 };
 const DEFAULT_THRESHOLD: Record<PressureResource, string> = { memory: '100Mi', 'ephemeral-storage': '10%' };
+
+/** Whether a pod is BestEffort (v1qos.GetPodQOS): no container requests or limits any CPU or memory. */
+function bestEffort(pod: Pod): boolean {
+  return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].every((container) => {
+    const { requests = {}, limits = {} } = container.resources ?? {};
+    return ['cpu', 'memory'].every((name) => requests[name] === undefined && limits[name] === undefined);
+  });
+}
+
+/**
+ * The eviction manager's admission handler (eviction_manager.go Admit): a node under pressure refuses
+ * new pods, except critical ones; under memory pressure alone it still takes pods that are not
+ * BestEffort, and BestEffort ones that tolerate the memory-pressure taint. The refusal is reason
+ * `Evicted`, message `The node had condition: [MemoryPressure]. ` (nodeConditionMessageFmt).
+ */
+export function admitUnderPressure(pod: Pod, node: Node): { reason: string; message: string } | undefined {
+  const pressure = pressureOf(node);
+  if (pressure.size === 0 || (pod.spec?.priority ?? 0) >= SYSTEM_CRITICAL_PRIORITY) return undefined;
+  if (pressure.size === 1 && pressure.has('MemoryPressure')) {
+    if (!bestEffort(pod)) return undefined;
+    const taint = { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' };
+    if ((pod.spec?.tolerations ?? []).some((toleration) => tolerates(toleration, taint))) return undefined;
+  }
+  const order: PressureCondition[] = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
+  const conditions = order.filter((type) => pressure.has(type));
+  return { reason: 'Evicted', message: `The node had condition: [${conditions.join(' ')}]. ` };
+}
 
 /** What one resource's threshold tracks on one node. */
 interface Signal {
