@@ -117,7 +117,7 @@ describe('starting a pod and following it', () => {
       `Successfully assigned default/${name} to fake-node-1`,
       'Pulling image "busybox:1.36"',
       expect.stringMatching(/^Successfully pulled image "busybox:1.36"/),
-      'Created container: main',
+      'Created container main',
       'Started container main',
     ]);
     expect(stream.named('phase').map((event) => event.data.phase)).toEqual(['Running', 'Succeeded']);
