@@ -348,7 +348,8 @@ function openLogStream(current) {
     if (!mine()) return;
     const { container } = data(event);
     const ended = describeExit(container?.lastTermination);
-    const why = container?.reason ? `${container.reason}: ` : '';
+    // The kubelet's reason while it waits (CrashLoopBackOff); a terminated state's is the exit's.
+    const why = container?.state === 'waiting' && container.reason ? `${container.reason}: ` : '';
     logState(`(ended with ${ended || 'an exit'}; ${why}waiting for the kubelet to restart it)`);
   });
   stream.addEventListener('end', (event) => {

@@ -191,16 +191,17 @@ export async function watchLogs(
     let current: Pod | null = pod;
     // The instance shown: the one running now (as `kubectl logs -f`), or the first to start.
     let instance = containerView(pod)?.restartCount ?? 0;
-    for (;;) {
+    follow: for (;;) {
       for await (const line of storage.logsForPod(name, namespace, STREAM_BUDGET_MS, {
         signal: stream.signal,
         restartCount: instance,
       })) {
         stream.send('line', line);
       }
-      // The instance ended: the pod, read now, says whether another follows.
+      // The follow ended: the pod, read now, says whether another instance follows.
       current = await readOrNull(read, stream.signal);
-      let announced = false;
+      // What the last `waiting` said: sent again when the wait changes (an exit, then CrashLoopBackOff).
+      let told = '';
       for (;;) {
         if (current === null || !willRestart(current)) {
           stream.send('end', { container: current === null ? null : containerView(current) });
@@ -208,15 +209,24 @@ export async function watchLogs(
         }
         const view = containerView(current);
         if ((view?.restartCount ?? 0) > instance) break;
-        if (!announced) {
-          // CrashLoopBackOff (or the moment between an exit and the restart): the last exit, the wait.
+        // Still this instance, running: the follow ran out of its budget, not the container.
+        if (view?.state === 'running') continue follow;
+        const wait = `${view?.state}/${view?.reason}`;
+        if (wait !== told) {
           stream.send('waiting', { container: view });
-          announced = true;
+          told = wait;
         }
         const next = await feed.until(
           uid,
           current,
-          (candidate) => !willRestart(candidate) || (containerView(candidate)?.restartCount ?? 0) > instance,
+          (candidate) => {
+            const seen = containerView(candidate);
+            return (
+              !willRestart(candidate) ||
+              (seen?.restartCount ?? 0) > instance ||
+              `${seen?.state}/${seen?.reason}` !== told
+            );
+          },
           waiting,
         );
         if (stream.signal.aborted) return;
