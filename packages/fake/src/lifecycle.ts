@@ -829,13 +829,16 @@ export class LifecycleSimulator {
       if (container.pullFailures < failures) {
         container.pullFailures++;
         const reference = imageReference(image);
-        const failure = `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
-        this.#event(run, 'Failed', failure, 'Warning', container);
+        // The runtime's error (containerd's words for a tag the registry does not have). The kubelet's
+        // event prefixes it (image_manager.go EnsureImageExists: "Failed to pull image %q: %v"); the
+        // waiting message is the error alone (evalCRIPullErr's fallback: err.Error()).
+        const runtimeError = `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
+        this.#event(run, 'Failed', `Failed to pull image "${image}": ${runtimeError}`, 'Warning', container);
         this.#event(run, 'Failed', 'Error: ErrImagePull', 'Warning', container);
         this.#commit(run, (pod) =>
           this.#setContainer(pod, container, (status) => ({
             ...status,
-            state: { waiting: { reason: 'ErrImagePull', message: failure } },
+            state: { waiting: { reason: 'ErrImagePull', message: runtimeError } },
           })),
         );
         // pkg/kubelet/images/image_manager.go: the same flowcontrol.Backoff (10 s doubling to 5 min).
@@ -844,12 +847,12 @@ export class LifecycleSimulator {
         const backOff = `Back-off pulling image "${image}"`;
         this.#event(run, 'BackOff', backOff, 'Normal', container);
         this.#event(run, 'Failed', 'Error: ImagePullBackOff', 'Warning', container);
+        // v1.32's waiting message is the event's; v1.33 appends the last pull's error
+        // (": ErrImagePull: rpc error: …", image_manager.go prevPullErrMsg).
         this.#commit(run, (pod) =>
           this.#setContainer(pod, container, (status) => ({
             ...status,
-            state: {
-              waiting: { reason: 'ImagePullBackOff', message: `${backOff}: ErrImagePull: ${failure}` },
-            },
+            state: { waiting: { reason: 'ImagePullBackOff', message: backOff } },
           })),
         );
         this.#after(run, container.pullBackoff.ms, () => this.#pull(run, container, images, next));
@@ -871,8 +874,11 @@ export class LifecycleSimulator {
 
   /** Creates and starts the next instance of the container (events Created, Started) and plays its run. */
   #create(run: Run, container: ContainerRun): void {
-    // pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer (v1.32): these two messages.
-    this.#event(run, 'Created', `Created container: ${container.spec.name}`, 'Normal', container);
+    // pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer: v1.32 writes both with
+    // fmt.Sprintf("Created container %s") and ("Started container %s"). Later kubelets write
+    // "Created container: %v" (after v1.32, with the printf clean-ups for Go 1.24's vet), then drop
+    // the name ("Container started", kubernetes#134043, v1.35).
+    this.#event(run, 'Created', `Created container ${container.spec.name}`, 'Normal', container);
     this.#event(run, 'Started', `Started container ${container.spec.name}`, 'Normal', container);
     const plan = planRun(container.spec, container.script, container.runs);
     const restartCount = container.runs;
