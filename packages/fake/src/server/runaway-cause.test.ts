@@ -131,6 +131,20 @@ describe('the cause of issue 10 item 11: a FailedScheduling retry armed at the s
     },
   );
 
+  it('a block that ends before the backoff is over is retried when the backoff is over, not sooner', async () => {
+    const cluster = new FakeCluster();
+    cluster.createPod(pod('web'), { lifecycle: { unschedulable: { forMs: 300 } } });
+    // First attempt at 100 ms fails; the block ends at 400 ms, the backoff (1 s) at 1,100 ms.
+    await cluster.clock.advance(SCHEDULE_AFTER_MS + INITIAL_BACKOFF_MS - 1);
+    expect(cluster.getPod('default', 'web')?.spec?.nodeName).toBeUndefined();
+    await cluster.clock.advance(1);
+    expect(cluster.getPod('default', 'web')?.spec?.nodeName).toBeTruthy();
+    const failed = cluster.listEvents('default', {
+      fieldSelector: { 'involvedObject.name': 'web', reason: 'FailedScheduling' },
+    }).items;
+    expect(failed).toHaveLength(1);
+  });
+
   it('over HTTP: the plain pod the reporter created, at such an instant, gets no FailedScheduling', async () => {
     const { cluster, server } = await startServer({ mode: 'simulated' });
     const instant = PLAIN_POD_INSTANTS[0] as number;
