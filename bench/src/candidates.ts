@@ -13,7 +13,19 @@ export const DECODE_CANDIDATES = [
 export type DecodeCandidate = (typeof DECODE_CANDIDATES)[number];
 
 /** Many-waits candidates. */
-export const WAIT_CANDIDATES = ['podstorage (undici)', 'client-node informer', 'one watch per wait'] as const;
+export const WAIT_CANDIDATES = [
+  'podstorage (undici)',
+  'client-node informer',
+  'one watch per wait',
+  'podstorage (undici, HTTP/2 over TLS)',
+  'client-node informer (TLS)',
+] as const;
+
+/** The many-waits candidates that run against the fake API server over TLS (the rest: plain HTTP). */
+export const TLS_WAIT_CANDIDATES: readonly WaitCandidate[] = [
+  'podstorage (undici, HTTP/2 over TLS)',
+  'client-node informer (TLS)',
+];
 
 export type WaitCandidate = (typeof WAIT_CANDIDATES)[number];
 

@@ -11,6 +11,11 @@ export interface Settings {
   readonly waits: readonly number[];
   /** The one-watch-per-wait design runs up to this many waits (beyond, it is skipped). BENCH_PER_WAIT_MAX, default 1000. */
   readonly perWaitMax: number;
+  /**
+   * Phase changes made one at a time (each after the previous one's wait resolved) to measure change →
+   * resolved latency with every wait armed; at most half the waits. BENCH_LATENCY_PROBES, default 200.
+   */
+  readonly latencyProbes: number;
   /** Concurrent eventsForPod iterators. BENCH_EVENT_ITERATORS, default 1000. */
   readonly eventIterators: number;
   /** Pods of the store-memory watch. BENCH_STORE_PODS, default 50 000. */
@@ -60,6 +65,7 @@ export function settingsFromEnvironment(): Settings {
     decodeEvents: integer('BENCH_DECODE_EVENTS', 20_000, 1),
     waits: integers('BENCH_WAITS', '1000,10000', 1),
     perWaitMax: integer('BENCH_PER_WAIT_MAX', 1_000, 0),
+    latencyProbes: integer('BENCH_LATENCY_PROBES', 200, 1),
     eventIterators: integer('BENCH_EVENT_ITERATORS', 1_000, 1),
     storePods: integer('BENCH_STORE_PODS', 50_000, 1),
     listPods: listPods as [number, number],

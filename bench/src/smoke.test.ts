@@ -11,6 +11,7 @@ const TINY: Settings = {
   decodeEvents: 40,
   waits: [4, 6],
   perWaitMax: 6,
+  latencyProbes: 2,
   eventIterators: 4,
   storePods: 30,
   listPods: [20, 100],

@@ -2,7 +2,8 @@
 // request and connection counts taken on the server's side (Node's diagnostics channels, so the
 // server's code is untouched): what a client costs the API server is counted where it lands.
 import { subscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { podName, realisticPod } from '../pods.ts';
@@ -53,16 +54,16 @@ subscribe('net.server.socket', (message) => {
   });
 });
 
-subscribe('http.server.request.start', (message) => {
-  const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
-  const url = new URL(request.url ?? '/', 'http://fake');
+/** Counts one request by its path; `closed` registers what to do when its answer ends. */
+function countRequest(path: string, closed: (done: () => void) => void): void {
+  const url = new URL(path, 'http://fake');
   counts.requests += 1;
   const watch = url.searchParams.get('watch');
   if (watch === 'true' || watch === '1') {
     counts.watches += 1;
     openWatches += 1;
     counts.peakWatches = Math.max(counts.peakWatches, openWatches);
-    response.once('close', () => {
+    closed(() => {
       openWatches -= 1;
     });
   } else if (/\/(pods|events)$/.test(url.pathname)) {
@@ -70,6 +71,17 @@ subscribe('http.server.request.start', (message) => {
   } else if (/\/pods\/[^/]+$/.test(url.pathname)) {
     counts.gets += 1;
   }
+}
+
+// HTTP/1.1 requests (plain HTTP, and TLS clients that offer only HTTP/1.1)…
+subscribe('http.server.request.start', (message) => {
+  const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
+  countRequest(request.url ?? '/', (done) => response.once('close', done));
+});
+// …and HTTP/2 streams (TLS clients that negotiate h2), which Node reports on a channel of their own.
+subscribe('http2.server.stream.start', (message) => {
+  const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
+  countRequest(String(headers[':path'] ?? '/'), (done) => stream.once('close', done));
 });
 
 function theCluster(): FakeCluster {
@@ -77,10 +89,13 @@ function theCluster(): FakeCluster {
   return cluster;
 }
 
-/** Runs `step(index)` for every pod, `batch` pods per macrotask, so the server keeps writing to sockets. */
-async function paced(batch: number, step: (index: number) => void): Promise<number[]> {
-  const times: number[] = new Array(podCount);
-  for (let index = 0; index < podCount; ) {
+/**
+ * Runs `step(index)` for every pod from `from` on, `batch` pods per macrotask, so the server keeps writing
+ * to sockets. The times of pods before `from` are NaN.
+ */
+async function paced(batch: number, step: (index: number) => void, from = 0): Promise<number[]> {
+  const times: number[] = new Array(podCount).fill(Number.NaN);
+  for (let index = from; index < podCount; ) {
     const end = Math.min(podCount, index + batch);
     for (; index < end; index++) {
       step(index);
@@ -92,7 +107,7 @@ async function paced(batch: number, step: (index: number) => void): Promise<numb
 }
 
 serveCalls({
-  start: async (options: { pods: number; eventsPerPod?: number }) => {
+  start: async (options: { pods: number; eventsPerPod?: number; tls?: boolean }) => {
     podCount = options.pods;
     cluster = new FakeCluster({
       mode: 'manual',
@@ -110,7 +125,8 @@ serveCalls({
         );
       }
     }
-    server = await serveFakeCluster(cluster);
+    // Over TLS the server offers HTTP/2 by ALPN, as the apiserver does.
+    server = await serveFakeCluster(cluster, { tls: options.tls === true });
     return { url: server.url, namespace: NAMESPACE };
   },
   resetCounts: () => {
@@ -121,8 +137,17 @@ serveCalls({
   },
   counts: (): ServerCounts => ({ ...counts }),
   /** Sets every pod Running, `batch` per macrotask; resolves with the time of each change (monotonic ms). */
-  flip: (options: { batch: number }) =>
-    paced(options.batch, (index) => theCluster().setPodPhase(NAMESPACE, podName(index), 'Running')),
+  flip: (options: { batch: number; from?: number }) =>
+    paced(
+      options.batch,
+      (index) => theCluster().setPodPhase(NAMESPACE, podName(index), 'Running'),
+      options.from,
+    ),
+  /** Sets one pod Running; resolves with the time of the change (monotonic ms). */
+  flipOne: (options: { index: number }) => {
+    theCluster().setPodPhase(NAMESPACE, podName(options.index), 'Running');
+    return monotonicMs();
+  },
   /** Records one new event about every pod, `batch` per macrotask; resolves with the times. */
   recordEvents: (options: { batch: number; message: string }) =>
     paced(options.batch, (index) =>

@@ -1,7 +1,9 @@
 // One many-waits candidate in its own process: arms `waits` waits for pods of the namespace to leave
-// Pending (`arm` resolves once every wait is armed), then `finish` resolves when all have resolved,
-// with the time each resolved (monotonic ms, comparable with the server's flip times), the total time
-// and this process's peak RSS and CPU time.
+// Pending (`arm` resolves once every wait is armed); `resolved` answers when one wait has resolved (the
+// latency probes, one change at a time); `finish` resolves when all have resolved, with the time each
+// resolved (monotonic ms, comparable with the server's flip times), the total time (arming and the
+// burst, not the probes) and this process's peak RSS and CPU time. An https URL is HTTP/2 over TLS for
+// podstorage (undici offers h2 by ALPN) and HTTP/1.1 over TLS for client-node.
 import type { V1Pod } from '@kubernetes/client-node';
 import { createPodStorage, type ManagedPodStorage, type PodPhase } from '@podstorage/core';
 import { createUndiciTransport, type UndiciTransport } from '@podstorage/undici';
@@ -33,6 +35,17 @@ let armedAt = 0;
 let cpuStart: NodeJS.CpuUsage | undefined;
 let all: Promise<unknown> = Promise.resolve();
 let resolvedAt: number[] = [];
+/** Time spent in latency probes (one change at a time), left out of the total. */
+let probesMs = 0;
+/** Callers of `resolved` waiting for a wait, by pod index. */
+const resolvedWaiters = new Map<number, () => void>();
+
+/** Records that the wait for pod `index` resolved, now. */
+function markResolved(index: number): void {
+  resolvedAt[index] = monotonicMs();
+  resolvedWaiters.get(index)?.();
+  resolvedWaiters.delete(index);
+}
 let cleanup: () => Promise<void> = async () => {};
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +71,7 @@ async function armPodStorage(options: ArmOptions): Promise<void> {
       storage
         .waitForPhase(podName(index), options.namespace, TIMEOUT_MS, { untilNot: ['Pending'] })
         .then((phase) => {
-          resolvedAt[index] = monotonicMs();
+          markResolved(index);
           if (phase !== 'Running') throw new Error(`${podName(index)} ended ${phase}, expected Running`);
           return phase;
         }),
@@ -94,7 +107,7 @@ async function armInformer(options: ArmOptions): Promise<void> {
     const wait = waiting.get(name);
     if (wait === undefined || (pod.status?.phase ?? 'Pending') === 'Pending') return;
     waiting.delete(name);
-    resolvedAt[wait.index] = monotonicMs();
+    markResolved(wait.index);
     wait.resolve();
   };
   const informer = makeInformer(kubeConfig, `/api/v1/namespaces/${options.namespace}/pods`, () =>
@@ -140,7 +153,7 @@ async function armPerWait(options: ArmOptions): Promise<void> {
             if (line === '') continue;
             const event = JSON.parse(line) as { object?: V1Pod };
             if ((event.object?.status?.phase ?? 'Pending') !== 'Pending') {
-              resolvedAt[index] = monotonicMs();
+              markResolved(index);
               body.destroy();
               return;
             }
@@ -162,19 +175,40 @@ async function armPerWait(options: ArmOptions): Promise<void> {
 serveCalls({
   arm: async (options: ArmOptions) => {
     resolvedAt = new Array(options.waits).fill(Number.NaN);
+    probesMs = 0;
     cpuStart = process.cpuUsage();
     started = monotonicMs();
-    if (options.candidate === 'podstorage (undici)') await armPodStorage(options);
-    else if (options.candidate === 'client-node informer') await armInformer(options);
+    if (options.candidate.startsWith('podstorage')) await armPodStorage(options);
+    else if (options.candidate.startsWith('client-node informer')) await armInformer(options);
     else await armPerWait(options);
     armedAt = monotonicMs();
     return armedAt - started;
+  },
+  /** Resolves with the time the wait for pod `index` resolved, once it has. */
+  resolved: (options: { index: number }): Promise<number> => {
+    const at = resolvedAt[options.index] as number;
+    if (!Number.isNaN(at)) return Promise.resolve(at);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`bench: the wait for ${podName(options.index)} did not resolve`)),
+        TIMEOUT_MS,
+      );
+      resolvedWaiters.set(options.index, () => {
+        clearTimeout(timer);
+        resolve(resolvedAt[options.index] as number);
+      });
+    });
+  },
+  /** The latency probes are over: their time is not part of the total. */
+  probesDone: () => {
+    probesMs = monotonicMs() - armedAt;
+    return probesMs;
   },
   finish: async (): Promise<WaitsResult> => {
     await all;
     const last = Math.max(...resolvedAt);
     const result = {
-      totalMs: last - started,
+      totalMs: last - started - probesMs,
       armMs: armedAt - started,
       resolvedAt,
       peakRssMiB: peakRssMiB(),

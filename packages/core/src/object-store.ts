@@ -14,21 +14,6 @@ export interface ResourceShape<T> {
   routeKey(object: T): string | undefined;
 }
 
-// Only the fields present are copied: an absent field stays absent (no `undefined` slots).
-function pick<T extends object>(source: T | undefined, keys: readonly (keyof T)[]): T | undefined {
-  if (source === undefined || source === null) return undefined;
-  const picked: Partial<T> = {};
-  let any = false;
-  for (const key of keys) {
-    const value = source[key];
-    if (value !== undefined && value !== null) {
-      picked[key] = value;
-      any = true;
-    }
-  }
-  return any ? (picked as T) : undefined;
-}
-
 // The five phases as constants: a pod's slim state shares them instead of a parsed copy each.
 const PHASES = new Map<string, string>(
   ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'].map((phase) => [phase, phase]),

@@ -47,7 +47,8 @@ export interface PodStorageOptions {
   readonly backoff?: BackoffOptions;
   /**
    * When this many pod waits run at once in one namespace, the newest ones share a single watch of the
-   * whole namespace instead of opening one field-selected watch each. Default 3.
+   * whole namespace instead of opening one field-selected watch each. Counted when each wait subscribes,
+   * after the synchronous code that started it: waits started together count each other. Default 3.
    */
   readonly sharedWatchThreshold?: number;
   /** Items per page when listing. Default 500. */
@@ -149,7 +150,12 @@ export interface PodStorage {
     timeout: TimeoutLike,
     options?: LogsForPodOptions,
   ): AsyncIterableIterator<PodLogLine>;
-  /** Every modification of a pod in the namespace, until the consumer stops. */
+  /**
+   * Every modification of a pod in the namespace, until the consumer stops. Its view begins with the
+   * namespace's state as the storage's watch holds it: the list the watch starts from (or, when a watch
+   * of the namespace is already running, its current state). What that list holds is the baseline, as
+   * an informer's first list is; every later modification is yielded.
+   */
   watchPodChanges(namespace: string, options?: CancelOptions): AsyncIterableIterator<PodChange>;
 }
 
@@ -412,6 +418,9 @@ class EnginePodStorage implements ManagedPodStorage {
       let uid: string | undefined;
       let lastPhase: PodPhase | undefined;
       try {
+        // Let the caller's synchronous code (a loop starting many waits) run first, so that the watch
+        // chosen at subscribe time counts all of them.
+        await Promise.resolve();
         const decided = await followObject<Pod, { outcome: WaitOutcome | null }>(
           {
             name,
@@ -577,6 +586,7 @@ class EnginePodStorage implements ManagedPodStorage {
     const watch = this.#watchFor('pods', this.#podWaits, namespace, { 'metadata.name': name });
     let followed = uid;
     try {
+      await Promise.resolve(); // as in #wait: waits started together choose their watch together
       await followObject<Pod, true>(
         {
           name,
@@ -664,14 +674,23 @@ class EnginePodStorage implements ManagedPodStorage {
     ): WatchSubscription<ResourceTypes[R]>;
     release(): void;
   } {
-    const running = (counts.get(namespace) ?? 0) + 1;
-    counts.set(namespace, running);
-    const shared =
-      running >= this.#sharedWatchThreshold || this.#engine.isWatching(resource, namespace, undefined);
+    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
     let released = false;
     return {
-      subscribe: (subscriber, options) =>
-        this.#engine.subscribe(resource, namespace, shared ? undefined : selector, subscriber, options),
+      // Decided when the consumer subscribes, counting every consumer running by then: waits started
+      // together (one loop) all see each other and share, instead of the first few watching alone.
+      subscribe: (subscriber, options) => {
+        const shared =
+          (counts.get(namespace) ?? 0) >= this.#sharedWatchThreshold ||
+          this.#engine.isWatching(resource, namespace, undefined);
+        return this.#engine.subscribe(
+          resource,
+          namespace,
+          shared ? undefined : selector,
+          subscriber,
+          options,
+        );
+      },
       release: () => {
         if (released) return;
         released = true;

@@ -128,6 +128,18 @@ describe('WatchRetryPolicy', () => {
     policy.afterStream({ outcome: 'closed', lastedMs: 5_000, progressed: true });
     expect(policy.mayRefreshCredentials()).toBe(true);
   });
+
+  it('refreshes credentials again after a stream that worked and then broke', () => {
+    const policy = new WatchRetryPolicy(BACKOFF, noJitter);
+    expect(policy.mayRefreshCredentials()).toBe(true);
+    // The refreshed credentials worked for 8 minutes, then a proxy reset the connection; the token has
+    // rotated again by the time the watch reconnects: that 401 deserves its own refresh.
+    policy.afterError('retry', new Error('socket hang up'), 480_000, true);
+    expect(policy.mayRefreshCredentials()).toBe(true);
+    // A request refused at once proves nothing about the credentials.
+    policy.afterError('retry', new Error('ECONNREFUSED'), 0, false);
+    expect(policy.mayRefreshCredentials()).toBe(false);
+  });
 });
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));

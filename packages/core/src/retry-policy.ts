@@ -82,6 +82,8 @@ export class WatchRetryPolicy {
    */
   afterError(decision: FailureDecision, error: unknown, lastedMs = 0, progressed = false): number {
     const working = this.#noteHealth(lastedMs, progressed);
+    // The credentials worked for that stream: a later 401 may refresh them again.
+    if (working) this.#credentialsRefreshed = false;
     if (decision === 'relist') return this.#afterExpiry();
     // A connection that worked and then broke (a reset, a proxy idle timeout) is resumed at once.
     if (working && retryAfterOf(error) === undefined) return 0;

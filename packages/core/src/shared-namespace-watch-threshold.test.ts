@@ -29,6 +29,18 @@ function setup(sharedWatchThreshold: number) {
 }
 
 describe('the namespace-wide watch for many waits', () => {
+  it('is chosen by waits started together, even the first of them', async () => {
+    const { storage, selectors } = setup(3);
+    const waits = ['p1', 'p2', 'p3'].map((name) =>
+      storage.waitForPhase(name, 'default', 600_000, { untilNot: ['Pending'] }),
+    );
+    await turns();
+    // Before: p1 and p2 each opened a watch of their own (below the threshold when they started).
+    expect(selectors()).toEqual([undefined]);
+    await storage.close();
+    await Promise.allSettled(waits);
+  });
+
   it('is not used by waits that run one after the other', async () => {
     const { storage, streamOf, selectors } = setup(2);
     for (const name of ['p1', 'p2', 'p3']) {
@@ -55,11 +67,12 @@ describe('the namespace-wide watch for many waits', () => {
     streamOf('p1').send('MODIFIED', podObject('p1', 'u1', '20', 'Running'));
     await expect(waits[0]).resolves.toBe('Running');
     await turns();
-    const later = ['p3', 'p4'].map((name) =>
-      storage.waitForPhase(name, 'default', 600_000, { untilNot: ['Pending'] }),
-    );
-    await turns();
-    // p2 and p3 running: two waits, each its own; p4 makes three, which share the namespace.
+    const later = [];
+    for (const name of ['p3', 'p4']) {
+      later.push(storage.waitForPhase(name, 'default', 600_000, { untilNot: ['Pending'] }));
+      await turns();
+    }
+    // p1 is done: with p2, p3 makes two running waits, each its own; p4 makes three, which share.
     expect(selectors()).toEqual([
       { 'metadata.name': 'p1' },
       { 'metadata.name': 'p2' },

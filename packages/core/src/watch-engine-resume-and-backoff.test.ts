@@ -181,6 +181,34 @@ describe('a shared watch after failures', () => {
     expect(transport.streams).toHaveLength(1);
   });
 
+  it('backs off watch requests the server refuses slowly: a refusal is not a working stream', async () => {
+    const { clock, transport, engine } = setup();
+    const refused: number[] = [];
+    let refusals = 3;
+    // Each watch request is answered 503 only after 2 s (an overloaded apiserver or a slow proxy): the
+    // request lasted longer than a working stream must, but no stream ever opened.
+    transport.onWatch = async () => {
+      if (refusals === 0) return;
+      refusals -= 1;
+      await delay(clock, 2_000, AbortSignal.timeout(600_000));
+      refused.push(clock.now());
+      throw new KubernetesError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
+    };
+    const sent: number[] = [];
+    const onWatch = transport.onWatch;
+    transport.onWatch = (call) => {
+      sent.push(clock.now());
+      return onWatch(call);
+    };
+    engine.subscribe('pods', 'default', undefined, quiet);
+    await advance(clock, 20_000);
+    // Sent at 0, refused at 2 s, backed off 500 ms; refused at 4.5 s, backed off 1 s; and so on.
+    expect(refused).toEqual([2_000, 4_500, 7_500]);
+    expect(gaps(sent)).toEqual([2_500, 3_000, 4_000]);
+    expect(transport.streams).toHaveLength(1);
+    expect(engine.counters().retries).toBe(3);
+  });
+
   it('relists at once after an in-stream 410, and resumes after an in-stream 500 with a backoff', async () => {
     const { clock, transport, engine, opened } = setup();
     engine.subscribe('pods', 'default', undefined, quiet);

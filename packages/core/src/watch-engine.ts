@@ -410,13 +410,16 @@ class SharedWatch<R extends ResourceName> {
     this.#freshFromList = false;
     this.#counters.watchesOpened += 1;
     this.#counters.watchesActive += 1;
-    const started = clock.now();
+    // When the response headers came: a request refused after a while (a 503 after 2 s) never had a
+    // stream and must back off like any failure, not pass for a working connection.
+    let opened: number | undefined;
     const startVersion = this.#resourceVersion;
     // A stalled stream was alive only until the last thing it sent: a server that accepts watches and
     // then says nothing must not count as healthy for the inactivity timeout it made us wait.
     const ending = (outcome: StreamEnding['outcome']): StreamEnding => ({
       outcome,
-      lastedMs: (outcome === 'stalled' ? lastActivity : clock.now()) - started,
+      lastedMs:
+        opened === undefined ? 0 : Math.max(0, (outcome === 'stalled' ? lastActivity : clock.now()) - opened),
       progressed: this.#resourceVersion !== startVersion,
     });
     try {
@@ -431,6 +434,7 @@ class SharedWatch<R extends ResourceName> {
         signal: stream.signal,
         onActivity: markActivity,
       });
+      opened = clock.now();
       markActivity();
       for await (const event of watch) {
         markActivity();

@@ -61,7 +61,9 @@ export interface UndiciTransportOptions {
    * at once wait for one of them. Over HTTP/2 (TLS servers that offer it, as the API server does) every
    * request is a stream of one connection and this is rarely reached. Watches never count against it:
    * over HTTP/1.1 each holds its own connection of a separate pool, so long-lived watches cannot starve
-   * requests nor each other. Default 4.
+   * requests nor each other. Default 2: with a namespace watch that is 3 connections in all, what
+   * client-go's one HTTP/2 connection costs an API server plus two; raise it for many requests at once
+   * over high latency.
    */
   readonly maxConnections?: number;
   /** The clock for the WebSocket ping timer. Default: the system clock. */
@@ -193,7 +195,7 @@ export class UndiciTransport implements PodTransport, AsyncDisposable {
     this.#pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.#maxEventBytes = options.maxEventBytes ?? 64 * 1024 * 1024;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000;
-    const maxConnections = options.maxConnections ?? 4;
+    const maxConnections = options.maxConnections ?? 2;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw new PodStorageError(
         `maxConnections must be a positive integer, got ${JSON.stringify(maxConnections)}`,

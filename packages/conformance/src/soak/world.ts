@@ -139,9 +139,13 @@ export class SoakWorld {
       MAX_REQUESTS_PER_SECOND + 1,
       (resource, options) => {
         // The engine watches only once its list is done: from then on every consumer of the
-        // namespace-wide pod watch has its view, and every later change reaches it.
-        if (resource === 'pods' && options.fieldSelector === undefined)
+        // namespace-wide pod watch has its view, and every later change reaches it. The truth is
+        // brought up to date first: a change the storage itself made while its list was in flight
+        // (its own delete) is in that list, so it belongs to the view, not after it.
+        if (resource === 'pods' && options.fieldSelector === undefined) {
+          this.observe();
           this.#namespaceWatches.push(this.truth.seq);
+        }
       },
     );
     this.transport = new RecordingTransport(guarded, () => time.now());
