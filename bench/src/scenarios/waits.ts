@@ -175,7 +175,22 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
           const entry = summary.get(name);
           if (entry === undefined) {
             const why = failures.get(name) ?? `skipped above BENCH_PER_WAIT_MAX=${settings.perWaitMax}`;
-            return [name, `did not finish: ${why}`.slice(0, 60), '', '', '', '', '', '', '', '', '', '', '', ''];
+            return [
+              name,
+              `did not finish: ${why}`.slice(0, 60),
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+            ];
           }
           const baseline = baselineOf(name);
           return [
