@@ -10,7 +10,8 @@ const STAGES: readonly { readonly label: string; readonly message?: RegExp }[] =
   { label: 'scheduled', message: /^Successfully assigned / },
   { label: 'pulling image', message: /^Pulling image / },
   { label: 'image ready', message: /^(Successfully pulled image|Container image .* already present)/ },
-  { label: 'container created', message: /^Created container / },
+  // v1.32 kubelets write "Created container main", later ones "Created container: main".
+  { label: 'container created', message: /^Created container:? / },
   { label: 'running', message: /^Started container / },
   { label: 'finished' },
 ];

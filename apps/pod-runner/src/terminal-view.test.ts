@@ -119,7 +119,7 @@ describe.skipIf(!hasScript)('the live view on a terminal', () => {
         expect.arrayContaining([
           'created image busybox',
           'event Pulling image "busybox"',
-          'event Created container: main',
+          'event Created container main',
           'event Started container main',
           'phase Pending -> Running',
           'phase Running -> Succeeded',

@@ -126,6 +126,47 @@ function showPhase(phase) {
   updateButtons();
 }
 
+/** How a container instance ended, in words: `exit code 3 (Error) at 10:00:05`. */
+function describeExit(termination) {
+  if (termination === null || termination === undefined) return '';
+  const code =
+    termination.signal === null
+      ? `exit code ${termination.exitCode}`
+      : `signal ${termination.signal} (exit code ${termination.exitCode})`;
+  const reason = termination.reason ? ` (${termination.reason})` : '';
+  const at = termination.finishedAt ? ` at ${clock(new Date(termination.finishedAt))}` : '';
+  return `${code}${reason}${at}`;
+}
+
+// STATUS values kubectl shows for a pod in trouble (its container's waiting or terminated reason).
+const TROUBLE =
+  /BackOff|Err|Error|OOMKilled|Invalid|Failed|ContainerCannotRun|DeadlineExceeded|Evicted|Signal:|ExitCode:/;
+
+/**
+ * Shows the pod's container as a user follows it (`kubectl get pods` STATUS and RESTARTS, `kubectl
+ * describe pod` Last State): a crash-looping container shows CrashLoopBackOff, its restarts and how
+ * its last instance ended, and the kubelet's message while it waits.
+ */
+function showContainer(row) {
+  const panel = $('container-state');
+  if (row === undefined || row === null || row.status === undefined) return;
+  panel.hidden = false;
+  const status = $('pod-status');
+  status.textContent = row.status || '–';
+  status.dataset.status = row.status;
+  status.dataset.trouble = String(TROUBLE.test(row.status));
+  $('restarts').textContent = row.restarts;
+  panel.dataset.restarts = String(row.restartCount);
+  const container = row.container;
+  const last = container?.lastTermination ?? null;
+  $('last-exit-field').hidden = last === null;
+  $('last-exit').textContent = describeExit(last);
+  const message = $('container-message');
+  const waiting = container?.state === 'waiting' && container.message ? container.message : '';
+  message.hidden = waiting === '';
+  message.textContent = waiting === '' ? '' : `${container.reason}: ${waiting}`;
+}
+
 /**
  * Shows whether the pod's stream is live. While it is not, the phase shown is only the last one seen
  * (it may have changed meanwhile): the badge says so, and the snapshot of the reconnected stream
@@ -231,6 +272,8 @@ function follow(pod) {
   if (!resume) clearLines();
   showPhase(pod.phase);
   showProgress(pod.progress);
+  if (!resume) $('container-state').hidden = true;
+  showContainer(pod);
   markCurrentRow();
   openPodStream();
   $('logs-panel').hidden = !state.config.logs;
@@ -258,39 +301,67 @@ function openLogStream(current) {
   );
   state.logStream = stream;
   const mine = () => state.logStream === stream && state.current === current;
+  const data = (event) => JSON.parse(event.data);
+  // Each line is a node of its own (a text, or a restart's mark), so the oldest go first.
   const pending = [];
   let frame = 0;
   const draw = () => {
     frame = 0;
     const logs = $('logs');
     const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
-    logs.append(pending.splice(0).join(''));
+    logs.append(...pending.splice(0));
     // Keep the last lines only: a chatty container must not grow the page without bound.
-    const text = logs.textContent;
-    const lines = text.split('\n');
-    if (lines.length > MAX_LOG_LINES + 1) logs.textContent = lines.slice(-MAX_LOG_LINES - 1).join('\n');
+    while (logs.childNodes.length > MAX_LOG_LINES) logs.firstChild.remove();
     if (atEnd) logs.scrollTop = logs.scrollHeight;
+  };
+  const queue = (node) => {
+    pending.push(node);
+    if (frame === 0) frame = requestAnimationFrame(draw);
+  };
+  const logState = (text) => {
+    $('logs-state').textContent = text;
   };
   stream.addEventListener('reset', () => {
     if (!mine()) return;
     pending.length = 0;
-    $('logs').textContent = '';
-    $('logs-state').textContent = '';
+    $('logs').replaceChildren();
+    logState('');
   });
   stream.addEventListener('line', (event) => {
     if (!mine()) return;
-    pending.push(`${JSON.parse(event.data).text}\n`);
-    if (frame === 0) frame = requestAnimationFrame(draw);
+    queue(document.createTextNode(`${data(event).text}\n`));
   });
-  stream.addEventListener('end', () => {
+  // The kubelet started the next instance of the container: a mark, then that instance's lines.
+  stream.addEventListener('restart', (event) => {
+    if (!mine()) return;
+    const { container } = data(event);
+    const mark = document.createElement('span');
+    mark.className = 'log-mark';
+    mark.dataset.restart = String(container?.restartCount ?? '');
+    const ended = describeExit(container?.lastTermination);
+    mark.textContent = `── restart ${container?.restartCount ?? ''}${ended ? `: the last instance ended with ${ended}` : ''} ──\n`;
+    queue(mark);
+    logState(`(following the instance after restart ${container?.restartCount ?? ''})`);
+  });
+  // The instance ended and the kubelet will start another, after its back-off.
+  stream.addEventListener('waiting', (event) => {
+    if (!mine()) return;
+    const { container } = data(event);
+    const ended = describeExit(container?.lastTermination);
+    // The kubelet's reason while it waits (CrashLoopBackOff); a terminated state's is the exit's.
+    const why = container?.state === 'waiting' && container.reason ? `${container.reason}: ` : '';
+    logState(`(ended with ${ended || 'an exit'}; ${why}waiting for the kubelet to restart it)`);
+  });
+  stream.addEventListener('end', (event) => {
     if (!mine()) return;
     stream.close();
     state.logStream = null;
-    $('logs-state').textContent = '(the container ended)';
+    const ended = describeExit(data(event).container?.lastTermination);
+    logState(ended ? `(the container ended: ${ended})` : '(the container ended)');
   });
   stream.addEventListener('error', () => {
     if (!mine()) return;
-    $('logs-state').textContent = '(reconnecting…)';
+    logState('(reconnecting…)');
     if (stream.readyState === EventSource.CLOSED) {
       state.logStream = null;
       state.logTimer = setTimeout(() => {
@@ -315,6 +386,10 @@ function openPodStream() {
     showStreamState(true);
     showPhase(pod.phase);
     showProgress(progress);
+    showContainer(pod);
+  });
+  stream.addEventListener('pod', (event) => {
+    if (mine()) showContainer(data(event).pod);
   });
   stream.addEventListener('event', (event) => {
     if (mine()) queueLine(data(event));
@@ -400,6 +475,8 @@ async function start(event) {
     const pod = await api('POST', '/api/pods', {
       image: $('image').value.trim(),
       seconds: Number($('seconds').value),
+      exitCode: Number($('exit-code').value),
+      restartPolicy: $('restart-policy').value,
       deleteWhenFinished: $('delete-when-finished').checked,
       session: session(),
     });
@@ -440,6 +517,12 @@ function cell(text, className) {
   return td;
 }
 
+function statusCell(pod) {
+  const td = cell(pod.status ?? '', 'status');
+  td.dataset.trouble = String(TROUBLE.test(pod.status ?? ''));
+  return td;
+}
+
 function rowElement(pod) {
   const tr = document.createElement('tr');
   tr.dataset.name = pod.name;
@@ -473,8 +556,10 @@ function rowElement(pod) {
   tr.append(
     name,
     cell(pod.terminating ? `${pod.phase} (terminating)` : pod.phase, 'phase'),
+    statusCell(pod),
+    cell(pod.restarts ?? '', 'restarts'),
     progress,
-    cell(pod.node ?? '–'),
+    cell(pod.node ?? '–', 'node'),
     cell(pod.image ?? ''),
     cell(created),
   );
@@ -550,6 +635,12 @@ async function init() {
   renderStages();
   $('spawn-form').addEventListener('submit', start);
   $('stop').addEventListener('click', stop);
+  // A pod that exits 3 with restartPolicy Always: the kubelet restarts it, then backs off (CrashLoopBackOff).
+  $('crash-loop').addEventListener('click', () => {
+    $('exit-code').value = '3';
+    $('restart-policy').value = 'Always';
+    $('seconds').value = '3';
+  });
   watchTable();
   // After a reload the page follows its pod again, if it still exists.
   const saved = JSON.parse(sessionStorage.getItem('spawner.current') ?? 'null');

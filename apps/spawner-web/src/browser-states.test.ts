@@ -208,9 +208,73 @@ describe.skipIf(!chromium)('the spawner page, state by state, in headless Chromi
     await page.locator('#logs-panel').waitFor({ state: 'visible' });
     await advanceUntilShown('#phase[data-phase="Succeeded"]');
     // The follow learns that the container ended on its next look at the pod, on the cluster's clock.
-    await advanceUntilShown('#logs-state:has-text("(the container ended)")');
-    await expectText(page, '#logs-state', '(the container ended)');
+    await advanceUntilShown('#logs-state:has-text("(the container ended")');
+    // With how it ended, as `kubectl describe pod` has it (State: Terminated, Reason, Exit Code).
+    expect(await page.locator('#logs-state').textContent()).toMatch(
+      /^\(the container ended: exit code 0 \(Completed\) at \d\d:\d\d:\d\d\)$/,
+    );
     expect(await page.locator('#logs').textContent()).toBe('spawned by podstorage\ndone\n');
     await page.screenshot({ path: '/tmp/spawner-logs.png', fullPage: true });
   }, 60_000);
+  it('shows a crash-looping pod: STATUS CrashLoopBackOff, restarts, the last exit, and each instance’s log with a mark', async () => {
+    await openPage();
+    // The page's own way to ask for one: exit code 3 with restartPolicy Always.
+    await page.click('#crash-loop');
+    expect(await page.locator('#exit-code').inputValue()).toBe('3');
+    expect(await page.locator('#restart-policy').inputValue()).toBe('Always');
+    const name = await startPod();
+    const row = page.locator(`#pods tbody tr[data-name="${name}"]`);
+    await advanceUntilShown('#phase[data-phase="Running"]');
+    await expectText(page, '#pod-status', 'Running');
+
+    // The first exit restarts at once; the second falls in the kubelet's 10 s back-off.
+    await advanceUntilShown('#pod-status[data-status="CrashLoopBackOff"]');
+    expect(await page.locator('#pod-status').getAttribute('data-trouble')).toBe('true');
+    expect(await page.locator('#restarts').textContent()).toMatch(/^1 \(\d+s ago\)$/);
+    expect(await page.locator('#last-exit').textContent()).toMatch(
+      /^exit code 3 \(Error\) at \d\d:\d\d:\d\d$/,
+    );
+    await expect.poll(() => page.locator('#container-message').isVisible()).toBe(true);
+    expect(await page.locator('#container-message').textContent()).toMatch(
+      new RegExp(`^CrashLoopBackOff: back-off 10s restarting failed container=main pod=${name}_default\\(`),
+    );
+    // kubectl's columns in the table, and the kubelet's BackOff warning among the events.
+    await row.locator('td.status', { hasText: 'CrashLoopBackOff' }).waitFor();
+    expect(await row.locator('td.restarts').textContent()).toMatch(/^1 \(\d+s ago\)$/);
+    await page
+      .locator('#events li.warning', { hasText: `Back-off restarting failed container main in pod ${name}` })
+      .waitFor();
+    // A crash-looping pod is live (Running): Start waits for Stop.
+    expect(await page.locator('#start').isDisabled()).toBe(true);
+    // The log: instance 0, the mark of restart 1, instance 1; then the wait for the next.
+    await page.locator('#logs .log-mark[data-restart="1"]').waitFor();
+    await page.locator('#logs-state', { hasText: 'waiting for the kubelet to restart it' }).waitFor();
+    expect(await page.locator('#logs-state').textContent()).toMatch(
+      /^\(ended with exit code 3 \(Error\) at [\d:]+; CrashLoopBackOff: waiting for the kubelet to restart it\)$/,
+    );
+    expect(await page.locator('#logs').textContent()).toMatch(
+      /^spawned by podstorage\n── restart 1: the last instance ended with exit code 3 \(Error\) at [\d:]+ ──\nspawned by podstorage\n$/,
+    );
+    await page.screenshot({ path: '/tmp/spawner-crashloop.png', fullPage: true });
+
+    // The back-off ends: the next instance runs, its lines follow the mark of restart 2.
+    await advanceUntilShown('#logs .log-mark[data-restart="2"]');
+    await expectText(page, '#pod-status', 'Running');
+    expect(await page.locator('#restarts').textContent()).toMatch(/^2 \(\d+s ago\)$/);
+    await expect.poll(() => page.locator('#container-message').isVisible()).toBe(false);
+    await expect
+      .poll(
+        async () => ((await page.locator('#logs').textContent()) ?? '').split('spawned by podstorage').length,
+      )
+      .toBe(4);
+    expect(await page.locator('#logs .log-mark').count()).toBe(2);
+    await page.screenshot({ path: '/tmp/spawner-restarted.png', fullPage: true });
+
+    // Stop ends it: the log says the container ended, and no restart follows.
+    await page.click('#stop');
+    await advanceUntilShown('#logs-state:has-text("(the container ended")');
+    await advanceUntilShown('#progress[data-ending="deleted"]');
+    expect(await page.locator('#logs .log-mark').count()).toBe(2);
+    expect(browser.errors).toEqual([]);
+  }, 90_000);
 });

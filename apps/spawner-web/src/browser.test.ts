@@ -78,7 +78,7 @@ describe.skipIf(!chromium)('the spawner page in headless Chromium', () => {
     // The table, fed by its own stream, has the pod with its final phase.
     const row = page.locator(`#pods tbody tr[data-name="${name}"]`);
     await row.locator('td.phase', { hasText: 'Succeeded' }).waitFor();
-    expect(await row.locator('td').nth(3).textContent()).toBe('fake-node-1');
+    expect(await row.locator('td.node').textContent()).toBe('fake-node-1');
     // The bar animates its width: let it settle before the picture.
     const barWidth = (await page.locator('#progress').boundingBox())?.width;
     await expect.poll(async () => (await page.locator('#progress-fill').boundingBox())?.width).toBe(barWidth);

@@ -8,11 +8,24 @@ export const MAX_RUN_SECONDS = 3_600;
 /** The run time of a pod when the page asks for none, in seconds. */
 export const DEFAULT_RUN_SECONDS = 5;
 
+/** The restart policies a pod may have (`spec.restartPolicy`). */
+export const RESTART_POLICIES = ['Never', 'OnFailure', 'Always'] as const;
+
+/** One of {@link RESTART_POLICIES}. */
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
 /** A start request, validated. */
 export interface StartRequest {
   /** The image asked for; `undefined` for the spawner's default. */
   readonly image: string | undefined;
   readonly seconds: number;
+  /** The code the container exits with after its run (0 to 255). Default 0. */
+  readonly exitCode: number;
+  /**
+   * What the kubelet does when the container exits. Default `Never`; `Always` (or `OnFailure` with a
+   * non-zero exit code) restarts it, with the kubelet's crash-loop back-off.
+   */
+  readonly restartPolicy: RestartPolicy;
   readonly deleteWhenFinished: boolean;
   /** The page (browser tab) asking: one live pod per session. */
   readonly session: string | undefined;
@@ -29,12 +42,28 @@ export function parseStartRequest(body: Record<string, unknown>): StartRequest {
       `seconds must be a whole number from 1 to ${MAX_RUN_SECONDS}, got ${JSON.stringify(seconds)}`,
     );
   }
+  const exitCode = body.exitCode ?? 0;
+  if (!Number.isInteger(exitCode) || (exitCode as number) < 0 || (exitCode as number) > 255) {
+    throw new HttpError(
+      400,
+      `exitCode must be a whole number from 0 to 255 (a process's exit status), got ${JSON.stringify(exitCode)}`,
+    );
+  }
+  const restartPolicy = body.restartPolicy ?? 'Never';
+  if (!RESTART_POLICIES.includes(restartPolicy as RestartPolicy)) {
+    throw new HttpError(
+      400,
+      `restartPolicy must be one of ${RESTART_POLICIES.join(', ')}, got ${JSON.stringify(restartPolicy)}`,
+    );
+  }
   if (body.deleteWhenFinished !== undefined && typeof body.deleteWhenFinished !== 'boolean') {
     throw new HttpError(400, 'deleteWhenFinished must be true or false');
   }
   return {
     image,
     seconds: seconds as number,
+    exitCode: exitCode as number,
+    restartPolicy: restartPolicy as RestartPolicy,
     deleteWhenFinished: body.deleteWhenFinished === true,
     session: validateSession(body.session),
   };

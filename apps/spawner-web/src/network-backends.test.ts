@@ -104,4 +104,74 @@ describe.each(['undici', 'client-node'] as const)('the %s backend', (backend) =>
     },
     20_000,
   );
+  it.skipIf(!available[backend])(
+    'follows a crash-looping pod over HTTP: STATUS CrashLoopBackOff, and each instance’s log with a restart between',
+    async () => {
+      const cluster = new FakeCluster({
+        defaultLifecycle: { scheduleAfterMs: 100, pullMs: 1_000, runMs: 2_000 },
+      });
+      const server = await serveFakeCluster(cluster);
+      const directory = await mkdtemp(join(tmpdir(), 'spawner-kubeconfig-'));
+      const kubeconfig = join(directory, 'config');
+      await writeFile(kubeconfig, server.kubeconfig, { mode: 0o600 });
+      const spawner = await startSpawner({ backend, kubeconfig, port: 0 });
+      try {
+        const url = (path: string) => new URL(path, spawner.url).toString();
+        const started = await fetch(url('/api/pods'), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ seconds: 1, exitCode: 3, restartPolicy: 'Always' }),
+        });
+        expect(started.status).toBe(201);
+        const pod = (await started.json()) as { name: string; uid: string };
+        const stream = await openStream(url(`/api/pods/${pod.name}/watch?uid=${pod.uid}`));
+        const logs = await openStream(url(`/api/pods/${pod.name}/logs?uid=${pod.uid}`));
+        await eventually(() => expect(stream.named('snapshot')).toHaveLength(1));
+        // The cluster's clock is the test's. It moves until the cluster shows the next state, then
+        // holds while the streams over HTTP catch up (the container waits for the clock), so no
+        // instance passes before the page's log follow has read it.
+        const container = () => cluster.getPod('default', pod.name)?.status?.containerStatuses?.[0];
+        const advanceUntil = async (condition: () => boolean) => {
+          for (let step = 0; step < 300 && !condition(); step++) await cluster.clock.advance(100);
+          expect(condition()).toBe(true);
+        };
+        await advanceUntil(() => container()?.state?.running !== undefined);
+        await eventually(() => expect(logs.named('line')).toHaveLength(1));
+        // Exit 3: restarted at once (the first exit has no back-off yet).
+        await advanceUntil(() => (container()?.restartCount ?? 0) >= 1);
+        await eventually(() => expect(logs.named('line')).toHaveLength(2));
+        // The second exit falls in the 10 s back-off: CrashLoopBackOff.
+        await advanceUntil(() => container()?.state?.waiting?.reason === 'CrashLoopBackOff');
+        await eventually(() => {
+          expect(logs.named('waiting')).toHaveLength(1);
+          expect(stream.named('pod').some((event) => event.data.pod.status === 'CrashLoopBackOff')).toBe(
+            true,
+          );
+        });
+        const order = logs.events
+          .filter((event) => event.event !== 'reset')
+          .map((event) => (event.event === 'line' ? event.data.text : event.event));
+        expect(order.slice(0, 3)).toEqual(['spawned by podstorage', 'restart', 'spawned by podstorage']);
+        expect(logs.named('restart')[0]?.data.container).toMatchObject({
+          restartCount: 1,
+          lastTermination: { exitCode: 3, reason: 'Error' },
+        });
+        expect(logs.named('waiting')[0]?.data.container).toMatchObject({ reason: 'CrashLoopBackOff' });
+        const stopped = await fetch(url(`/api/pods/${pod.name}?uid=${pod.uid}`), { method: 'DELETE' });
+        expect(stopped.status).toBe(202);
+        await eventually(async () => {
+          await cluster.clock.advance(500);
+          expect(logs.named('end')).toHaveLength(1);
+          expect(stream.named('gone')).toHaveLength(1);
+        });
+        stream.close();
+        logs.close();
+      } finally {
+        await spawner.close();
+        await server.close();
+        await rm(directory, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });

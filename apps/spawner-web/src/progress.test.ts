@@ -10,6 +10,9 @@ describe('progress', () => {
       'pulled',
     );
     expect(stageOfMessage('Container image "busybox:1.36" already present on machine')).toBe('pulled');
+    // The v1.32 kubelet's words, and the newer kubelets' (kuberuntime_container.go startContainer).
+    expect(stageOfMessage('Created container main')).toBe('pulled');
+    expect(stageOfMessage('Created container: main')).toBe('pulled');
     expect(stageOfMessage('Started container main')).toBe('running');
     expect(stageOfMessage('Back-off pulling image "nope"')).toBeUndefined();
   });

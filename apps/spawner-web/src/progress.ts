@@ -34,7 +34,8 @@ const MESSAGE_STAGES: readonly (readonly [RegExp, Stage])[] = [
   [/^Successfully assigned /, 'scheduled'],
   [/^Pulling image /, 'pulling'],
   [/^Successfully pulled image |^Container image .* already present on machine/, 'pulled'],
-  [/^Created container /, 'pulled'],
+  // v1.32 writes "Created container main", later kubelets "Created container: main".
+  [/^Created container:? /, 'pulled'],
   [/^Started container /, 'running'],
 ];
 

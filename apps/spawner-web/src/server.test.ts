@@ -117,7 +117,7 @@ describe('starting a pod and following it', () => {
       `Successfully assigned default/${name} to fake-node-1`,
       'Pulling image "busybox:1.36"',
       expect.stringMatching(/^Successfully pulled image "busybox:1.36"/),
-      'Created container: main',
+      'Created container main',
       'Started container main',
     ]);
     expect(stream.named('phase').map((event) => event.data.phase)).toEqual(['Running', 'Succeeded']);
@@ -295,14 +295,24 @@ describe('event streams', () => {
 
   it('stop their watches the moment the browser disconnects', async () => {
     const { cluster, json, open } = await setup();
+    // The server's own: one watch of the namespace's pods (the pod feed), for as long as it runs.
+    await eventually(() => expect(cluster.stats().activeWatches).toBe(1));
     const { body } = await json('POST', '/api/pods', { seconds: 60 });
     const podStream = await open(`/api/pods/${body.name}/watch`);
+    const logs = await open(`/api/pods/${body.name}/logs`);
     const table = await open('/api/watch');
-    await advanceUntil(cluster, () => podStream.named('phase').length === 1 && table.named('pod').length > 1);
-    expect(cluster.stats().activeWatches).toBeGreaterThan(0);
+    await advanceUntil(
+      cluster,
+      () =>
+        podStream.named('phase').length === 1 &&
+        table.named('pod').length > 1 &&
+        logs.named('line').length > 0,
+    );
+    expect(cluster.stats().activeWatches).toBeGreaterThan(1);
     podStream.close();
+    logs.close();
     table.close();
-    await eventually(() => expect(cluster.stats().activeWatches).toBe(0));
+    await eventually(() => expect(cluster.stats().activeWatches).toBe(1));
   });
 
   it('end when the spawner closes, which also deletes the pods it started', async () => {
@@ -599,5 +609,120 @@ describe('container logs', () => {
     } finally {
       await spawner.close();
     }
+  });
+});
+
+describe('a restarting pod', () => {
+  it('crash-loops with restartPolicy Always and a non-zero exit: restarts, last exit and back-off reach the page', async () => {
+    const { cluster, json, open } = await setup();
+    const { status, body } = await json('POST', '/api/pods', {
+      seconds: 1,
+      exitCode: 3,
+      restartPolicy: 'Always',
+    });
+    expect(status).toBe(201);
+    const pod = cluster.getPod('default', body.name);
+    expect(pod?.spec?.restartPolicy).toBe('Always');
+    expect(pod?.spec?.containers[0]?.command).toEqual([
+      'sh',
+      '-c',
+      'echo "spawned by podstorage"; sleep 1; exit 3',
+    ]);
+    const podStream = await open(`/api/pods/${body.name}/watch?uid=${body.uid}`);
+    const logs = await open(`/api/pods/${body.name}/logs?uid=${body.uid}`);
+    const table = await open('/api/watch');
+    const rows = () => podStream.named('pod').map((event) => event.data.pod);
+    // The second exit falls in the kubelet's 10 s back-off: CrashLoopBackOff, as kubectl's STATUS says.
+    await advanceUntil(cluster, () => rows().some((row) => row.status === 'CrashLoopBackOff'));
+    const looping = rows().find((row) => row.status === 'CrashLoopBackOff');
+    expect(looping).toMatchObject({
+      phase: 'Running',
+      ready: '0/1',
+      restartCount: 1,
+      restarts: expect.stringMatching(/^1 \(\d+s ago\)$/),
+      container: {
+        name: 'main',
+        restartCount: 1,
+        state: 'waiting',
+        reason: 'CrashLoopBackOff',
+        message: expect.stringMatching(/^back-off 10s restarting failed container=main pod=spawn-/),
+        lastTermination: { exitCode: 3, reason: 'Error', signal: null },
+      },
+    });
+    // Before: the first instance's exit (Error) was seen, and the restarted one running.
+    expect(rows().some((row) => row.container?.state === 'running' && row.restartCount === 1)).toBe(true);
+    // The table says the same.
+    await eventually(() =>
+      expect(
+        table
+          .named('pod')
+          .some((event) => event.data.name === body.name && event.data.status === 'CrashLoopBackOff'),
+      ).toBe(true),
+    );
+    // The log stream follows each instance in turn, with a mark between: instance 0, restart 1, then
+    // the back-off wait after instance 1.
+    await advanceUntil(cluster, () => logs.named('waiting').length === 1);
+    const kinds = () =>
+      logs.events
+        .filter((event) => event.event !== 'reset')
+        .map((event) =>
+          event.event === 'line' ? event.data.text : `${event.event}:${event.data.container?.restartCount}`,
+        );
+    expect(kinds()).toEqual(['spawned by podstorage', 'restart:1', 'spawned by podstorage', 'waiting:1']);
+    expect(logs.named('restart')[0]?.data.container.lastTermination).toMatchObject({
+      exitCode: 3,
+      reason: 'Error',
+    });
+    expect(logs.named('waiting')[0]?.data.container).toMatchObject({
+      state: 'waiting',
+      reason: 'CrashLoopBackOff',
+      lastTermination: { exitCode: 3 },
+    });
+    // After the back-off, the next instance: its mark, then its lines.
+    await advanceUntil(cluster, () => logs.named('restart').length === 2);
+    await eventually(() => expect(kinds().at(-1)).toBe('spawned by podstorage'));
+    expect(kinds().slice(4)).toEqual(['restart:2', 'spawned by podstorage']);
+    expect(logs.named('end')).toHaveLength(0);
+    // Deleting it ends the log: no instance follows.
+    expect((await json('DELETE', `/api/pods/${body.name}?uid=${body.uid}`)).status).toBe(202);
+    await advanceUntil(cluster, () => logs.named('end').length === 1);
+    expect(logs.isEnded() || logs.named('end').length === 1).toBe(true);
+  });
+
+  it('ends Failed with restartPolicy Never and exit 3: STATUS Error, the exit in the log stream’s end', async () => {
+    const { cluster, json, open } = await setup();
+    const { body } = await json('POST', '/api/pods', { seconds: 1, exitCode: 3 });
+    expect(cluster.getPod('default', body.name)?.spec?.restartPolicy).toBe('Never');
+    const podStream = await open(`/api/pods/${body.name}/watch?uid=${body.uid}`);
+    const logs = await open(`/api/pods/${body.name}/logs?uid=${body.uid}`);
+    await advanceUntil(cluster, () =>
+      podStream.named('phase').some((event) => event.data.phase === 'Failed'),
+    );
+    // The log follow may be in a pause on the cluster's clock (it opened before the pod had a node).
+    await advanceUntil(cluster, () => logs.named('end').length === 1);
+    expect(logs.named('line').map((event) => event.data.text)).toEqual(['spawned by podstorage']);
+    expect(logs.named('restart')).toHaveLength(0);
+    expect(logs.named('end')[0]?.data.container).toMatchObject({
+      state: 'terminated',
+      reason: 'Error',
+      restartCount: 0,
+      lastTermination: { exitCode: 3, reason: 'Error' },
+    });
+    await eventually(() =>
+      expect(podStream.named('pod').at(-1)?.data.pod).toMatchObject({ status: 'Error', restartCount: 0 }),
+    );
+  });
+
+  it('refuses an exit code or restart policy Kubernetes would not take', async () => {
+    const { json } = await setup();
+    expect(await json('POST', '/api/pods', { exitCode: 256 })).toMatchObject({
+      status: 400,
+      body: { error: "exitCode must be a whole number from 0 to 255 (a process's exit status), got 256" },
+    });
+    expect(await json('POST', '/api/pods', { restartPolicy: 'Sometimes' })).toMatchObject({
+      status: 400,
+      body: { error: 'restartPolicy must be one of Never, OnFailure, Always, got "Sometimes"' },
+    });
+    expect((await json('GET', '/api/config')).body.restartPolicies).toEqual(['Never', 'OnFailure', 'Always']);
   });
 });

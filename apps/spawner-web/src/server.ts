@@ -9,11 +9,19 @@ import {
   type ManagedPodStorage,
   type Pod,
   silentLogger,
+  systemClock,
   validateNamespace,
 } from '@podstorage/core';
 import { type Backend, type BackendName, type BackendOptions, openBackend } from './backend.js';
 import { allow, describeError, HttpError, readJson, sendJson } from './http.js';
-import { checkName, DEFAULT_RUN_SECONDS, parseStartRequest, validateImage } from './input.js';
+import {
+  checkName,
+  DEFAULT_RUN_SECONDS,
+  parseStartRequest,
+  RESTART_POLICIES,
+  validateImage,
+} from './input.js';
+import { PodFeed } from './pod-feed.js';
 import { DEFAULT_IMAGE, type PodRow, podRow, spawnedPod } from './pod-spec.js';
 import { STAGES } from './progress.js';
 import { ProgressBook } from './progress-book.js';
@@ -143,6 +151,8 @@ class SpawnerServer {
   readonly #streams: StreamContext;
   // The one source of every pod's progress, for the pod streams and the table alike.
   readonly #book = new ProgressBook();
+  // The newest state of each pod, from one watch of the namespace for the server's life.
+  readonly #feed = new PodFeed();
   // The pod each page (a browser tab's session id) started last, or 'starting' while its create is in
   // flight: a page has one live pod at a time, so a second Start never orphans the first pod.
   readonly #sessions = new Map<string, { name: string; uid: string } | 'starting'>();
@@ -165,6 +175,7 @@ class SpawnerServer {
     // A session's entry goes with its pod: the map holds the pages whose pod still exists.
     this.#book.listen((change) => {
       if (change.progress.ending !== 'deleted') return;
+      this.#feed.forget(change.uid);
       for (const [session, pod] of this.#sessions) {
         if (pod !== 'starting' && pod.uid === change.uid) this.#sessions.delete(session);
       }
@@ -176,11 +187,13 @@ class SpawnerServer {
       logger: this.#logger,
       heartbeatMs: this.#heartbeatMs,
       book: this.#book,
+      feed: this.#feed,
       shutdown: this.#shutdown.signal,
       created: this.#created,
       track: (task) => this.#track(task),
       list: (signal) => this.#list(signal),
     };
+    this.#track(this.#feed.run(this.#storage, this.#namespace, this.#shutdown.signal, this.#logger));
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error: unknown) => this.#fail(response, error));
     });
@@ -245,6 +258,11 @@ class SpawnerServer {
     );
   }
 
+  /** The cluster's time: the fake's clock, else the system's. */
+  #now(): Date {
+    return (this.#backend.clock ?? systemClock).date();
+  }
+
   #track(task: Promise<void>): void {
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
@@ -281,6 +299,7 @@ class SpawnerServer {
         description: this.#backend.description,
         image: this.#image,
         seconds: DEFAULT_RUN_SECONDS,
+        restartPolicies: RESTART_POLICIES,
         stages: STAGES,
         // The page shows a logs panel only where the backend can read container logs.
         logs: typeof this.#backend.transport.readPodLog === 'function',
@@ -345,7 +364,8 @@ class SpawnerServer {
         ...(token === undefined ? {} : { continue: token }),
         signal: AbortSignal.any([signal, this.#shutdown.signal]),
       });
-      for (const pod of page.items) rows.set(pod.metadata?.name ?? '', podRow(pod, this.#book.pod(pod)));
+      for (const pod of page.items)
+        rows.set(pod.metadata?.name ?? '', podRow(pod, this.#book.pod(pod), this.#now()));
       token = page.metadata.continue || undefined;
     } while (token !== undefined);
     this.#book.retain(new Set([...rows.values()].map((row) => row.uid)), mark);
@@ -360,7 +380,8 @@ class SpawnerServer {
     if (uid !== undefined && pod.metadata?.uid !== uid) {
       throw new HttpError(404, `pod ${name} (uid ${uid}) not found: the pod of that name now is another one`);
     }
-    return podRow(pod, this.#book.pod(pod));
+    this.#feed.offer(pod);
+    return podRow(pod, this.#book.pod(pod), this.#now());
   }
 
   /**
@@ -372,6 +393,8 @@ class SpawnerServer {
     const {
       image = this.#image,
       seconds,
+      exitCode,
+      restartPolicy,
       deleteWhenFinished,
       session,
     } = parseStartRequest(await readJson(request));
@@ -393,7 +416,12 @@ class SpawnerServer {
           );
         }
       }
-      const pod = spawnedPod(this.#namespace, image, seconds, this.#backend.name === 'fake');
+      const pod = spawnedPod(
+        this.#namespace,
+        image,
+        { seconds, exitCode, restartPolicy },
+        this.#backend.name === 'fake',
+      );
       created = await this.#backend.transport.create('pods', this.#namespace, pod, {
         signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
       });
@@ -409,8 +437,8 @@ class SpawnerServer {
     }
     const name = created.metadata?.name ?? '';
     this.#spawned.set(name, created.metadata?.uid ?? '');
-    this.#logger.info({ pod: name, image, seconds }, 'started pod');
-    const row = podRow(created, this.#book.pod(created));
+    this.#logger.info({ pod: name, image, seconds, exitCode, restartPolicy }, 'started pod');
+    const row = podRow(created, this.#book.pod(created), this.#now());
     this.#created.dispatchEvent(new CustomEvent('created', { detail: row }));
     if (deleteWhenFinished) this.#track(this.#deleteWhenFinished(name));
     return row;

@@ -12,7 +12,8 @@ import {
 import type { Backend } from './backend.js';
 import { type EventLine, eventLine } from './event-lines.js';
 import { describeError, HttpError } from './http.js';
-import { type PodRow, podRow } from './pod-spec.js';
+import type { PodFeed } from './pod-feed.js';
+import { type ContainerView, containerView, type PodRow, podRow } from './pod-spec.js';
 import { type ProgressBook, sameProgress } from './progress-book.js';
 import { type EventStream, openEventStream } from './sse.js';
 
@@ -35,6 +36,8 @@ export interface StreamContext {
   readonly heartbeatMs: number;
   /** The one source of every pod's progress. */
   readonly book: ProgressBook;
+  /** The newest state of each pod (one watch of the namespace): restarts, back-offs, deletions. */
+  readonly feed: PodFeed;
   /** Aborted when the server shuts down. */
   readonly shutdown: AbortSignal;
   /** Fires `created` (a {@link PodRow} as detail) for each pod started here. */
@@ -75,19 +78,32 @@ export async function watchPod(
     heartbeatMs: context.heartbeatMs,
     shutdown: context.shutdown,
   });
+  const now = backend.clock ?? systemClock;
   let sent = book.pod(pod);
+  let shown = podRow(pod, sent, now.date());
   stream.send('snapshot', {
-    pod: podRow(pod, sent),
+    pod: shown,
     progress: sent,
     resumed: stream.resumedAfter !== undefined,
   });
+  // The pod's container as it changes (a restart, a back-off, the last exit): `pod` with the row.
+  const statusOf = (row: PodRow) =>
+    JSON.stringify([row.status, row.ready, row.restartCount, row.container, row.terminating]);
+  const showStatus = (next: Pod) => {
+    const row = podRow(next, book.pod(next), now.date());
+    if (statusOf(row) === statusOf(shown)) return;
+    shown = row;
+    stream.send('pod', { pod: row });
+  };
+  context.feed.listen(uid, showStatus, stream.signal);
+  const newer = context.feed.latest(uid);
+  if (newer !== undefined && newer !== pod) showStatus(newer);
   book.listen((change) => {
     if (change.uid !== uid || sameProgress(change.progress, sent)) return;
     sent = change.progress;
     stream.send('progress', { progress: sent });
   }, stream.signal);
   const lines = throttleLines(stream);
-  const now = backend.clock ?? systemClock;
   const events = async () => {
     for await (const event of storage.eventObjectsForPod(name, namespace, STREAM_BUDGET_MS, {
       ...(uid === '' ? {} : { uid }),
@@ -123,15 +139,19 @@ export async function watchPod(
       stream.send('phase', { phase });
     }
   };
-  context.track(feed(context, stream, 'pod stream', name, [events, phases]));
+  context.track(runFeeders(context, stream, 'pod stream', name, [events, phases]));
 }
 
 /**
  * GET /api/pods/:name/logs?uid=: the container's log, as `kubectl logs -f` shows it
- * (`storage.logsForPod`, which waits for the container to start and resumes a broken stream).
- * `reset` first (the page clears what it shows: a reconnected stream reads the log again), then
- * `line` `{ text, time }` per line, and `end` once the container ended. 404 where the backend
- * cannot read logs (its transport has no `readPodLog`).
+ * (`storage.logsForPod`, which waits for the container to start and resumes a broken stream), and on
+ * through its restarts: each instance is followed on its own (`restartCount`), and between two the
+ * stream says what happened. `reset` first (the page clears what it shows: a reconnected stream reads
+ * the current instance again), then `line` `{ text, time }` per line; `waiting` `{ container }` when the
+ * instance ended and the kubelet will start another (its back-off, a {@link ContainerView});
+ * `restart` `{ container }` when the next instance started (its lines follow); `end` `{ container }`
+ * once the container ended for good (the pod finished, is being deleted, or is gone). 404 where the
+ * backend cannot read logs (its transport has no `readPodLog`).
  */
 export async function watchLogs(
   context: StreamContext,
@@ -140,14 +160,17 @@ export async function watchLogs(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const { backend, storage, namespace } = context;
+  const { backend, storage, namespace, feed } = context;
   if (typeof backend.transport.readPodLog !== 'function') {
     throw new HttpError(404, `container logs are not available on the ${backend.name} backend`);
   }
-  const pod = await backend.transport.get('pods', namespace, name, {
-    signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown]),
-  });
-  if (expectedUid !== undefined && pod.metadata?.uid !== expectedUid) {
+  const read = (signal: AbortSignal) =>
+    backend.transport.get('pods', namespace, name, {
+      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown, signal]),
+    });
+  const pod = await read(context.shutdown);
+  const uid = pod.metadata?.uid ?? '';
+  if (expectedUid !== undefined && uid !== expectedUid) {
     throw new HttpError(
       404,
       `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
@@ -157,16 +180,91 @@ export async function watchLogs(
     heartbeatMs: context.heartbeatMs,
     shutdown: context.shutdown,
   });
+  // Gone (whatever stream saw it first): no instance follows.
+  const gone = new AbortController();
+  context.book.listen((change) => {
+    if (change.uid === uid && change.progress.ending === 'deleted') gone.abort();
+  }, stream.signal);
+  const waiting = AbortSignal.any([stream.signal, gone.signal]);
   stream.send('reset', {});
   const lines = async () => {
-    for await (const line of storage.logsForPod(name, namespace, STREAM_BUDGET_MS, {
-      signal: stream.signal,
-    })) {
-      stream.send('line', line);
+    let current: Pod | null = pod;
+    // The instance shown: the one running now (as `kubectl logs -f`), or the first to start.
+    let instance = containerView(pod)?.restartCount ?? 0;
+    follow: for (;;) {
+      for await (const line of storage.logsForPod(name, namespace, STREAM_BUDGET_MS, {
+        signal: stream.signal,
+        restartCount: instance,
+      })) {
+        stream.send('line', line);
+      }
+      // The follow ended: the pod, read now, says whether another instance follows.
+      current = await readOrNull(read, stream.signal);
+      // What the last `waiting` said: sent again when the wait changes (an exit, then CrashLoopBackOff).
+      let told = '';
+      for (;;) {
+        if (current === null || !willRestart(current)) {
+          stream.send('end', { container: current === null ? null : containerView(current) });
+          return;
+        }
+        const view = containerView(current);
+        if ((view?.restartCount ?? 0) > instance) break;
+        // Still this instance, running: the follow ran out of its budget, not the container.
+        if (view?.state === 'running') continue follow;
+        const wait = `${view?.state}/${view?.reason}`;
+        if (wait !== told) {
+          stream.send('waiting', { container: view });
+          told = wait;
+        }
+        const next = await feed.until(
+          uid,
+          current,
+          (candidate) => {
+            const seen = containerView(candidate);
+            return (
+              !willRestart(candidate) ||
+              (seen?.restartCount ?? 0) > instance ||
+              `${seen?.state}/${seen?.reason}` !== told
+            );
+          },
+          waiting,
+        );
+        if (stream.signal.aborted) return;
+        current = next ?? null;
+      }
+      const view = containerView(current);
+      instance = view?.restartCount ?? instance + 1;
+      stream.send('restart', { container: view });
     }
-    stream.send('end', {});
   };
-  context.track(feed(context, stream, 'log stream', name, [lines]));
+  context.track(runFeeders(context, stream, 'log stream', name, [lines]));
+}
+
+/** Whether the kubelet may still start another instance of the pod's container. */
+function willRestart(pod: Pod): boolean {
+  const phase = phaseOf(pod);
+  if (phase === 'Succeeded' || phase === 'Failed') return false;
+  if (pod.metadata?.deletionTimestamp) return false;
+  const view = containerView(pod);
+  if (view === null) return true;
+  // restartPolicy (default Always): Never never restarts; OnFailure only a failed instance.
+  const policy = pod.spec?.restartPolicy ?? 'Always';
+  if (view.state === 'running' || view.state === 'waiting') return true;
+  if (policy === 'Never') return false;
+  return policy === 'Always' || (view.lastTermination?.exitCode ?? 0) !== 0;
+}
+
+/** The pod as read now; `null` when it is gone. */
+async function readOrNull(
+  read: (signal: AbortSignal) => Promise<Pod>,
+  signal: AbortSignal,
+): Promise<Pod | null> {
+  try {
+    return await read(signal);
+  } catch (error) {
+    if (describeError(error)[0] === 404) return null;
+    throw error;
+  }
 }
 
 /**
@@ -253,7 +351,7 @@ export async function watchTable(
   const fromPod = (pod: Pod) => {
     updating = true;
     try {
-      update(podRow(pod, book.pod(pod)));
+      update(podRow(pod, book.pod(pod), (context.backend.clock ?? systemClock).date()));
     } finally {
       updating = false;
     }
@@ -303,7 +401,7 @@ export async function watchTable(
     await removalsFailed;
     await Promise.allSettled([...removals]);
   };
-  context.track(feed(context, stream, 'table stream', undefined, [changes, removalWatches]));
+  context.track(runFeeders(context, stream, 'table stream', undefined, [changes, removalWatches]));
 }
 
 /**
@@ -311,7 +409,7 @@ export async function watchTable(
  * the others and their watches). A failure the browser did not cause is sent as a `failure` event
  * (`error` is EventSource's own).
  */
-async function feed(
+async function runFeeders(
   context: StreamContext,
   stream: EventStream,
   what: string,

@@ -108,9 +108,9 @@ export function eventually<T>(check: () => T | Promise<T>): Promise<T> {
 }
 
 /**
- * Gives the cluster's transport a `readPodLog` that answers as the kubelet does with
- * `timestamps=true`, in chunks that need not end at line ends: a stand-in until the fake serves
- * container logs itself (they land on another branch). Returns the options each read was asked with.
+ * Gives the cluster's transport a `readPodLog` that answers the given chunks, as the kubelet does with
+ * `timestamps=true`, in chunks that need not end at line ends (the fake's own logs come in whole
+ * lines): for tests of how the page splits and stamps lines. Returns the options each read was asked with.
  */
 export function withPodLogs(cluster: FakeCluster, chunks: readonly string[]): object[] {
   const transport = cluster.transport();

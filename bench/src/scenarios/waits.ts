@@ -175,7 +175,22 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
           const entry = summary.get(name);
           if (entry === undefined) {
             const why = failures.get(name) ?? `skipped above BENCH_PER_WAIT_MAX=${settings.perWaitMax}`;
-            return [name, `did not finish: ${why}`.slice(0, 60), '', '', '', '', '', '', '', '', '', '', '', ''];
+            return [
+              name,
+              `did not finish: ${why}`.slice(0, 60),
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              '',
+            ];
           }
           const baseline = baselineOf(name);
           return [
@@ -217,14 +232,19 @@ export async function waitsScenario(settings: Settings): Promise<ScenarioReport>
         continue;
       }
       if (waits >= 10_000 || waits === Math.max(...settings.waits)) {
-        goals.push(
-          {
-            goal: `${fmt(waits)} waits${pair.label}: total time ≤ informer's`,
+        // Over TLS the burst lasts as long as the server takes to write its changes, and it writes
+        // HTTP/2 frames (to podstorage) more slowly than HTTP/1.1 chunks (to client-node): a total
+        // bounded by the server is no goal of a client (the table shows it, and the server's time).
+        if (pair.label === '') {
+          goals.push({
+            goal: `${fmt(waits)} waits: total time ≤ informer's`,
             measured: pair.ours.totalMs,
             unit: 'ms',
             target: pair.baseline.totalMs,
             targetNote: 'informer',
-          },
+          });
+        }
+        goals.push(
           {
             goal: `${fmt(waits)} waits${pair.label}: peak RSS ≤ informer's`,
             measured: pair.ours.peakRssMiB,

@@ -163,6 +163,58 @@ describe('logsForPod', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('with restartCount, a follow ends with that instance even when the next one already runs', async () => {
+    // A kubelet may restart a container at once after its first exit (kuberuntime_manager.go doBackOff
+    // has no back-off entry yet): the pod read after the follow shows the next instance running.
+    const clock = new ManualClock();
+    const restarted = (restartCount: number): Pod => ({
+      metadata: { name: 'p', namespace: 'default', uid: 'u1' },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'main',
+            restartCount,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 3 } },
+          } as never,
+        ],
+      },
+    });
+    const steps = (): Step[] => [
+      { chunks: [`${T(1)} first instance\n`], ending: 'end' },
+      { chunks: [`${T(2)} second instance\n`], ending: 'end' },
+    ];
+    // Without the option the follow resumes into the second instance, with nothing between them.
+    const merged = logTransport(steps(), () => (merged.requests.length >= 2 ? finished : restarted(1)));
+    await using storage = createPodStorage(merged.transport, { clock, random: noJitter });
+    expect(await collect(storage.logsForPod('p', 'default', 60_000), clock)).toEqual([
+      'first instance',
+      'second instance',
+    ]);
+    // With it, the follow of instance 0 ends when the pod shows restartCount 1.
+    const one = logTransport(steps(), () => restarted(1));
+    await using storage2 = createPodStorage(one.transport, { clock, random: noJitter });
+    expect(await collect(storage2.logsForPod('p', 'default', 60_000, { restartCount: 0 }), clock)).toEqual([
+      'first instance',
+    ]);
+    expect(one.requests).toHaveLength(1);
+    // The instance now running is followed as usual (a broken stream is resumed within it).
+    const current = logTransport(
+      [
+        { chunks: [`${T(2)} second\n`], ending: 'break' },
+        { chunks: [`${T(2)} second\n${T(3)} more\n`], ending: 'end' },
+      ],
+      () => (current.requests.length >= 2 ? restarted(2) : restarted(1)),
+    );
+    await using storage3 = createPodStorage(current.transport, { clock, random: noJitter });
+    expect(await collect(storage3.logsForPod('p', 'default', 60_000, { restartCount: 1 }), clock)).toEqual([
+      'second',
+      'more',
+    ]);
+    expect(current.requests).toHaveLength(2);
+  });
+
   it('resumes a broken follow from the last line, without repeating the lines of that instant', async () => {
     const clock = new ManualClock();
     const { transport, requests } = logTransport(

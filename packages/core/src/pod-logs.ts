@@ -28,6 +28,13 @@ export interface FollowPodLogsOptions {
   readonly sinceSeconds?: number;
   /** At most this many bytes of log (`--limit-bytes`). */
   readonly limitBytes?: number;
+  /**
+   * Follow only the instance of the container that has this `restartCount`: the follow ends once the
+   * container has been restarted past it, instead of resuming into the next instance (whose lines
+   * would then run on from this one's with nothing between them). For a caller that shows each
+   * instance on its own, such as a page that marks every restart. Default: whatever instance runs.
+   */
+  readonly restartCount?: number;
 }
 
 /** Messages the kubelet (through the apiserver) answers with while a container cannot be read yet. */
@@ -52,10 +59,16 @@ function splitTimestamp(line: string): PodLogLine {
 /** Where the container is in its life, by the pod's status. */
 type ContainerState = 'waiting' | 'running' | 'ended';
 
-function containerState(pod: Pod, container: string | undefined): ContainerState {
+function containerState(
+  pod: Pod,
+  container: string | undefined,
+  restartCount: number | undefined,
+): ContainerState {
   if (pod.metadata?.deletionTimestamp !== undefined && pod.status?.phase !== 'Pending') return 'ended';
   const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
   const status = container === undefined ? statuses[0] : statuses.find((each) => each.name === container);
+  // The instance asked for has ended once the kubelet counted a restart past it.
+  if (restartCount !== undefined && (status?.restartCount ?? 0) > restartCount) return 'ended';
   if (status?.state?.running !== undefined) return 'running';
   if (status?.state?.terminated !== undefined) return 'ended';
   // Waiting after a run (CrashLoopBackOff): the instance a follow read has ended.
@@ -206,7 +219,7 @@ export async function* followPodLogs(
         ended,
         (attempt) => transport.get('pods', namespace, name, { signal: attempt }),
       );
-      return containerState(pod, options.container);
+      return containerState(pod, options.container, options.restartCount);
     } catch (error) {
       if (KubernetesError.isInstance(error) && error.code === 404) return 'gone';
       throw error;

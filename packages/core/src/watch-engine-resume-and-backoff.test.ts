@@ -192,7 +192,11 @@ describe('a shared watch after failures', () => {
       refusals -= 1;
       await delay(clock, 2_000, AbortSignal.timeout(600_000));
       refused.push(clock.now());
-      throw new KubernetesError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
+      throw new KubernetesError(
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
     };
     const sent: number[] = [];
     const onWatch = transport.onWatch;

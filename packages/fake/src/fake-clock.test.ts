@@ -24,6 +24,34 @@ describe('FakeClock', () => {
     expect(clock.nextTimerAt()).toBe(1_000);
   });
 
+  it('fails an advance that a timer re-arming itself at 0 ms would never end, naming the hot loop', {
+    timeout: 120_000,
+  }, async () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    const rearm = () => {
+      fired += 1;
+      clock.setTimeout(rearm, 0);
+    };
+    clock.setTimeout(rearm, 10);
+    // Issue 10 item 11's runaway: a retry computed as -1.8e-12 ms fired at its own instant forever,
+    // freezing a clock that followed real time. Now the advance fails instead of never ending.
+    await expect(clock.advance(1_000)).rejects.toThrow(
+      /timers fired at 10 ms without time passing.*hot loop/,
+    );
+    expect(fired).toBe(100_000);
+    expect(clock.now()).toBe(10);
+  });
+
+  it('fires 10,000 timers due at one instant', async () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    for (let index = 0; index < 10_000; index++) clock.setTimeout(() => fired++, 50);
+    await clock.advance(100);
+    expect(fired).toBe(10_000);
+    expect(clock.now()).toBe(100);
+  });
+
   it('fires timers that fired callbacks schedule inside the window', async () => {
     const clock = new FakeClock();
     const fired: number[] = [];

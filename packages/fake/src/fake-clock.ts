@@ -21,6 +21,12 @@ class FakeTimerHandle {
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
+ * More timers than this firing at one instant can only be a timer that re-arms itself without delay:
+ * 10,000 operations timing out together are 10,000, not 100,000.
+ */
+const MAX_TIMERS_AT_ONE_INSTANT = 100_000;
+
+/**
  * A manual, deterministic {@link Clock}. Time stands still until {@link FakeClock.advance} moves it, firing
  * due timers one by one in time order (ties in the order they were scheduled). Between timers it yields a
  * real macrotask, so the promise chains a timer starts settle before the next timer fires, exactly as
@@ -74,7 +80,9 @@ export class FakeClock implements Clock {
   /**
    * Moves time forward by `ms`, firing every timer due within the window in time order, including timers
    * that fired callbacks schedule inside the window. Awaits a real macrotask before and after each firing
-   * so that promise reactions settle. Calls made while another `advance` runs queue behind it.
+   * so that promise reactions settle. Calls made while another `advance` runs queue behind it. Rejects
+   * when more than 100,000 timers fire at one instant (a timer re-arming itself at 0 ms), which would
+   * otherwise never end.
    */
   advance(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) {
@@ -101,7 +109,9 @@ export class FakeClock implements Clock {
    * Lets this clock follow the wall clock, `speed` times faster, for programs (a demo, a server for
    * manual testing) rather than tests: every `tickMs` of real time it advances `tickMs * speed`.
    * Returns a function that stops following and resolves once an advance in flight has finished; until
-   * it is called a real interval keeps the process alive.
+   * it is called a real interval keeps the process alive. An advance that fails (a callback throws, a
+   * timer re-arming itself at 0 ms) is left unhandled: the program stops with that error instead of
+   * running on with time frozen.
    */
   followRealTime(options: { speed?: number; tickMs?: number } = {}): () => Promise<void> {
     const speed = options.speed ?? 1;
@@ -132,11 +142,22 @@ export class FakeClock implements Clock {
   async #run(ms: number): Promise<void> {
     const target = this.#now + ms;
     await macrotask();
+    let instant = Number.NaN;
+    let firedAtInstant = 0;
     for (;;) {
       const timer = this.#earliest();
       if (timer === undefined || timer.at > target) break;
       this.#timers.delete(timer.id);
       this.#now = Math.max(this.#now, timer.at);
+      if (this.#now === instant) firedAtInstant += 1;
+      else [instant, firedAtInstant] = [this.#now, 1];
+      // Time cannot pass while timers keep re-arming at the instant that fires them: the advance would
+      // never end (a program following real time freezes, a test hangs). Fail it, naming the cause.
+      if (firedAtInstant > MAX_TIMERS_AT_ONE_INSTANT) {
+        throw new Error(
+          `FakeClock: more than ${MAX_TIMERS_AT_ONE_INSTANT} timers fired at ${this.#now} ms without time passing: a timer re-arms itself at 0 ms (a hot loop)`,
+        );
+      }
       timer.callback();
       await macrotask();
     }

@@ -38,6 +38,7 @@ export {
   parseLabelSelector,
 } from './selectors.js';
 export { type FakeClusterServer, type ServeFakeClusterOptions, serveFakeCluster } from './server/serve.js';
+export { type PodColumns, podColumns } from './server/tables.js';
 export { tooLargeResourceVersion } from './status.js';
 export {
   DEFAULT_WATCHDOG,

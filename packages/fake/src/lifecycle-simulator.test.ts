@@ -3,7 +3,7 @@
 // - pkg/kubelet/kuberuntime/kuberuntime_manager.go doBackOff and client-go util/flowcontrol/backoff.go:
 //   the first exit restarts at once, later ones wait 10 s doubling to 5 min (pkg/kubelet/kubelet.go
 //   backOffPeriod, MaxContainerBackOff), an entry untouched for 2 × 5 min starts over;
-// - pkg/kubelet/kuberuntime/kuberuntime_container.go: "Created container: %s", "Started container %s",
+// - pkg/kubelet/kuberuntime/kuberuntime_container.go: "Created container %s", "Started container %s" (v1.32; see kubelet-messages.test.ts),
 //   "Stopping container %s", killContainer's preStop hook and minimumGracePeriodInSeconds (2);
 // - pkg/kubelet/status/generate.go: the pod conditions and their reasons.
 import type { KubernetesEvent, Pod } from '@podstorage/core';
@@ -61,7 +61,7 @@ describe('lifecycle simulator: containers and restartPolicy', () => {
       'Normal Scheduled x1: Successfully assigned default/web to fake-node-1',
       'Normal Pulling x1: Pulling image "nginx:1.27"',
       'Normal Pulled x1: Successfully pulled image "nginx:1.27" in 1s (1s including waiting). Image size: 4269694 bytes.',
-      'Normal Created x1: Created container: main',
+      'Normal Created x1: Created container main',
       'Normal Started x1: Started container main',
     ]);
     const scheduled = cluster.listEvents('default', { fieldSelector: 'reason=Scheduled' })

@@ -321,13 +321,18 @@ interface Run {
   readonly key: string;
   readonly uid: string;
   readonly script: LifecycleScript;
-  readonly createdAt: number;
   readonly timers: Set<TimerHandle>;
   readonly logs: PodLogs;
   readonly init: ContainerRun[];
   readonly containers: ContainerRun[];
   node: string | undefined;
   attempts: number;
+  /**
+   * When a scripted `unschedulable` block ends, on the cluster's clock: fixed once at creation, so no
+   * attempt re-derives it in floating point (issue 10 item 11: `now - createdAt - delay` read as "not
+   * over" by 1e-12 ms retried at the same instant forever). -Infinity without a block, Infinity forever.
+   */
+  blockedUntil: number;
   /** Unschedulable: when the next attempt may run (backoff) and the pending retry. */
   retryAt: number;
   retry: TimerHandle | undefined;
@@ -388,13 +393,13 @@ export class LifecycleSimulator {
       key,
       uid: pod.metadata?.uid ?? '',
       script,
-      createdAt: this.#host.clock.now(),
       timers: new Set(),
       logs,
       init: (pod.spec?.initContainers ?? []).map((spec) => container(spec, true)),
       containers: (pod.spec?.containers ?? []).map((spec) => container(spec, false)),
       node: pod.spec?.nodeName,
       attempts: 0,
+      blockedUntil: blockedUntil(script, this.#host.clock.now()),
       retryAt: 0,
       retry: undefined,
       waitingForRoom: false,
@@ -769,20 +774,16 @@ export class LifecycleSimulator {
       return;
     }
     const nodes = this.#host.nodes();
-    const { unschedulable } = run.script;
-    const elapsed =
-      this.#host.clock.now() - run.createdAt - (run.script.scheduleAfterMs ?? SCHEDULE_AFTER_MS);
-    const blockedFor =
-      unschedulable === true ? Number.POSITIVE_INFINITY : unschedulable ? unschedulable.forMs : 0;
+    const now = this.#host.clock.now();
     const result =
-      elapsed < blockedFor
+      now < run.blockedUntil
         ? {
             message: `0/${nodes.length} nodes are available: ${nodes.length} node(s) didn't match Pod's node affinity/selector. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`,
           }
         : schedule(pod, nodes, this.#host.pods());
     if ('message' in result) {
       run.attempts++;
-      run.retryAt = this.#host.clock.now() + schedulerBackoffMs(run.attempts);
+      run.retryAt = now + schedulerBackoffMs(run.attempts);
       run.waitingForRoom = true;
       this.#host.record(pod, {
         reason: 'FailedScheduling',
@@ -799,14 +800,14 @@ export class LifecycleSimulator {
         );
       });
       // Retried on a cluster event that may make room (after the backoff), else after the
-      // unschedulable pods' flush interval; a scripted block ends like such an event.
-      const blockEnds = blockedFor - elapsed;
+      // unschedulable pods' flush interval; a scripted block ends like such an event: never sooner
+      // than the backoff, and the retry armed for the block's end lifts it (no float re-derivation).
+      const blockEnds = run.blockedUntil - now;
+      const endsBlock = Number.isFinite(blockEnds) && blockEnds > 0 && blockEnds < UNSCHEDULABLE_FLUSH_MS;
       this.#retryIn(
         run,
-        Math.min(
-          UNSCHEDULABLE_FLUSH_MS,
-          Number.isFinite(blockEnds) && blockEnds > 0 ? blockEnds : UNSCHEDULABLE_FLUSH_MS,
-        ),
+        Math.max(endsBlock ? blockEnds : UNSCHEDULABLE_FLUSH_MS, run.retryAt - now),
+        endsBlock,
       );
       return;
     }
@@ -829,7 +830,7 @@ export class LifecycleSimulator {
     this.#kubeletStart(run);
   }
 
-  #retryIn(run: Run, ms: number): void {
+  #retryIn(run: Run, ms: number, endsBlock = false): void {
     if (run.retry !== undefined) this.#host.clock.clearTimeout(run.retry);
     const timer = this.#host.clock.setTimeout(
       () => {
@@ -842,6 +843,7 @@ export class LifecycleSimulator {
           pod.metadata?.deletionTimestamp
         )
           return;
+        if (endsBlock) run.blockedUntil = Number.NEGATIVE_INFINITY;
         this.#schedule(run);
       },
       Math.max(0, ms),
@@ -964,13 +966,16 @@ export class LifecycleSimulator {
       if (container.pullFailures < failures) {
         container.pullFailures++;
         const reference = imageReference(image);
-        const failure = `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
-        this.#event(run, 'Failed', failure, 'Warning', container);
+        // The runtime's error (containerd's words for a tag the registry does not have). The kubelet's
+        // event prefixes it (image_manager.go EnsureImageExists: "Failed to pull image %q: %v"); the
+        // waiting message is the error alone (evalCRIPullErr's fallback: err.Error()).
+        const runtimeError = `rpc error: code = NotFound desc = failed to pull and unpack image "${reference}": failed to resolve reference "${reference}": ${reference}: not found`;
+        this.#event(run, 'Failed', `Failed to pull image "${image}": ${runtimeError}`, 'Warning', container);
         this.#event(run, 'Failed', 'Error: ErrImagePull', 'Warning', container);
         this.#commit(run, (pod) =>
           this.#setContainer(pod, container, (status) => ({
             ...status,
-            state: { waiting: { reason: 'ErrImagePull', message: failure } },
+            state: { waiting: { reason: 'ErrImagePull', message: runtimeError } },
           })),
         );
         // pkg/kubelet/images/image_manager.go: the same flowcontrol.Backoff (10 s doubling to 5 min).
@@ -979,12 +984,12 @@ export class LifecycleSimulator {
         const backOff = `Back-off pulling image "${image}"`;
         this.#event(run, 'BackOff', backOff, 'Normal', container);
         this.#event(run, 'Failed', 'Error: ImagePullBackOff', 'Warning', container);
+        // v1.32's waiting message is the event's; v1.33 appends the last pull's error
+        // (": ErrImagePull: rpc error: …", image_manager.go prevPullErrMsg).
         this.#commit(run, (pod) =>
           this.#setContainer(pod, container, (status) => ({
             ...status,
-            state: {
-              waiting: { reason: 'ImagePullBackOff', message: `${backOff}: ErrImagePull: ${failure}` },
-            },
+            state: { waiting: { reason: 'ImagePullBackOff', message: backOff } },
           })),
         );
         this.#after(run, container.pullBackoff.ms, () => this.#pull(run, container, images, next));
@@ -1006,8 +1011,11 @@ export class LifecycleSimulator {
 
   /** Creates and starts the next instance of the container (events Created, Started) and plays its run. */
   #create(run: Run, container: ContainerRun): void {
-    // pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer (v1.32): these two messages.
-    this.#event(run, 'Created', `Created container: ${container.spec.name}`, 'Normal', container);
+    // pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer: v1.32 writes both with
+    // fmt.Sprintf("Created container %s") and ("Started container %s"). Later kubelets write
+    // "Created container: %v" (after v1.32, with the printf clean-ups for Go 1.24's vet), then drop
+    // the name ("Container started", kubernetes#134043, v1.35).
+    this.#event(run, 'Created', `Created container ${container.spec.name}`, 'Normal', container);
     this.#event(run, 'Started', `Started container ${container.spec.name}`, 'Normal', container);
     const plan = planRun(container.spec, container.script, container.runs);
     const restartCount = container.runs;
@@ -1231,4 +1239,12 @@ function nextBackoff(
   if (entry === undefined || eventTime - entry.lastUpdate > BACKOFF_RESET_MS)
     return { ms: BACKOFF_INITIAL_MS, lastUpdate: now };
   return { ms: Math.min(entry.ms * 2, BACKOFF_MAX_MS), lastUpdate: now };
+}
+
+/** When a script's `unschedulable` block ends, for a pod created at `createdAt` (see `Run.blockedUntil`). */
+function blockedUntil(script: LifecycleScript, createdAt: number): number {
+  const { unschedulable } = script;
+  if (unschedulable === true) return Number.POSITIVE_INFINITY;
+  if (!unschedulable) return Number.NEGATIVE_INFINITY;
+  return createdAt + (script.scheduleAfterMs ?? SCHEDULE_AFTER_MS) + unschedulable.forMs;
 }

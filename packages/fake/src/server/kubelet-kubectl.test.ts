@@ -198,7 +198,7 @@ describe.skipIf(!kubectlFound)('kubectl against the simulated kubelet', () => {
     expect(table).toMatch(/crash\s+0\/1\s+(CrashLoopBackOff|Error)\s+1/);
     expect(await succeeds('logs', 'crash', '--previous')).toBe('boom\n');
     const describe = await succeeds('describe', 'pod', 'crash');
-    expect(describe).toContain('Created container: main');
+    expect(describe).toContain('Created container main');
     expect(describe).toMatch(/Back-off restarting failed container main in pod crash_default/);
     expect(describe).toMatch(/Last State:\s+Terminated\s+Reason:\s+Error\s+Exit Code:\s+2/);
   });

@@ -138,6 +138,26 @@ function terminatedAt(status: ContainerStatus): number | undefined {
   return finished ? Date.parse(finished) : undefined;
 }
 
+/** The columns of `kubectl get pods` that say how a pod is doing, as {@link podColumns} gives them. */
+export interface PodColumns {
+  /** READY: ready containers / containers, such as `1/1`. */
+  readonly ready: string;
+  /** STATUS: the phase, or kubectl's reason (`CrashLoopBackOff`, `Error`, `Init:0/1`, `Terminating` …). */
+  readonly status: string;
+  /** RESTARTS: the count, with how long ago the last one was: `3 (12s ago)`. */
+  readonly restarts: string;
+}
+
+/**
+ * READY, STATUS and RESTARTS of a pod, as kubectl 1.32 prints them at `now`
+ * (pkg/printers/internalversion/printers.go printPod), for pages and reports that show pods as
+ * `kubectl get pods` does.
+ */
+export function podColumns(pod: Pod, now: Date): PodColumns {
+  const [, ready, status, restarts] = podRow(pod, now).cells as string[];
+  return { ready: ready ?? '', status: status ?? '', restarts: restarts ?? '' };
+}
+
 /** The row of one pod, as `printPod` computes READY, STATUS (with kubectl's reasons) and RESTARTS. */
 function podRow(pod: Pod, now: Date): TableRow {
   const status = pod.status ?? {};
