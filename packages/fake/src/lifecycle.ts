@@ -496,9 +496,10 @@ export class LifecycleSimulator {
     run.timers.clear();
     this.#commit(run, (next, time) => {
       next.status = { ...next.status, phase: 'Failed', reason: status.reason, message: status.message };
-      this.#setCondition(next, {
-        ...condition('DisruptionTarget', 'True', time, 'TerminationByKubelet', status.message),
-      });
+      this.#setCondition(
+        next,
+        condition('DisruptionTarget', 'True', time, 'TerminationByKubelet', status.message),
+      );
     });
     const graceMs = status.graceSeconds * 1_000;
     const running = [...run.init, ...run.containers].filter((container) => container.running);
