@@ -171,8 +171,13 @@ export function engineScenarios(suite: SuiteBuilder): void {
       const abandonAt = first.at + h.timings.requestTimeoutMs - h.granularityMs;
       await h.advanceTo(abandonAt - h.ms(1_000), h.ms(1_000));
       const outcome = first.outcome;
-      if (h.before(abandonAt))
-        h.equal(outcome, 'pending', 'the read is still waiting before requestTimeoutMs');
+      if (h.before(abandonAt)) {
+        h.equal(
+          outcome,
+          'pending',
+          `the read is still waiting before requestTimeoutMs (sent at ${first.at} ms, settled at ${first.settledAt} ms: ${String(first.error)})`,
+        );
+      }
       await h.until(() => h.transport.readsOf('pods').length >= 2, 'a retried read', h.quick);
       h.equal(first.outcome, 'rejected', 'the hanging read was abandoned');
       assert(
