@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { KubernetesEvent, Pod } from '@podstorage/core';
+import { OBJECT_KINDS } from '../cluster/context.js';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { RequestVerb } from '../fault-injector.js';
 import { failureStatus, invalid, notFound, type StatusCause, statusError } from '../status.js';
@@ -16,14 +17,6 @@ export interface HandlerResult {
   readonly code: number;
   readonly body: unknown;
 }
-
-const KINDS = {
-  pods: 'Pod',
-  events: 'Event',
-  namespaces: 'Namespace',
-  nodes: 'Node',
-  leases: 'Lease',
-} as const;
 
 /** The verb the fault injector sees for an operation (a patch is an update, as in RBAC terms it is not, but faults group it so). */
 export function faultVerb(operation: Operation): RequestVerb {
@@ -225,7 +218,7 @@ function checkObject(
   object: Record<string, unknown>,
   options: { requireName: boolean },
 ): Record<string, unknown> {
-  const kind = KINDS[path.resource];
+  const kind = OBJECT_KINDS[path.resource];
   if (object.apiVersion !== undefined && object.apiVersion !== 'v1') {
     throw badRequest(
       `the API version in the data (${String(object.apiVersion)}) does not match the expected API version (v1)`,
@@ -329,7 +322,7 @@ export function handleOperation(
       if (path.subresource === 'binding' || path.subresource === 'eviction')
         return createSubresource(cluster, path, body);
       const object = beforeWrite(
-        checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
+        checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), OBJECT_KINDS[path.resource]), {
           requireName: false,
         }),
         undefined,
@@ -354,9 +347,13 @@ export function handleOperation(
       return { code: 201, body: created };
     }
     case 'update': {
-      const object = checkObject(path, parseJsonObject(body ?? Buffer.alloc(0), KINDS[path.resource]), {
-        requireName: true,
-      });
+      const object = checkObject(
+        path,
+        parseJsonObject(body ?? Buffer.alloc(0), OBJECT_KINDS[path.resource]),
+        {
+          requireName: true,
+        },
+      );
       const live = current(cluster, path) as unknown as Record<string, unknown>;
       return { code: 200, body: write(cluster, path, beforeWrite(object, live)) };
     }

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '@podstorage/core';
 import { WebSocketServer } from 'ws';
+import { OBJECT_KINDS } from '../cluster/context.js';
 import type { FakeCluster } from '../fake-cluster.js';
 import { kubernetesTime } from '../lifecycle.js';
 import { failureStatus, notFound } from '../status.js';
@@ -149,13 +150,6 @@ interface RequestState {
   readonly warnings: string[];
 }
 
-const KINDS = {
-  pods: 'Pod',
-  events: 'Event',
-  namespaces: 'Namespace',
-  nodes: 'Node',
-  leases: 'Lease',
-} as const;
 const OPTIONS_KINDS: Partial<Record<Operation, string>> = {
   create: 'CreateOptions',
   update: 'UpdateOptions',
@@ -281,7 +275,7 @@ async function handleRequest(
     );
   }
   const cluster = dryRun ? scratchCluster(context.cluster) : context.cluster;
-  const kind = KINDS[path.resource];
+  const kind = OBJECT_KINDS[path.resource];
   const manager =
     operation === 'create' || operation === 'update' || operation === 'patch'
       ? managerOf(url.searchParams, request.headers['user-agent'], patchType === 'apply')
