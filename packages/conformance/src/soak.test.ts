@@ -31,3 +31,16 @@ runSoak({ describe, it, expect }, inProcess, {
   replayPath: '///////I:/D',
   env: false,
 });
+
+// A found failure, kept: a wait that joined a running watch read its pod at a version the watch had not
+// reached; the pod was deleted and the history compacted, so the relist held it in neither view and no
+// change told the wait of it: it stayed pending for good. A relist now sends such followers to read again.
+runSoak({ describe, it, expect }, inProcess, {
+  name: 'soak regression: a pod that lived and went inside a relisted gap ends its wait',
+  clock: 'fake',
+  commands: 80,
+  seed: -2027245381,
+  path: '280:1:1:1:1:1:1:5:4:0:5:9:10:16:17:27:29:33:33:14:15:18:18',
+  replayPath: '/////////I:/P',
+  env: false,
+});

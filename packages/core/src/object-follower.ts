@@ -36,6 +36,8 @@ type Item<T> = { readonly type: StoreChange<T>['type'] | 'SYNC'; readonly object
  * - A deletion of the incarnation (uid) being followed is news whatever the version it carries: a uid
  *   never comes back, so even a deletion inferred from a relist, or from a new uid under the same name,
  *   is final.
+ * - A relist is news to a consumer that does not trust the watch yet: the object it read may have
+ *   lived and gone inside the gap the relist covers, where no change reports it. It reads again.
  *
  * Resolves with `decide`'s first result and leaves the watch synchronously, inside the callback that
  * decided (so a wait decided by the first list never opens a stream). Rejects with the watch's error, a
@@ -153,6 +155,11 @@ export function followObject<T extends KubernetesObject, Result>(
         },
         onChange: (change) => {
           if (change.object.metadata?.name === name) handle(change);
+        },
+        // The relist reported the object's differences, but not an object that lived and went inside
+        // the gap: one we read and the watch never held. Until the watch is trusted, that is news.
+        onRelist: () => {
+          if (!settled && mode !== 'trusted') handle({ type: 'SYNC', object: subscription?.get(name) });
         },
         onError: (error) => finish(() => reject(error)),
       });

@@ -66,6 +66,13 @@ export interface SyncView<T> {
 export interface WatchSubscriber<T> {
   onSync(objects: ReadonlyMap<string, T>, view: SyncView<T>): void;
   onChange(change: StoreChange<T>): void;
+  /**
+   * The watch listed afresh after losing its place (410, too large a version, a second silent stall),
+   * and has reported every difference it could see. An object that came and went inside the gap is in
+   * neither view, so no change tells of it: a consumer that knows of such an object (it read it) must
+   * look again.
+   */
+  onRelist?(): void;
   /** The watch failed for good (a non-retryable error, or the storage was closed). */
   onError(error: unknown): void;
 }
@@ -367,7 +374,12 @@ class SharedWatch<R extends ResourceName> {
     }
     this.#resourceVersion = resourceVersion;
     this.#freshFromList = true;
-    if (relist) return;
+    if (relist) {
+      for (const subscriber of [...this.#subscribers.keys()]) {
+        if (this.#subscribers.has(subscriber)) subscriber.onRelist?.();
+      }
+      return;
+    }
     this.#synced = true;
     for (const [subscriber, { fresh }] of [...this.#subscribers]) {
       if (this.#subscribers.has(subscriber)) subscriber.onSync(this.#store.objects, this.#view(fresh));

@@ -210,6 +210,32 @@ export function reliabilityScenarios(suite: SuiteBuilder): void {
     );
   }
 
+  suite.test(
+    'a wait that joined a lagging watch ends with null when its pod came and went inside the gap the watch relisted over',
+    async (h) => {
+      const changes = await namespaceWatch(h);
+      assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
+      // The lagging watch never holds this pod: created, read by the wait, deleted and compacted away
+      // inside the gap, so the relist lists it no more and had nothing of it to report gone.
+      h.createPod('job');
+      const wait = h.track(
+        h.storage.waitForPhase('job', NAMESPACE, LONG_TIMEOUT, { untilNot: ['Pending', 'Running'] }),
+      );
+      await h.until(() => h.transport.callsOf('get', 'pods')[0]?.outcome === 'fulfilled', 'the joining read');
+      await h.settle();
+      h.cluster.deletePod(NAMESPACE, 'job', { gracePeriodSeconds: 0 });
+      h.cluster.faults.compact();
+      // Found by the soak: the wait stayed pending for good. The relist sends it to read again.
+      h.equal(
+        await h.resolves(wait, 'the wait after the relist', h.slow),
+        null,
+        'the pod it waited for is gone',
+      );
+      assert(h.storage.counters().relists >= 1, 'the watch relisted');
+      await changes.iterator.return?.();
+    },
+  );
+
   suite.test('a wait that joined a lagging watch never follows another pod that took its name', async (h) => {
     const changes = await namespaceWatch(h);
     assert(h.cluster.faults.stallWatches() >= 1, 'fault: the shared watch was open to stall');
