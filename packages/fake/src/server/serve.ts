@@ -531,6 +531,10 @@ export async function serveFakeCluster(
     // Aborted when the client hangs up (or the answer is sent): ends latency, stalls and open watches.
     const controller = new AbortController();
     response.on('close', () => controller.abort());
+    // Over HTTP/2 a stream the client resets is 'aborted' at once, but 'close' comes only once its
+    // request side has been read to the end, which a watch never does: without this the watch would
+    // stay open on a stream nobody reads.
+    request.on('aborted', () => controller.abort());
     const state: RequestState = { format: 'json', warnings: [] };
     handleRequest(context, request, response, controller, state).catch((error: unknown) =>
       fail(response, error, logger, controller.signal, state.format),
