@@ -27,6 +27,7 @@ import { STAGES } from './progress.js';
 import { ProgressBook } from './progress-book.js';
 import {
   REQUEST_TIMEOUT_MS,
+  readFollowedPod,
   STREAM_BUDGET_MS,
   type StreamContext,
   watchLogs,
@@ -374,12 +375,7 @@ class SpawnerServer {
 
   /** GET /api/pods/:name?uid=: the pod's row now; 404 when it is gone (or is another pod, by uid). */
   async #read(name: string, uid: string | undefined): Promise<PodRow> {
-    const pod = await this.#backend.transport.get('pods', this.#namespace, name, {
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#shutdown.signal]),
-    });
-    if (uid !== undefined && pod.metadata?.uid !== uid) {
-      throw new HttpError(404, `pod ${name} (uid ${uid}) not found: the pod of that name now is another one`);
-    }
+    const pod = await readFollowedPod(this.#backend, this.#namespace, name, uid, this.#shutdown.signal);
     this.#feed.offer(pod);
     return podRow(pod, this.#book.pod(pod), this.#now());
   }

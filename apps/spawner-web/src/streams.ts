@@ -64,16 +64,8 @@ export async function watchPod(
   response: ServerResponse,
 ): Promise<void> {
   const { backend, storage, namespace, book } = context;
-  const pod = await backend.transport.get('pods', namespace, name, {
-    signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown]),
-  });
+  const pod = await readFollowedPod(backend, namespace, name, expectedUid, context.shutdown);
   const uid = pod.metadata?.uid ?? '';
-  if (expectedUid !== undefined && uid !== expectedUid) {
-    throw new HttpError(
-      404,
-      `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
-    );
-  }
   const stream = openEventStream(request, response, {
     heartbeatMs: context.heartbeatMs,
     shutdown: context.shutdown,
@@ -165,17 +157,9 @@ export async function watchLogs(
     throw new HttpError(404, `container logs are not available on the ${backend.name} backend`);
   }
   const read = (signal: AbortSignal) =>
-    backend.transport.get('pods', namespace, name, {
-      signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), context.shutdown, signal]),
-    });
-  const pod = await read(context.shutdown);
+    readFollowedPod(backend, namespace, name, undefined, AbortSignal.any([context.shutdown, signal]));
+  const pod = await readFollowedPod(backend, namespace, name, expectedUid, context.shutdown);
   const uid = pod.metadata?.uid ?? '';
-  if (expectedUid !== undefined && uid !== expectedUid) {
-    throw new HttpError(
-      404,
-      `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
-    );
-  }
   const stream = openEventStream(request, response, {
     heartbeatMs: context.heartbeatMs,
     shutdown: context.shutdown,
@@ -252,6 +236,29 @@ function willRestart(pod: Pod): boolean {
   if (view.state === 'running' || view.state === 'waiting') return true;
   if (policy === 'Never') return false;
   return policy === 'Always' || (view.lastTermination?.exitCode ?? 0) !== 0;
+}
+
+/**
+ * Reads pod `name` now, bounded by REQUEST_TIMEOUT_MS and `signal`. With `expectedUid`, a pod of that name
+ * but another uid is a 404: the pod the page followed is gone.
+ */
+export async function readFollowedPod(
+  backend: Backend,
+  namespace: string,
+  name: string,
+  expectedUid: string | undefined,
+  signal: AbortSignal,
+): Promise<Pod> {
+  const pod = await backend.transport.get('pods', namespace, name, {
+    signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), signal]),
+  });
+  if (expectedUid !== undefined && (pod.metadata?.uid ?? '') !== expectedUid) {
+    throw new HttpError(
+      404,
+      `pod ${name} (uid ${expectedUid}) not found: the pod of that name now is another one`,
+    );
+  }
+  return pod;
 }
 
 /** The pod as read now; `null` when it is gone. */
