@@ -33,6 +33,7 @@ import {
 } from './configuration-errors.js';
 import { translateRequestError } from './errors.js';
 import { openWatch } from './open-watch.js';
+import { raceAbort } from './race-abort.js';
 import { readPodLogWithClient } from './read-pod-log.js';
 
 /** Options of {@link createClientNodeTransport}. */
@@ -86,28 +87,6 @@ function checkResource(resource: string): void {
 function observable<T>(run: () => Promise<T>): ObservableLike<T> {
   const promise = run();
   return { toPromise: () => promise };
-}
-
-/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { type PodLogOptions, PodStorageError } from '@podstorage/core';
 import type { ClientNodeModule, KubeConfigLike } from './client-library.js';
 import { translateRequestError } from './errors.js';
+import { raceAbort } from './race-abort.js';
 
 /** client-node's `Log` helper (both majors): one streaming GET of `pods/NAME/log`, piped into `stream`. */
 export interface LogLike {
@@ -51,21 +52,7 @@ export async function readPodLogWithClient(
   });
   let controller: AbortController;
   try {
-    controller = await new Promise<AbortController>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      started.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
-    });
+    controller = await raceAbort(started, signal);
   } catch (error) {
     void started.then(
       (late) => late.abort(),
