@@ -1,7 +1,7 @@
 // kubectl's human output against the fake: the server-side Tables of pods, events and namespaces, on
 // lists, `-o wide` and watches. The expected cells are what kubernetes/kubernetes
 // pkg/printers/internalversion/printers.go (printPod, printEvent, printNamespace) computes.
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,36 +9,24 @@ import type { PodStatus } from '@podstorage/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import { kubernetesTime } from '../lifecycle.js';
-import { podManifest, type Run, send, spawnProcess, startServer, waitFor } from './server-test-support.js';
+import {
+  kubectlOnPath,
+  kubectlRunner,
+  podManifest,
+  send,
+  startServer,
+  waitFor,
+} from './server-test-support.js';
 import { humanDuration, toTable } from './tables.js';
 
-const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-if (!kubectlFound) {
-  console.warn(
-    '\n*** kubectl is not on PATH: SKIPPING the kubectl Table tests of the fake API server. Install kubectl (CI has it). ***\n',
-  );
-}
+const kubectlFound = kubectlOnPath('the kubectl Table tests of the fake API server');
 
 let directory: string;
 let kubeconfig: string;
 let cluster: FakeCluster;
 const running = new Set<ChildProcess>();
 
-function kubectl(...args: string[]): Run {
-  return spawnProcess(
-    'kubectl',
-    ['--kubeconfig', kubeconfig, '--cache-dir', join(directory, 'cache'), ...args],
-    running,
-  );
-}
-
-async function succeeds(...args: string[]): Promise<string> {
-  const run = kubectl(...args);
-  await run.done;
-  expect(run.code, `kubectl ${args.join(' ')}: ${run.stderr}`).toBe(0);
-  expect(run.stderr).toBe('');
-  return run.stdout;
-}
+const { kubectl, succeeds } = kubectlRunner(() => ({ kubeconfig, directory }), running, { quiet: true });
 
 /** kubectl's table as rows of cells (columns are two or more spaces apart). */
 function rows(output: string): string[][] {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,20 +6,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import type { FakeClusterServer } from './serve.js';
 import {
+  kubectlOnPath,
+  kubectlRunner,
   podManifest,
-  type Run,
-  spawnProcess,
   startServer,
   untilChild,
   waitFor,
 } from './server-test-support.js';
 
-const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-if (!kubectlFound) {
-  console.warn(
-    '\n*** kubectl is not on PATH: SKIPPING the kubectl tests of the fake API server. Install kubectl (CI has it). ***\n',
-  );
-}
+const kubectlFound = kubectlOnPath('the kubectl tests of the fake API server');
 
 let directory: string;
 let cluster: FakeCluster;
@@ -27,21 +22,7 @@ let server: FakeClusterServer;
 let kubeconfig: string;
 const running = new Set<ChildProcess>();
 
-/** Runs kubectl asynchronously (the server lives in this process, so never spawnSync). */
-function kubectl(...args: string[]): Run {
-  return spawnProcess(
-    'kubectl',
-    ['--kubeconfig', kubeconfig, '--cache-dir', join(directory, 'cache'), ...args],
-    running,
-  );
-}
-
-async function succeeds(...args: string[]): Promise<string> {
-  const run = kubectl(...args);
-  await run.done;
-  expect(run.code, `kubectl ${args.join(' ')}: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
+const { kubectl, succeeds } = kubectlRunner(() => ({ kubeconfig, directory }), running);
 
 describe.skipIf(!kubectlFound)('kubectl against the fake API server', () => {
   beforeAll(() => {

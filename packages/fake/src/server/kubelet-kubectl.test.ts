@@ -3,7 +3,7 @@
 // `kubectl run` gives a server that keeps running, `delete` and `wait --for=delete` finish within about
 // a second of cluster time (the kubelet's SIGTERM), `logs -f` streams and ends with the container
 // (pkg/kubelet/kuberuntime/logs), `logs --previous`/`--tail`, `get nodes`, `describe node`, `cordon`.
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +11,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeCluster } from '../fake-cluster.js';
 import { LIFECYCLE_ANNOTATION } from '../lifecycle.js';
 import type { FakeClusterServer } from './serve.js';
-import { type Run, spawnProcess, startServer, untilChild, waitFor } from './server-test-support.js';
+import { kubectlOnPath, kubectlRunner, startServer, untilChild, waitFor } from './server-test-support.js';
 
-const kubectlFound = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-if (!kubectlFound) {
-  console.warn(
-    '\n*** kubectl is not on PATH: SKIPPING the kubectl tests of the simulated kubelet. Install kubectl (CI has it). ***\n',
-  );
-}
+const kubectlFound = kubectlOnPath('the kubectl tests of the simulated kubelet');
 
 let directory: string;
 let cluster: FakeCluster;
@@ -26,27 +21,7 @@ let server: FakeClusterServer;
 let kubeconfig: string;
 const running = new Set<ChildProcess>();
 
-function kubectl(...args: string[]): Run {
-  return spawnProcess(
-    'kubectl',
-    ['--kubeconfig', kubeconfig, '--cache-dir', join(directory, 'cache'), ...args],
-    running,
-  );
-}
-
-async function succeeds(...args: string[]): Promise<string> {
-  const run = kubectl(...args);
-  await run.done;
-  expect(run.code, `kubectl ${args.join(' ')}: ${run.stderr}`).toBe(0);
-  return run.stdout;
-}
-
-async function fails(...args: string[]): Promise<string> {
-  const run = kubectl(...args);
-  await run.done;
-  expect(run.code, `kubectl ${args.join(' ')} should fail`).not.toBe(0);
-  return run.stderr;
-}
+const { kubectl, succeeds, fails } = kubectlRunner(() => ({ kubeconfig, directory }), running);
 
 /** Moves the cluster clock in small steps until `condition` holds or `maxMs` of cluster time passed; returns the time used. */
 async function advanceUntil(condition: () => boolean, maxMs: number, what: string): Promise<number> {

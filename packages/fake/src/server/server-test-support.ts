@@ -1,7 +1,8 @@
 // Helpers for this package's server tests (not published).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { FakeCluster, type FakeClusterOptions } from '../fake-cluster.js';
 import { summarize } from '../test-support.js';
@@ -293,4 +294,48 @@ export function spawnProcess(
     run.stderr += chunk.toString();
   });
   return run;
+}
+
+/** Whether kubectl is on PATH; when it is not, says loudly that `skipped` are skipped. */
+export function kubectlOnPath(skipped: string): boolean {
+  const found = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  if (!found) {
+    console.warn(`\n*** kubectl is not on PATH: SKIPPING ${skipped}. Install kubectl (CI has it). ***\n`);
+  }
+  return found;
+}
+
+/**
+ * kubectl against the kubeconfig file `paths()` names (read at each call: tests write a new one), its
+ * cache in that directory, every child tracked in `running` for the test to kill what is left.
+ * `succeeds` wants exit 0 (and, with `quiet`, nothing on stderr) and returns stdout; `fails` wants
+ * another code and returns stderr.
+ */
+export function kubectlRunner(
+  paths: () => { readonly kubeconfig: string; readonly directory: string },
+  running: Set<ChildProcess>,
+  options: { readonly quiet?: boolean } = {},
+) {
+  const kubectl = (...args: string[]): Run => {
+    const { kubeconfig, directory } = paths();
+    return spawnProcess(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(directory, 'cache'), ...args],
+      running,
+    );
+  };
+  const succeeds = async (...args: string[]): Promise<string> => {
+    const run = kubectl(...args);
+    await run.done;
+    expect(run.code, `kubectl ${args.join(' ')}: ${run.stderr}`).toBe(0);
+    if (options.quiet) expect(run.stderr).toBe('');
+    return run.stdout;
+  };
+  const fails = async (...args: string[]): Promise<string> => {
+    const run = kubectl(...args);
+    await run.done;
+    expect(run.code, `kubectl ${args.join(' ')} should fail`).not.toBe(0);
+    return run.stderr;
+  };
+  return { kubectl, succeeds, fails };
 }
