@@ -70,7 +70,6 @@ export class WatchRetryPolicy {
   /** Milliseconds to wait after a stream ended (0: reconnect at once). */
   afterStream(ending: StreamEnding): number {
     const working = this.#noteHealth(ending.lastedMs, ending.progressed);
-    if (working) this.#credentialsRefreshed = false;
     if (ending.outcome === 'expired') return this.#afterExpiry();
     if (working && ending.outcome === 'closed') return 0;
     return this.#backoff.next();
@@ -82,8 +81,6 @@ export class WatchRetryPolicy {
    */
   afterError(decision: FailureDecision, error: unknown, lastedMs = 0, progressed = false): number {
     const working = this.#noteHealth(lastedMs, progressed);
-    // The credentials worked for that stream: a later 401 may refresh them again.
-    if (working) this.#credentialsRefreshed = false;
     if (decision === 'relist') return this.#afterExpiry();
     // A connection that worked and then broke (a reset, a proxy idle timeout) is resumed at once.
     if (working && retryAfterOf(error) === undefined) return 0;
@@ -120,10 +117,13 @@ export class WatchRetryPolicy {
     return this.#backoff.failures;
   }
 
-  // A stream alive for resetAfterMs resets the backoff, however it ended; says whether it worked.
+  // A stream alive for resetAfterMs resets the backoff, however it ended; says whether it worked. The
+  // credentials worked for a stream that worked: a later 401 may refresh them again.
   #noteHealth(lastedMs: number, progressed: boolean): boolean {
     if (lastedMs >= this.#backoff.resetAfterMs) this.#backoff.reset();
-    return lastedMs >= this.#minWorkingMs || progressed;
+    const working = lastedMs >= this.#minWorkingMs || progressed;
+    if (working) this.#credentialsRefreshed = false;
+    return working;
   }
 
   // The first expiry after a healthy period is normal (history moved on): relist at once. Repeated
