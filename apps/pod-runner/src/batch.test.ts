@@ -1,4 +1,10 @@
-import { createPodStorage, type Pod, PodTimeoutError } from '@podstorage/core';
+import {
+  createPodStorage,
+  type ManagedPodStorage,
+  type Pod,
+  type PodStorage,
+  PodTimeoutError,
+} from '@podstorage/core';
 import { FakeCluster, LIFECYCLE_ANNOTATION } from '@podstorage/fake';
 import { describe, expect, it } from 'vitest';
 import { type BatchReporter, NamespaceNotFoundError, type PodOutcome, runBatch } from './batch.js';
@@ -26,18 +32,21 @@ async function runOnFake(
     namespace?: string;
     cluster?: FakeCluster;
     logs?: boolean;
+    /** Stands in for the storage the batch uses (the real one underneath), to shape its timing. */
+    wrap?: (storage: ManagedPodStorage, cluster: FakeCluster) => ManagedPodStorage;
   } = {},
 ) {
   const cluster = options.cluster ?? new FakeCluster();
   const transport = cluster.transport();
   const storage = createPodStorage(transport, { clock: cluster.clock });
+  const used = options.wrap?.(storage, cluster) ?? storage;
   const { lines, reporter } = recordingReporter();
   const interrupt = new AbortController();
   let outcomes: PodOutcome[] | undefined;
   let failure: unknown;
   const batch = runBatch(
     {
-      storage,
+      storage: used,
       transport: transport as Parameters<typeof runBatch>[0]['transport'],
       namespace: options.namespace ?? 'default',
       clock: cluster.clock,
@@ -188,6 +197,43 @@ describe('runBatch', () => {
         lines.indexOf('two-step finished Succeeded'),
       );
       expect(cluster.stats().activeWatches).toBe(0);
+    });
+
+    it("init containers' lines come first even when their stream is the slow one", async () => {
+      // Streams are independent requests: the init container's may answer after the main container has
+      // started and printed (a loaded client, a slow proxy). Its lines must still come first.
+      const pod: Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'two-step' },
+        spec: {
+          restartPolicy: 'Never',
+          initContainers: [{ name: 'setup', image: 'busybox', command: ['sh', '-c', 'echo preparing'] }],
+          containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'echo serving; sleep 5'] }],
+        },
+      };
+      const { outcomes, lines } = await runOnFake([pod], {
+        logs: true,
+        wrap: (storage, cluster) =>
+          new Proxy(storage, {
+            get(target, key) {
+              if (key !== 'logsForPod') {
+                const value: unknown = Reflect.get(target, key, target);
+                return typeof value === 'function' ? value.bind(target) : value;
+              }
+              return (...args: Parameters<PodStorage['logsForPod']>) => {
+                const real = target.logsForPod(...args);
+                if (args[3]?.container !== 'setup') return real;
+                return (async function* slowFirstLine() {
+                  await new Promise<void>((resolve) => cluster.clock.setTimeout(resolve, 3_000));
+                  yield* real;
+                })();
+              };
+            },
+          }),
+      });
+      expect(outcomes[0]).toMatchObject({ phase: 'Succeeded' });
+      expect(logLines(lines)).toEqual(['two-step/setup log preparing', 'two-step/main log serving']);
     });
 
     it("follows a restarted container's every instance (OnFailure: two crashes, then success)", async () => {

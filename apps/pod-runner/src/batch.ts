@@ -95,9 +95,19 @@ class PodStates {
   }
 }
 
-/** The containers of a pod in the order they run: init containers, then the others (kubectl --all-containers). */
-function containerNames(pod: Pod): string[] {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((each) => each.name);
+/**
+ * The containers of a pod in the order they run (kubectl --all-containers): init containers, then the
+ * others. `once` marks an ordinary init container: it runs to success before the next one starts, so its
+ * lines come first; a sidecar (an init container with `restartPolicy: Always`) runs beside the others.
+ */
+function containersInOrder(pod: Pod): { name: string; once: boolean }[] {
+  return [
+    ...(pod.spec?.initContainers ?? []).map((each) => ({
+      name: each.name,
+      once: each.restartPolicy !== 'Always',
+    })),
+    ...(pod.spec?.containers ?? []).map((each) => ({ name: each.name, once: false })),
+  ];
 }
 
 function statusOf(pod: Pod | undefined, container: string) {
@@ -267,11 +277,17 @@ async function runPod(
 
     if (context.logs) {
       const logSignal = anySignal(stopEvents.signal, signal);
-      logging = Promise.all(
-        containerNames(stored).map((container) =>
-          followContainer(context, states, name, container, deadline, logSignal, podEnded.signal),
-        ),
-      ).then(() => {});
+      // Each ordinary init container is followed to its end before the containers after it, so their
+      // lines come in the order the kubelet ran them however late each stream's first line arrives.
+      let before: Promise<void> = Promise.resolve();
+      const followers = containersInOrder(stored).map(({ name: container, once }) => {
+        const follower = before.then(() =>
+          followContainer(context, states, name, container, once, deadline, logSignal, podEnded.signal),
+        );
+        if (once) before = follower;
+        return follower;
+      });
+      logging = Promise.all(followers).then(() => {});
     }
 
     const started = await storage.waitForPhase(name, namespace, deadline, {
@@ -313,13 +329,15 @@ async function runPod(
 
 /**
  * Streams one container's output to the reporter: its current instance, then each new one the kubelet
- * starts after a restart (a grown `restartCount`), until the pod has ended or `signal` fires.
+ * starts after a restart (a grown `restartCount`), until the pod has ended or `signal` fires; a container
+ * that runs `once` (an ordinary init container) is done when an instance has succeeded.
  */
 async function followContainer(
   context: BatchContext,
   states: PodStates,
   name: string,
   container: string,
+  once: boolean,
   deadline: Timeout,
   signal: AbortSignal,
   podEnded: AbortSignal,
@@ -345,6 +363,7 @@ async function followContainer(
       } finally {
         request.dispose();
       }
+      if (once && statusOf(current, container)?.state?.terminated?.exitCode === 0) return;
       const shown = restartCount(current, container);
       const stop = AbortSignal.any([signal, podEnded]);
       await states.until(name, (pod) => restartCount(pod, container) > shown, stop);
