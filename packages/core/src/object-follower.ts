@@ -1,6 +1,6 @@
 import type { ObjectMeta } from './kubernetes.js';
 import { sameResourceVersion } from './resource-versions.js';
-import type { StoreChange, WatchSubscriber, WatchSubscription } from './watch-engine.js';
+import type { StoreChange, SyncView, WatchSubscriber, WatchSubscription } from './watch-engine.js';
 
 type KubernetesObject = { metadata?: ObjectMeta };
 
@@ -47,129 +47,182 @@ export function followObject<T extends KubernetesObject, Result>(
   options: FollowOptions<T>,
   decide: Decide<T, Result>,
 ): Promise<Result> {
-  const { name, signal } = options;
   return new Promise<Result>((resolve, reject) => {
-    // waiting: for the fresh first view, or for the initial read to start; reading: a read is in flight.
-    let mode: 'waiting' | 'reading' | 'untrusted' | 'trusted' = 'waiting';
-    let settled = false;
-    let subscription: WatchSubscription<T> | undefined;
-    let followedUid: string | undefined;
-    let decidedVersion: string | undefined;
-    const queued: Item<T>[] = [];
+    new ObjectFollower(options, decide, resolve, reject).start();
+  });
+}
 
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      subscription?.close();
-      settle();
-    };
-    const onAbort = () => finish(() => reject(signal.reason));
+/**
+ * The state of one follow. A class, not closures: 10,000 waits each hold one, and its methods are
+ * shared, so a follow costs its fields alone (and the young generation has that much less to copy).
+ * It is the watch's subscriber and the signal's abort listener itself.
+ */
+class ObjectFollower<T extends KubernetesObject, Result> implements WatchSubscriber<T> {
+  readonly #options: FollowOptions<T>;
+  readonly #decide: Decide<T, Result>;
+  readonly #resolve: (result: Result) => void;
+  readonly #reject: (error: unknown) => void;
+  // waiting: for the fresh first view, or for the initial read to start; reading: a read is in flight.
+  #mode: 'waiting' | 'reading' | 'untrusted' | 'trusted' = 'waiting';
+  #settled = false;
+  #joining = true;
+  #subscription: WatchSubscription<T> | undefined;
+  #followedUid: string | undefined;
+  #decidedVersion: string | undefined;
+  // Reports that came while the follow could not decide from them yet; made when the first one comes.
+  #queued: Item<T>[] | undefined;
 
-    /** Hands an authoritative state to `decide`; true when that ended the follow. */
-    const offer = (state: T | undefined): boolean => {
-      decidedVersion = state?.metadata?.resourceVersion;
-      followedUid ??= state?.metadata?.uid;
-      let result: Result | undefined;
-      try {
-        result = decide(state);
-      } catch (error) {
-        finish(() => reject(error));
-        return true;
-      }
-      if (result === undefined) return false;
-      finish(() => resolve(result));
-      return true;
-    };
+  constructor(
+    options: FollowOptions<T>,
+    decide: Decide<T, Result>,
+    resolve: (result: Result) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#options = options;
+    this.#decide = decide;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
 
-    const readInFlight = () => mode === 'reading';
-    const watchHoldsDecidedState = (): boolean => {
-      // Two absences are no version match: a watch that lags behind a pod's whole life holds nothing too.
-      const held = subscription?.get(name);
-      return held !== undefined && sameResourceVersion(held.metadata?.resourceVersion, decidedVersion);
-    };
-
-    const read = async (): Promise<void> => {
-      mode = 'reading';
-      let state: T | undefined;
-      try {
-        state = await options.read(signal);
-      } catch (error) {
-        finish(() => reject(error));
-        return;
-      }
-      if (settled || offer(state)) return;
-      // Changes the watch reported while we read are older than what it holds now; if what it holds is
-      // what we read, they are all behind us and the watch can be trusted from here on.
-      if (watchHoldsDecidedState()) {
-        mode = 'trusted';
-        queued.length = 0;
-        return;
-      }
-      mode = 'untrusted';
-      // A change that sends us to read again is older than that read (a GET without resourceVersion is
-      // a quorum read of the latest state), and so are the ones queued behind it.
-      for (const item of queued.splice(0)) if (handle(item) || readInFlight()) break;
-    };
-
-    /** Takes one report of the watch about the object; true when it ended the follow. */
-    const handle = (item: Item<T>): boolean => {
-      if (settled) return true;
-      if (mode === 'waiting' || mode === 'reading') {
-        queued.push(item);
-        return false;
-      }
-      if (mode === 'trusted') return offer(item.type === 'DELETED' ? undefined : item.object);
-      const uid = item.object?.metadata?.uid;
-      if (item.type === 'DELETED' && followedUid !== undefined && uid === followedUid)
-        return offer(undefined);
-      if (
-        uid === followedUid &&
-        sameResourceVersion(item.object?.metadata?.resourceVersion, decidedVersion)
-      ) {
-        // The watch has reached the state we read: what follows is newer.
-        mode = 'trusted';
-        return false;
-      }
-      void read();
-      return false;
-    };
-
+  start(): void {
+    const { signal } = this.#options;
     if (signal.aborted) {
-      reject(signal.reason);
+      this.#reject(signal.reason);
       return;
     }
-    signal.addEventListener('abort', onAbort, { once: true });
-    let joining = true;
+    signal.addEventListener('abort', this, { once: true });
+    let subscription: WatchSubscription<T>;
     try {
-      subscription = options.subscribe({
-        onSync: (objects, { fresh }) => {
-          if (settled) return;
-          if (fresh && mode === 'waiting') {
-            mode = 'trusted';
-            offer(objects.get(name));
-          } else if (!joining) {
-            // Not when joining a synced watch: that view is older than the read that follows.
-            handle({ type: 'SYNC', object: objects.get(name) });
-          }
-        },
-        onChange: (change) => {
-          if (change.object.metadata?.name === name) handle(change);
-        },
-        // The relist reported the object's differences, but not an object that lived and went inside
-        // the gap: one we read and the watch never held. Until the watch is trusted, that is news.
-        onRelist: () => {
-          if (!settled && mode !== 'trusted') handle({ type: 'SYNC', object: subscription?.get(name) });
-        },
-        onError: (error) => finish(() => reject(error)),
-      });
+      subscription = this.#options.subscribe(this);
+      this.#subscription = subscription;
     } catch (error) {
-      finish(() => reject(error));
+      this.#fail(error);
       return;
     } finally {
-      joining = false;
+      this.#joining = false;
     }
-    if (settled) subscription.close();
-    else if (!subscription.fresh) void read();
-  });
+    if (this.#settled) subscription.close();
+    else if (!subscription.fresh) void this.#read();
+  }
+
+  // The watch's callbacks.
+
+  onSync(objects: ReadonlyMap<string, T>, { fresh }: SyncView<T>): void {
+    if (this.#settled) return;
+    if (fresh && this.#mode === 'waiting') {
+      this.#mode = 'trusted';
+      this.#offer(objects.get(this.#options.name));
+    } else if (!this.#joining) {
+      // Not when joining a synced watch: that view is older than the read that follows.
+      this.#handle({ type: 'SYNC', object: objects.get(this.#options.name) });
+    }
+  }
+
+  onChange(change: StoreChange<T>): void {
+    if (change.object.metadata?.name === this.#options.name) this.#handle(change);
+  }
+
+  // The relist reported the object's differences, but not an object that lived and went inside the
+  // gap: one we read and the watch never held. Until the watch is trusted, that is news.
+  onRelist(): void {
+    if (!this.#settled && this.#mode !== 'trusted') {
+      this.#handle({ type: 'SYNC', object: this.#subscription?.get(this.#options.name) });
+    }
+  }
+
+  onError(error: unknown): void {
+    this.#fail(error);
+  }
+
+  /** The signal's abort. */
+  handleEvent(): void {
+    this.#fail(this.#options.signal.reason);
+  }
+
+  #finish(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#options.signal.removeEventListener('abort', this);
+    this.#subscription?.close();
+    return true;
+  }
+
+  #fail(error: unknown): void {
+    if (this.#finish()) this.#reject(error);
+  }
+
+  /** Hands an authoritative state to `decide`; true when that ended the follow. */
+  #offer(state: T | undefined): boolean {
+    this.#decidedVersion = state?.metadata?.resourceVersion;
+    this.#followedUid ??= state?.metadata?.uid;
+    let result: Result | undefined;
+    try {
+      result = this.#decide(state);
+    } catch (error) {
+      this.#fail(error);
+      return true;
+    }
+    if (result === undefined) return false;
+    if (this.#finish()) this.#resolve(result);
+    return true;
+  }
+
+  #readInFlight(): boolean {
+    return this.#mode === 'reading';
+  }
+
+  #watchHoldsDecidedState(): boolean {
+    // Two absences are no version match: a watch that lags behind a pod's whole life holds nothing too.
+    const held = this.#subscription?.get(this.#options.name);
+    return held !== undefined && sameResourceVersion(held.metadata?.resourceVersion, this.#decidedVersion);
+  }
+
+  async #read(): Promise<void> {
+    this.#mode = 'reading';
+    let state: T | undefined;
+    try {
+      state = await this.#options.read(this.#options.signal);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (this.#settled || this.#offer(state)) return;
+    // Changes the watch reported while we read are older than what it holds now; if what it holds is
+    // what we read, they are all behind us and the watch can be trusted from here on.
+    const queued = this.#queued ?? [];
+    this.#queued = undefined;
+    if (this.#watchHoldsDecidedState()) {
+      this.#mode = 'trusted';
+      return;
+    }
+    this.#mode = 'untrusted';
+    // A change that sends us to read again is older than that read (a GET without resourceVersion is
+    // a quorum read of the latest state), and so are the ones queued behind it.
+    for (const item of queued) if (this.#handle(item) || this.#readInFlight()) break;
+  }
+
+  /** Takes one report of the watch about the object; true when it ended the follow. */
+  #handle(item: Item<T>): boolean {
+    if (this.#settled) return true;
+    if (this.#mode === 'waiting' || this.#mode === 'reading') {
+      if (this.#queued === undefined) this.#queued = [item];
+      else this.#queued.push(item);
+      return false;
+    }
+    if (this.#mode === 'trusted') return this.#offer(item.type === 'DELETED' ? undefined : item.object);
+    const uid = item.object?.metadata?.uid;
+    if (item.type === 'DELETED' && this.#followedUid !== undefined && uid === this.#followedUid) {
+      return this.#offer(undefined);
+    }
+    if (
+      uid === this.#followedUid &&
+      sameResourceVersion(item.object?.metadata?.resourceVersion, this.#decidedVersion)
+    ) {
+      // The watch has reached the state we read: what follows is newer.
+      this.#mode = 'trusted';
+      return false;
+    }
+    void this.#read();
+    return false;
+  }
 }

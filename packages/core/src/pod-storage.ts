@@ -11,16 +11,15 @@ import {
 } from './errors.js';
 import type { KubernetesEvent, Pod } from './kubernetes.js';
 import { type Logger, silentLogger } from './logger.js';
-import { followObject } from './object-follower.js';
+import { type FollowOptions, followObject } from './object-follower.js';
 import { isPodPhase, type PodChange, type PodPhase, phaseOf, UNFINISHED_PHASES } from './phases.js';
 import { type FollowPodLogsOptions, followPodLogs, type PodLogLine } from './pod-logs.js';
 import { type RetrySettings, requestWithRetries } from './retry-policy.js';
-import type { FieldSelector } from './selectors.js';
 import { Timeout } from './timeout.js';
-import type { PodTransport, ResourceTypes } from './transport.js';
+import type { PodTransport } from './transport.js';
 import { validateNamespace, validatePodName } from './validation.js';
+import { WatchChoice, type WatchSharing } from './watch-choice.js';
 import {
-  type SubscribeOptions,
   type WatchCounters,
   WatchEngine,
   type WatchSubscriber,
@@ -202,10 +201,10 @@ class EnginePodStorage implements ManagedPodStorage {
   readonly #retrySettings: RetrySettings;
   readonly #reads: CoalescedPodReads;
   readonly #closed = new AbortController();
-  // Pod waits currently running per namespace, to decide when to share one namespace-wide watch.
-  readonly #podWaits = new Map<string, number>();
-  // eventsForPod iterations running per namespace, to decide when to share one namespace-wide events watch.
-  readonly #eventIterations = new Map<string, number>();
+  // Pod waits and eventsForPod iterations running per namespace, to decide when they share one
+  // namespace-wide watch (see WatchChoice).
+  readonly #podWaits: WatchSharing;
+  readonly #eventIterations: WatchSharing;
 
   constructor(transport: PodTransport, options: PodStorageOptions) {
     this.#transport = transport;
@@ -240,6 +239,12 @@ class EnginePodStorage implements ManagedPodStorage {
       watchTimeoutSeconds,
       backoff,
     });
+    this.#podWaits = { engine: this.#engine, running: new Map(), threshold: this.#sharedWatchThreshold };
+    this.#eventIterations = {
+      engine: this.#engine,
+      running: new Map(),
+      threshold: this.#sharedWatchThreshold,
+    };
     this.#retrySettings = {
       clock: this.#clock,
       logger: this.#logger,
@@ -265,15 +270,16 @@ class EnginePodStorage implements ManagedPodStorage {
     });
   }
 
-  async waitForPhase(
+  waitForPhase(
     name: string,
     namespace: string,
     timeout: TimeoutLike,
     options: WaitForPhaseOptions,
   ): Promise<PodPhase | null> {
-    const untilNot = validateUntilNot(options?.untilNot);
-    const outcome = await this.#wait(name, namespace, timeout, untilNot, 'waitForPhase', options.signal);
-    return outcome?.phase ?? null;
+    // Not async: #wait's frame is the one a waiting call holds (it validates, so bad input rejects).
+    return this.#wait(name, namespace, timeout, options?.untilNot, 'waitForPhase', options?.signal).then(
+      phaseOfOutcome,
+    );
   }
 
   async deleteAfterCompletion(
@@ -405,48 +411,51 @@ class EnginePodStorage implements ManagedPodStorage {
     name: string,
     namespace: string,
     timeout: TimeoutLike,
-    untilNot: readonly PodPhase[],
+    untilNotGiven: unknown,
     operation: string,
     userSignal: AbortSignal | undefined,
   ): Promise<WaitOutcome | null> {
+    const untilNot = validateUntilNot(untilNotGiven);
     validatePodName(name);
     validateNamespace(namespace);
     this.#throwIfClosed();
-    return this.#withTimeout(timeout, `${operation} pod ${namespace}/${name}`, async (deadline) => {
-      const signal = this.#signal(deadline, userSignal);
-      const watch = this.#watchFor('pods', this.#podWaits, namespace, { 'metadata.name': name });
-      let uid: string | undefined;
-      let lastPhase: PodPhase | undefined;
-      try {
-        // Let the caller's synchronous code (a loop starting many waits) run first, so that the watch
-        // chosen at subscribe time counts all of them.
-        await Promise.resolve();
-        const decided = await followObject<Pod, { outcome: WaitOutcome | null }>(
-          {
-            name,
-            signal,
-            subscribe: (subscriber) => watch.subscribe(subscriber, { key: name }),
-            read: (readSignal) => this.#readPod(name, namespace, deadline, readSignal),
-          },
-          (pod) => {
-            if (pod === undefined) return { outcome: null };
-            uid ??= pod.metadata?.uid;
-            // Another pod that carries the same name: ours is gone.
-            if (pod.metadata?.uid !== uid) return { outcome: null };
-            lastPhase = phaseOf(pod);
-            return untilNot.includes(lastPhase) ? undefined : { outcome: { phase: lastPhase, pod } };
-          },
-        );
-        return decided.outcome;
-      } catch (error) {
-        if (this.#timedOut(error, deadline, userSignal)) {
-          return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase, userSignal);
-        }
-        throw this.#translateAbort(error, deadline, userSignal, lastPhase);
-      } finally {
-        watch.release();
+    // One async frame and one follower per wait, no composed signal unless one is shared: 10,000 armed
+    // waits are 10,000 of these, and what each holds is what a garbage collection copies.
+    const deadline = toTimeout(timeout, `${operation} pod ${namespace}/${name}`, this.#clock);
+    const watch = new WatchChoice(this.#podWaits, 'pods', namespace, { 'metadata.name': name });
+    let uid: string | undefined;
+    let lastPhase: PodPhase | undefined;
+    try {
+      // Closing the storage ends the follow through the watch (it fails its consumers), so the follow
+      // needs only the deadline and the caller's signal; its reads add the closing (see PodFollow).
+      const signal =
+        userSignal === undefined && deadline !== timeout
+          ? deadline.signal
+          : AbortSignal.any(userSignal === undefined ? [deadline.signal] : [deadline.signal, userSignal]);
+      // Let the caller's synchronous code (a loop starting many waits) run first, so that the watch
+      // chosen at subscribe time counts all of them.
+      await Promise.resolve();
+      const decided = await followObject<Pod, { outcome: WaitOutcome | null }>(
+        new PodFollow(name, namespace, deadline, signal, watch, this.#reads, this.#closed.signal),
+        (pod) => {
+          if (pod === undefined) return { outcome: null };
+          uid ??= pod.metadata?.uid;
+          // Another pod that carries the same name: ours is gone.
+          if (pod.metadata?.uid !== uid) return { outcome: null };
+          lastPhase = phaseOf(pod);
+          return untilNot.includes(lastPhase) ? undefined : { outcome: { phase: lastPhase, pod } };
+        },
+      );
+      return decided.outcome;
+    } catch (error) {
+      if (this.#timedOut(error, deadline, userSignal)) {
+        return this.#finalRead(name, namespace, uid, untilNot, deadline, lastPhase, userSignal);
       }
-    });
+      throw this.#translateAbort(error, deadline, userSignal, lastPhase);
+    } finally {
+      watch.release();
+      if (deadline !== timeout) deadline.dispose();
+    }
   }
 
   /**
@@ -496,7 +505,7 @@ class EnginePodStorage implements ManagedPodStorage {
     // Counts already yielded, by event: a recurring event (count grows) is yielded again, a replay is not.
     const yielded = new Map<string, number>();
     let subscription: WatchSubscription<KubernetesEvent> | undefined;
-    const watch = this.#watchFor('events', this.#eventIterations, namespace, {
+    const watch = new WatchChoice(this.#eventIterations, 'events', namespace, {
       'involvedObject.kind': 'Pod',
       'involvedObject.name': name,
     });
@@ -583,17 +592,12 @@ class EnginePodStorage implements ManagedPodStorage {
     deadline: Timeout,
     signal: AbortSignal,
   ): Promise<void> {
-    const watch = this.#watchFor('pods', this.#podWaits, namespace, { 'metadata.name': name });
+    const watch = new WatchChoice(this.#podWaits, 'pods', namespace, { 'metadata.name': name });
     let followed = uid;
     try {
       await Promise.resolve(); // as in #wait: waits started together choose their watch together
       await followObject<Pod, true>(
-        {
-          name,
-          signal,
-          subscribe: (subscriber) => watch.subscribe(subscriber, { key: name }),
-          read: (readSignal) => this.#readPod(name, namespace, deadline, readSignal),
-        },
+        new PodFollow(name, namespace, deadline, signal, watch, this.#reads, this.#closed.signal),
         (pod) => {
           if (pod === undefined) return true;
           followed ??= pod.metadata?.uid;
@@ -656,51 +660,6 @@ class EnginePodStorage implements ManagedPodStorage {
     }
   }
 
-  /**
-   * A consumer of one pod (a wait, an events iteration) joins the namespace-wide watch of `resource` when
-   * one runs or when enough such consumers run in the namespace (`counts` keeps how many); otherwise it
-   * watches just its pod through `selector`, so a single wait in a busy namespace does not stream all
-   * of it. Release the returned handle when the consumer ends.
-   */
-  #watchFor<R extends 'pods' | 'events'>(
-    resource: R,
-    counts: Map<string, number>,
-    namespace: string,
-    selector: FieldSelector,
-  ): {
-    subscribe(
-      subscriber: WatchSubscriber<ResourceTypes[R]>,
-      options: SubscribeOptions,
-    ): WatchSubscription<ResourceTypes[R]>;
-    release(): void;
-  } {
-    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
-    let released = false;
-    return {
-      // Decided when the consumer subscribes, counting every consumer running by then: waits started
-      // together (one loop) all see each other and share, instead of the first few watching alone.
-      subscribe: (subscriber, options) => {
-        const shared =
-          (counts.get(namespace) ?? 0) >= this.#sharedWatchThreshold ||
-          this.#engine.isWatching(resource, namespace, undefined);
-        return this.#engine.subscribe(
-          resource,
-          namespace,
-          shared ? undefined : selector,
-          subscriber,
-          options,
-        );
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (counts.get(namespace) ?? 1) - 1;
-        if (left === 0) counts.delete(namespace);
-        else counts.set(namespace, left);
-      },
-    };
-  }
-
   /** Operations on a closed storage reject at once, before any request. */
   #throwIfClosed(): void {
     if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
@@ -745,6 +704,8 @@ class EnginePodStorage implements ManagedPodStorage {
     return error;
   }
 }
+
+const phaseOfOutcome = (outcome: WaitOutcome | null): PodPhase | null => outcome?.phase ?? null;
 
 function timeoutError(
   deadline: Timeout,
@@ -808,4 +769,49 @@ async function* messagesOf(
   events: AsyncGenerator<KubernetesEvent, void, undefined>,
 ): AsyncGenerator<string, void, undefined> {
   for await (const event of events) yield event.message as string;
+}
+
+/**
+ * How the follow of one pod joins its watch and reads the pod (see {@link FollowOptions}): one object
+ * per wait rather than closures. Its reads end when the storage closes, as well as with `signal`.
+ */
+class PodFollow implements FollowOptions<Pod> {
+  readonly name: string;
+  readonly signal: AbortSignal;
+  readonly #namespace: string;
+  readonly #deadline: Timeout;
+  readonly #watch: WatchChoice<'pods'>;
+  readonly #reads: CoalescedPodReads;
+  readonly #closed: AbortSignal;
+
+  constructor(
+    name: string,
+    namespace: string,
+    deadline: Timeout,
+    signal: AbortSignal,
+    watch: WatchChoice<'pods'>,
+    reads: CoalescedPodReads,
+    closed: AbortSignal,
+  ) {
+    this.name = name;
+    this.signal = signal;
+    this.#namespace = namespace;
+    this.#deadline = deadline;
+    this.#watch = watch;
+    this.#reads = reads;
+    this.#closed = closed;
+  }
+
+  subscribe(subscriber: WatchSubscriber<Pod>): WatchSubscription<Pod> {
+    return this.#watch.subscribe(subscriber, { key: this.name });
+  }
+
+  read(signal: AbortSignal): Promise<Pod | undefined> {
+    return this.#reads.read(
+      this.name,
+      this.#namespace,
+      this.#deadline,
+      AbortSignal.any([signal, this.#closed]),
+    );
+  }
 }

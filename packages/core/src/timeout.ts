@@ -13,8 +13,8 @@ export class Timeout implements Disposable {
   readonly operation: string;
   /** The length of the timeout in milliseconds, as given. */
   readonly ms: number;
-  /** Wall-clock start, for error reports. */
-  readonly startedAt: Date;
+  // Wall-clock start (ms since the epoch); a Date is made only for a report that needs one.
+  readonly #startedAtMs: number;
   readonly #clock: Clock;
   readonly #start: number;
   readonly #deadline: number;
@@ -31,7 +31,12 @@ export class Timeout implements Disposable {
     this.#clock = options.clock ?? systemClock;
     this.#start = this.#clock.now();
     this.#deadline = this.#start + ms;
-    this.startedAt = this.#clock.date();
+    this.#startedAtMs = this.#clock.date().getTime();
+  }
+
+  /** Wall-clock start, for error reports. */
+  get startedAt(): Date {
+    return new Date(this.#startedAtMs);
   }
 
   /** Milliseconds left before the deadline; never negative, and 0 once the signal has fired. */

@@ -139,14 +139,15 @@ class SharedWatch<R extends ResourceName> {
   readonly #namespace: string;
   readonly #fieldSelector: FieldSelector | undefined;
   readonly #description: string;
-  // Each consumer: whether its first view is fresh (see WatchSubscription.fresh) and its key.
-  readonly #subscribers = new Map<
-    WatchSubscriber<ResourceTypes[R]>,
-    { readonly fresh: boolean; readonly key: string | undefined }
-  >();
-  // Consumers of every change, and consumers by key: a change reaches only those that want it.
+  // Each consumer and its place (whether its first view is fresh, its key).
+  readonly #subscribers = new Map<WatchSubscriber<ResourceTypes[R]>, Subscription<ResourceTypes[R]>>();
+  // Consumers of every change, and consumers by key (one alone, the common case, or a set of them): a
+  // change reaches only those that want it.
   readonly #everything = new Set<WatchSubscriber<ResourceTypes[R]>>();
-  readonly #byKey = new Map<string, Set<WatchSubscriber<ResourceTypes[R]>>>();
+  readonly #byKey = new Map<
+    string,
+    WatchSubscriber<ResourceTypes[R]> | Set<WatchSubscriber<ResourceTypes[R]>>
+  >();
   readonly #controller = new AbortController();
   readonly #store: ObjectStore<ResourceTypes[R]>;
   readonly #routeKey: (object: KubernetesObject) => string | undefined;
@@ -189,26 +190,27 @@ class SharedWatch<R extends ResourceName> {
     subscriber: WatchSubscriber<ResourceTypes[R]>,
     options: SubscribeOptions = {},
   ): WatchSubscription<ResourceTypes[R]> {
-    const fresh = this.#listsStarted === 0;
-    const { key } = options;
-    this.#subscribers.set(subscriber, { fresh, key });
-    this.#index(subscriber, key);
-    let subscribed = true;
-    const subscription: WatchSubscription<ResourceTypes[R]> = {
-      fresh,
-      get: (name) => this.#store.get(name),
-      close: () => {
-        if (!subscribed) return;
-        subscribed = false;
-        if (!this.#subscribers.delete(subscriber)) return;
-        this.#unindex(subscriber, key);
-        if (this.#subscribers.size === 0) this.stop();
-      },
-    };
+    const subscription = new Subscription(this, subscriber, this.#listsStarted === 0, options.key);
+    this.#subscribers.set(subscriber, subscription);
+    this.#index(subscriber, options.key);
     if (this.#synced) subscriber.onSync(this.#store.objects, this.#view(false));
     // onSync may have closed the subscription already (the consumer had all it needed).
-    if (subscribed) this.#running ??= this.#run();
+    if (this.#subscribers.get(subscriber) === subscription) this.#running ??= this.#run();
     return subscription;
+  }
+
+  /** The object the watch holds now under `name`. */
+  held(name: string): ResourceTypes[R] | undefined {
+    return this.#store.get(name);
+  }
+
+  /** A consumer leaves (see {@link Subscription.close}). */
+  leave(subscription: Subscription<ResourceTypes[R]>): void {
+    const { subscriber, key } = subscription;
+    if (this.#subscribers.get(subscriber) !== subscription) return;
+    this.#subscribers.delete(subscriber);
+    this.#unindex(subscriber, key);
+    if (this.#subscribers.size === 0) this.stop();
   }
 
   #view(fresh: boolean): SyncView<ResourceTypes[R]> {
@@ -220,12 +222,10 @@ class SharedWatch<R extends ResourceName> {
       this.#everything.add(subscriber);
       return;
     }
-    let subscribers = this.#byKey.get(key);
-    if (subscribers === undefined) {
-      subscribers = new Set();
-      this.#byKey.set(key, subscribers);
-    }
-    subscribers.add(subscriber);
+    const held = this.#byKey.get(key);
+    if (held === undefined) this.#byKey.set(key, subscriber);
+    else if (held instanceof Set) held.add(subscriber);
+    else this.#byKey.set(key, new Set([held, subscriber]));
   }
 
   #unindex(subscriber: WatchSubscriber<ResourceTypes[R]>, key: string | undefined): void {
@@ -233,9 +233,12 @@ class SharedWatch<R extends ResourceName> {
       this.#everything.delete(subscriber);
       return;
     }
-    const subscribers = this.#byKey.get(key);
-    subscribers?.delete(subscriber);
-    if (subscribers?.size === 0) this.#byKey.delete(key);
+    const held = this.#byKey.get(key);
+    if (held === subscriber) this.#byKey.delete(key);
+    else if (held instanceof Set) {
+      held.delete(subscriber);
+      if (held.size === 0) this.#byKey.delete(key);
+    }
   }
 
   /** Stops the watch and fails its consumers with `error`. */
@@ -515,11 +518,42 @@ class SharedWatch<R extends ResourceName> {
   #emit(change: StoreChange<ResourceTypes[R]>): void {
     const key = this.#routeKey(change.object as KubernetesObject);
     const keyed = key === undefined ? undefined : this.#byKey.get(key);
-    // Copies, so a consumer that leaves (or makes another leave) inside onChange changes nothing here.
-    const targets = keyed === undefined ? this.#everything : new Set([...this.#everything, ...keyed]);
-    for (const subscriber of targets.size === 0 ? [] : [...targets]) {
+    // A copy, so a consumer that leaves (or makes another leave) inside onChange changes nothing here.
+    // A consumer has one key or none, so the two groups never overlap.
+    const targets = this.#everything.size === 0 ? [] : [...this.#everything];
+    if (keyed instanceof Set) targets.push(...keyed);
+    else if (keyed !== undefined) targets.push(keyed);
+    for (const subscriber of targets) {
       if (this.#subscribers.has(subscriber)) subscriber.onChange(change);
     }
+  }
+}
+
+/** A consumer's place in a {@link SharedWatch}: a class, as 10,000 waits each hold one. */
+class Subscription<T> implements WatchSubscription<T> {
+  readonly #watch: SharedWatch<ResourceName>;
+  readonly subscriber: WatchSubscriber<T>;
+  readonly fresh: boolean;
+  readonly key: string | undefined;
+
+  constructor(
+    watch: SharedWatch<ResourceName>,
+    subscriber: WatchSubscriber<T>,
+    fresh: boolean,
+    key: string | undefined,
+  ) {
+    this.#watch = watch;
+    this.subscriber = subscriber;
+    this.fresh = fresh;
+    this.key = key;
+  }
+
+  get(name: string): T | undefined {
+    return this.#watch.held(name) as T | undefined;
+  }
+
+  close(): void {
+    this.#watch.leave(this as unknown as Subscription<ResourceTypes[ResourceName]>);
   }
 }
 
