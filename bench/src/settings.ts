@@ -16,6 +16,13 @@ export interface Settings {
    * resolved latency with every wait armed; at most half the waits. BENCH_LATENCY_PROBES, default 200.
    */
   readonly latencyProbes: number;
+  /**
+   * A many-waits measurement whose latency probes ran while the host (hypervisor) took more than this
+   * share of the CPU time, in percent, is measured again. BENCH_STEAL_LIMIT, default 2.
+   */
+  readonly stealLimitPercent: number;
+  /** How many times at most such a measurement is made again. BENCH_STEAL_REPEATS, default 2. */
+  readonly stealRepeats: number;
   /** Concurrent eventsForPod iterators. BENCH_EVENT_ITERATORS, default 1000. */
   readonly eventIterators: number;
   /** Pods of the store-memory watch. BENCH_STORE_PODS, default 50 000. */
@@ -66,6 +73,8 @@ export function settingsFromEnvironment(): Settings {
     waits: integers('BENCH_WAITS', '1000,10000', 1),
     perWaitMax: integer('BENCH_PER_WAIT_MAX', 1_000, 0),
     latencyProbes: integer('BENCH_LATENCY_PROBES', 200, 1),
+    stealLimitPercent: integer('BENCH_STEAL_LIMIT', 2, 0),
+    stealRepeats: integer('BENCH_STEAL_REPEATS', 2, 0),
     eventIterators: integer('BENCH_EVENT_ITERATORS', 1_000, 1),
     storePods: integer('BENCH_STORE_PODS', 50_000, 1),
     listPods: listPods as [number, number],

@@ -12,6 +12,9 @@ const TINY: Settings = {
   waits: [4, 6],
   perWaitMax: 6,
   latencyProbes: 2,
+  // No repeats for a disturbed host: host.test.ts covers them, and the smoke test must not take longer.
+  stealLimitPercent: 100,
+  stealRepeats: 0,
   eventIterators: 4,
   storePods: 30,
   listPods: [20, 100],

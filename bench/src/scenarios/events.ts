@@ -19,32 +19,36 @@ interface Measured {
 }
 
 async function measure(iterators: number): Promise<Measured> {
-  return withChild(FAKE_SERVER, async (server) => {
-    const { url, namespace } = await server.call<{ url: string; namespace: string }>('start', {
-      pods: iterators,
-      eventsPerPod: 1,
-    });
-    await server.call('resetCounts');
-    const client = await startChild(EVENTS_CLIENT);
-    try {
-      const armMs = await client.call<number>('arm', { url, namespace, iterators, marker: MARKER });
-      const [recordedAt, result] = await Promise.all([
-        server.call<number[]>('recordEvents', { batch: 10, message: MARKER }),
-        client.call<{ totalMs: number; newAt: number[]; peakRssMiB: number }>('finish'),
-      ]);
-      const counts = await server.call<ServerCounts>('counts');
-      const latencies = result.newAt.map((at, index) => at - (recordedAt[index] as number));
-      return {
-        armMs,
-        totalMs: result.totalMs,
-        p99Ms: percentile(latencies, 99),
-        counts,
-        peakRssMiB: result.peakRssMiB,
-      };
-    } finally {
-      await client.stop();
-    }
-  });
+  return withChild(
+    FAKE_SERVER,
+    async (server) => {
+      const { url, namespace } = await server.call<{ url: string; namespace: string }>('start', {
+        pods: iterators,
+        eventsPerPod: 1,
+      });
+      await server.call('resetCounts');
+      const client = await startChild(EVENTS_CLIENT);
+      try {
+        const armMs = await client.call<number>('arm', { url, namespace, iterators, marker: MARKER });
+        const [recordedAt, result] = await Promise.all([
+          server.call<number[]>('recordEvents', { batch: 10, message: MARKER }),
+          client.call<{ totalMs: number; newAt: number[]; peakRssMiB: number }>('finish'),
+        ]);
+        const counts = await server.call<ServerCounts>('counts');
+        const latencies = result.newAt.map((at, index) => at - (recordedAt[index] as number));
+        return {
+          armMs,
+          totalMs: result.totalMs,
+          p99Ms: percentile(latencies, 99),
+          counts,
+          peakRssMiB: result.peakRssMiB,
+        };
+      } finally {
+        await client.stop();
+      }
+    },
+    { execArgv: ['--expose-gc'] },
+  );
 }
 
 /** Runs the eventsForPod scenario. */
