@@ -127,14 +127,15 @@ describe('starting a pod and following it', () => {
       stream.named('snapshot')[0]?.data.progress,
       ...stream.named('progress').map((event) => event.data.progress),
     ];
-    expect(progresses.map((progress) => progress.stage)).toEqual([
-      'created',
-      'scheduled',
-      'pulling',
-      'pulled',
-      'running',
-      'finished',
-    ]);
+    // Every stage in order, except that "pulled" may be passed over: the kubelet pulls, creates and
+    // starts the container in one sync (pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer,
+    // milliseconds apart on a node, one instant on the fake), and the page hears of the pull from the
+    // events watch but of the running container from the pod watch, whichever comes first.
+    const stages = progresses.map((progress) => progress.stage);
+    expect([
+      ['created', 'scheduled', 'pulling', 'pulled', 'running', 'finished'],
+      ['created', 'scheduled', 'pulling', 'running', 'finished'],
+    ]).toContainEqual(stages);
     const percents = progresses.map((progress) => progress.percent);
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(percents.at(-1)).toBe(100);
