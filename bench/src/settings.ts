@@ -7,6 +7,11 @@ export interface Settings {
   readonly runs: number;
   /** Watch events per decode pass. BENCH_DECODE_EVENTS, default 20 000. */
   readonly decodeEvents: number;
+  /**
+   * Decode rounds: in each, every candidate makes one pass next to one of the raw baseline.
+   * BENCH_DECODE_ROUNDS, default 7.
+   */
+  readonly decodeRounds: number;
   /** Numbers of concurrent waits. BENCH_WAITS, default "1000,10000". */
   readonly waits: readonly number[];
   /** The one-watch-per-wait design runs up to this many waits (beyond, it is skipped). BENCH_PER_WAIT_MAX, default 1000. */
@@ -70,6 +75,7 @@ export function settingsFromEnvironment(): Settings {
   return {
     runs: integer('BENCH_RUNS', 3, 1),
     decodeEvents: integer('BENCH_DECODE_EVENTS', 20_000, 1),
+    decodeRounds: integer('BENCH_DECODE_ROUNDS', 7, 1),
     waits: integers('BENCH_WAITS', '1000,10000', 1),
     perWaitMax: integer('BENCH_PER_WAIT_MAX', 1_000, 0),
     latencyProbes: integer('BENCH_LATENCY_PROBES', 200, 1),

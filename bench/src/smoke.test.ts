@@ -9,6 +9,7 @@ import { SCENARIOS, type Settings } from './settings.ts';
 const TINY: Settings = {
   runs: 1,
   decodeEvents: 40,
+  decodeRounds: 1,
   waits: [4, 6],
   perWaitMax: 6,
   latencyProbes: 2,
