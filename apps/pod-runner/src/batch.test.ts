@@ -168,22 +168,20 @@ describe('runBatch', () => {
 
   describe('with logs', () => {
     const logLines = (lines: string[]) => lines.filter((line) => line.includes(' log '));
+    /** A pod `two-step` whose init container `setup` runs `setup`, then its container `main` runs `main`. */
+    const twoStep = (setup: string, main: string): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'two-step' },
+      spec: {
+        restartPolicy: 'Never',
+        initContainers: [{ name: 'setup', image: 'busybox', command: ['sh', '-c', setup] }],
+        containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', main] }],
+      },
+    });
 
     it('streams every container, init containers first, each line once, and ends with the pod', async () => {
-      const pod: Pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'two-step' },
-        spec: {
-          restartPolicy: 'Never',
-          initContainers: [
-            { name: 'setup', image: 'busybox', command: ['sh', '-c', 'echo preparing; sleep 1'] },
-          ],
-          containers: [
-            { name: 'main', image: 'busybox', command: ['sh', '-c', 'echo one; echo two; sleep 2'] },
-          ],
-        },
-      };
+      const pod = twoStep('echo preparing; sleep 1', 'echo one; echo two; sleep 2');
       const { cluster, outcomes, lines } = await runOnFake([pod], { logs: true });
       expect(outcomes[0]).toMatchObject({ phase: 'Succeeded' });
       expect(outcomes[0]?.error).toBeUndefined();
@@ -202,16 +200,7 @@ describe('runBatch', () => {
     it("init containers' lines come first even when their stream is the slow one", async () => {
       // Streams are independent requests: the init container's may answer after the main container has
       // started and printed (a loaded client, a slow proxy). Its lines must still come first.
-      const pod: Pod = {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'two-step' },
-        spec: {
-          restartPolicy: 'Never',
-          initContainers: [{ name: 'setup', image: 'busybox', command: ['sh', '-c', 'echo preparing'] }],
-          containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'echo serving; sleep 5'] }],
-        },
-      };
+      const pod = twoStep('echo preparing', 'echo serving; sleep 5');
       const { outcomes, lines } = await runOnFake([pod], {
         logs: true,
         wrap: (storage, cluster) =>

@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { measureInChild } from './test-measurement.js';
 
 // Issue 11, memory: a namespace-wide watch of 50,000 realistic pods (managedFields and all) holds at most
 // 25 MB of its own, and a relist does not double it. Measured as a heap delta after full GCs in a child
 // process (node --expose-gc) that holds nothing else, against the built package: sizes, not times.
 
-const script = fileURLToPath(new URL('../scripts/store-memory.mjs', import.meta.url));
 const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const MB = 1024 * 1024;
 
@@ -20,17 +19,7 @@ interface Measured {
 }
 
 function measure(pods: number): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', script, String(pods)],
-      { timeout: 280_000, maxBuffer: MB },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${script} failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Measured);
-      },
-    );
-  });
+  return measureInChild<Measured>('store-memory.mjs', [String(pods)], 280_000);
 }
 
 describe('the store of a namespace-wide pod watch', () => {

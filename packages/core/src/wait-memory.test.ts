@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { measureInChild } from './test-measurement.js';
 
 // Issue 11, latency: what 10,000 armed waits hold is what the first minor garbage collections after
 // arming copy (and then promote), a pause in the middle of the first phase changes. A wait holds one
@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 // Node 24. Measured as a heap delta after full GCs in a child process (node --expose-gc) against the
 // built package: sizes, not times.
 
-const script = fileURLToPath(new URL('../scripts/wait-memory.mjs', import.meta.url));
 const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 interface Measured {
@@ -20,17 +19,7 @@ interface Measured {
 }
 
 function measure(waits: number): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', script, String(waits)],
-      { timeout: 120_000, maxBuffer: 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${script} failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Measured);
-      },
-    );
-  });
+  return measureInChild<Measured>('wait-memory.mjs', [String(waits)], 120_000);
 }
 
 describe('an armed wait', () => {
