@@ -59,6 +59,10 @@ function scriptedWatch(setup: { fresh: boolean; synced: boolean; held?: Pod[] })
       else held.set(NAME, object);
       subscriber?.onChange({ type, object });
     },
+    /** A change of another object of the watch (held under its own name). */
+    reportOther(type: StoreChange<Pod>['type'], object: Pod): void {
+      subscriber?.onChange({ type, object });
+    },
     get subscribed(): boolean {
       return subscriber !== undefined;
     },
@@ -137,6 +141,25 @@ describe('followObject: a consumer whose view is fresh', () => {
     expect(result).toEqual({ settled: true, value: 'Running' });
     expect(reads.started).toBe(0);
     expect(watch.closed).toBe(1);
+  });
+
+  it('takes no change of another object for its own, even from a watch that hands it every change', async () => {
+    // The engine routes changes by key; a consumer of every change (a custom backend's watch, a
+    // namespace-wide subscriber) hands the follower the changes of other pods too.
+    const watch = scriptedWatch({ fresh: true, synced: false });
+    const reads = scriptedReads(undefined);
+    const result = tracked(follow(watch, reads));
+    watch.sync([pod('u1', '1', 'Pending')], true);
+    const other: Pod = {
+      metadata: { name: 'db', uid: 'u9', resourceVersion: '2' },
+      status: { phase: 'Running' },
+    };
+    watch.reportOther('MODIFIED', other);
+    await turns();
+    expect(result.settled).toBe(false);
+    watch.report('MODIFIED', pod('u1', '3', 'Succeeded'));
+    await turns();
+    expect(result).toEqual({ settled: true, value: 'Succeeded' });
   });
 });
 
