@@ -131,6 +131,16 @@ export function serveCalls(handlers: Handlers): void {
   });
 }
 
+/**
+ * Runs `rounds` full garbage collections now. Needs the child to run with `--expose-gc`; `who` names
+ * the child in the error when it does not.
+ */
+export function collectGarbage(who: string, rounds = 2): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error(`${who} needs node --expose-gc`);
+  for (let round = 0; round < rounds; round++) gc();
+}
+
 /** Peak resident set size of this process so far, in MiB. */
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;

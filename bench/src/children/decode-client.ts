@@ -6,7 +6,7 @@ import { createUndiciTransport } from '@podstorage/undici';
 import { request } from 'undici';
 import type { DecodeCandidate } from '../candidates.ts';
 import { kubeconfigFor } from '../pods.ts';
-import { cpuMs, peakRssMiB, serveCalls } from '../processes.ts';
+import { collectGarbage, cpuMs, peakRssMiB, serveCalls } from '../processes.ts';
 
 const PATH = '/api/v1/namespaces/default/pods';
 
@@ -108,9 +108,7 @@ serveCalls({
     // Every pass starts from a collected heap: what the collector does during a pass then depends on
     // the pass, not on where the previous one left the heap (a full collection in one pass and none in
     // the next moved a candidate by 30 %).
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) throw new Error('the decode client needs node --expose-gc');
-    gc();
+    collectGarbage('the decode client', 1);
     const cpu = process.cpuUsage();
     const started = performance.now();
     const events = await pass(options.candidate, options.url);

@@ -7,7 +7,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { FakeCluster, type FakeClusterServer, serveFakeCluster } from '@podstorage/fake';
 import { podName, realisticPod } from '../pods.ts';
-import { monotonicMs, serveCalls } from '../processes.ts';
+import { collectGarbage, monotonicMs, serveCalls } from '../processes.ts';
 
 const NAMESPACE = 'bench';
 
@@ -128,10 +128,7 @@ serveCalls({
     // Over TLS the server offers HTTP/2 by ALPN, as the apiserver does.
     server = await serveFakeCluster(cluster, { tls: options.tls === true });
     // The pods just made are all young: collected now, no scavenge copies them while a client is measured.
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) throw new Error('the fake API server child needs node --expose-gc');
-    gc();
-    gc();
+    collectGarbage('the fake API server child');
     return { url: server.url, namespace: NAMESPACE };
   },
   resetCounts: () => {

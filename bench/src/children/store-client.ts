@@ -6,15 +6,13 @@ import { createUndiciTransport } from '@podstorage/undici';
 import { request } from 'undici';
 import type { StoreCandidate } from '../candidates.ts';
 import { kubeconfigFor } from '../pods.ts';
-import { peakRssMiB, serveCalls } from '../processes.ts';
+import { collectGarbage, peakRssMiB, serveCalls } from '../processes.ts';
 
 const PAGE = 500;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('the store benchmark needs node --expose-gc');
-  for (let round = 0; round < 4; round++) gc();
+  collectGarbage('the store benchmark', 4);
   return process.memoryUsage().heapUsed;
 }
 

@@ -10,7 +10,7 @@ import { createUndiciTransport, type UndiciTransport } from '@podstorage/undici'
 import { Agent, request } from 'undici';
 import type { WaitCandidate } from '../candidates.ts';
 import { kubeconfigFor, podName } from '../pods.ts';
-import { cpuMs, monotonicMs, peakRssMiB, serveCalls } from '../processes.ts';
+import { collectGarbage, cpuMs, monotonicMs, peakRssMiB, serveCalls } from '../processes.ts';
 
 interface ArmOptions {
   readonly candidate: WaitCandidate;
@@ -101,10 +101,7 @@ let clientNode: typeof import('@kubernetes/client-node') | undefined;
  */
 async function prepare(candidate: WaitCandidate): Promise<void> {
   if (candidate.startsWith('client-node informer')) clientNode = await import('@kubernetes/client-node');
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('the many-waits client needs node --expose-gc');
-  gc();
-  gc();
+  collectGarbage('the many-waits client');
 }
 
 /** What a user writes instead: one client-node informer on the namespace, feeding their own promises. */

@@ -239,12 +239,13 @@ class EnginePodStorage implements ManagedPodStorage {
       watchTimeoutSeconds,
       backoff,
     });
-    this.#podWaits = { engine: this.#engine, running: new Map(), threshold: this.#sharedWatchThreshold };
-    this.#eventIterations = {
+    const sharing = (): WatchSharing => ({
       engine: this.#engine,
       running: new Map(),
       threshold: this.#sharedWatchThreshold,
-    };
+    });
+    this.#podWaits = sharing();
+    this.#eventIterations = sharing();
     this.#retrySettings = {
       clock: this.#clock,
       logger: this.#logger,

@@ -130,7 +130,7 @@ const versionOf = (object: KubernetesObject | undefined) => object?.metadata?.re
  * as its last consumer leaves. When to retry is {@link WatchRetryPolicy}'s decision, paging is
  * {@link listPages}'.
  */
-class SharedWatch<R extends ResourceName> {
+class SharedWatch<R extends ResourceName> implements SubscribedWatch<ResourceTypes[R]> {
   readonly #engine: WatchEngine;
   readonly #transport: PodTransport;
   readonly #settings: WatchEngineSettings;
@@ -529,15 +529,21 @@ class SharedWatch<R extends ResourceName> {
   }
 }
 
+/** What a {@link Subscription} asks of its watch. */
+interface SubscribedWatch<T> {
+  held(name: string): T | undefined;
+  leave(subscription: Subscription<T>): void;
+}
+
 /** A consumer's place in a {@link SharedWatch}: a class, as 10,000 waits each hold one. */
 class Subscription<T> implements WatchSubscription<T> {
-  readonly #watch: SharedWatch<ResourceName>;
+  readonly #watch: SubscribedWatch<T>;
   readonly subscriber: WatchSubscriber<T>;
   readonly fresh: boolean;
   readonly key: string | undefined;
 
   constructor(
-    watch: SharedWatch<ResourceName>,
+    watch: SubscribedWatch<T>,
     subscriber: WatchSubscriber<T>,
     fresh: boolean,
     key: string | undefined,
@@ -549,11 +555,11 @@ class Subscription<T> implements WatchSubscription<T> {
   }
 
   get(name: string): T | undefined {
-    return this.#watch.held(name) as T | undefined;
+    return this.#watch.held(name);
   }
 
   close(): void {
-    this.#watch.leave(this as unknown as Subscription<ResourceTypes[ResourceName]>);
+    this.#watch.leave(this);
   }
 }
 
