@@ -356,11 +356,14 @@ export class SoakWorld {
 
   startEvents(name: string, timeoutMs: number): void {
     this.observe();
+    // Taken before the call, which starts the iteration's deadline: a pause between the two (a garbage
+    // collection on a loaded machine took 3 ms) must not make a timely end look early.
+    const startTime = this.time.now();
     const iterator = this.storage.eventsForPod(name, SOAK_NAMESPACE, timeoutMs);
     this.events.push(
       consume(
         iterator,
-        { id: this.#nextId++, startSeq: this.truth.seq, startTime: this.time.now() },
+        { id: this.#nextId++, startSeq: this.truth.seq, startTime },
         { name, timeoutMs },
         () => ({ seq: this.truth.seq, time: this.time.now() }),
       ),
@@ -369,14 +372,13 @@ export class SoakWorld {
 
   startChanges(): void {
     this.observe();
+    const startTime = this.time.now();
     const iterator = this.storage.watchPodChanges(SOAK_NAMESPACE);
     this.changes.push(
-      consume(
-        iterator,
-        { id: this.#nextId++, startSeq: this.truth.seq, startTime: this.time.now() },
-        {},
-        () => ({ seq: this.truth.seq, time: this.time.now() }),
-      ),
+      consume(iterator, { id: this.#nextId++, startSeq: this.truth.seq, startTime }, {}, () => ({
+        seq: this.truth.seq,
+        time: this.time.now(),
+      })),
     );
   }
 
